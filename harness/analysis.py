@@ -340,6 +340,9 @@ def _to_target(g: pd.DataFrame, column: str) -> np.ndarray:
     return g[column].astype(float).where(reached).to_numpy()
 
 
+LOWER_IS_BETTER = ("bits_per_token", "bits_per_byte", "mse", "loss", "perplexity")
+
+
 def _energy_quality(methods: pd.Series) -> str:
     methods = methods.dropna()
     if methods.empty or (methods == "none").all():
@@ -353,8 +356,9 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
 
     Columns: n_seeds, n_failed, loss (mean final_val_loss over ok seeds) with loss_lo/loss_hi;
     data_speedup (+ _lo, _hi, _extrapolated, _fit) against ``baseline`` across that scale's
-    budgets; loss_delta = baseline - method loss and metric_delta = method - baseline
-    final_val_metric (positive = better for loss; accuracy-like metrics) with CIs; steps_ratio,
+    budgets; loss_delta = baseline - method loss and metric_delta = the final_val_metric difference
+    oriented so that positive = better (method - baseline for accuracy, baseline - method for
+    ``LOWER_IS_BETTER`` metrics such as bits per token), with CIs; steps_ratio,
     time_ratio, energy_ratio = baseline / method to target (> 1 = faster) with CIs, the fraction
     of seeds that reached the target, and energy_quality ("measured" | "estimated" | "none");
     overhead_ratio (step_time_ms_p50) and memory_ratio (peak_mem_bytes) = method / baseline.
@@ -389,8 +393,10 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
                    data_speedup_hi=np.nan if s is None else s["speedup_hi"],
                    data_speedup_extrapolated=None if s is None else bool(s["extrapolated"]),
                    data_speedup_fit=None if s is None else s["fit"])
+        lower = "val_metric_name" in g and g["val_metric_name"].isin(LOWER_IS_BETTER).any()  # > 0: better
+        pair = (good, base) if lower else (base, good)
         deltas = {"loss_delta": difference_ci(good["final_val_loss"], base["final_val_loss"], **kw),
-                  "metric_delta": difference_ci(base["final_val_metric"], good["final_val_metric"], **kw)}
+                  "metric_delta": difference_ci(pair[0]["final_val_metric"], pair[1]["final_val_metric"], **kw)}
         for name, est in deltas.items():
             row.update({name: est.point, f"{name}_lo": est.lo, f"{name}_hi": est.hi})
         for name, column in (("steps", "steps_to_target"), ("time", "time_to_target_s"),

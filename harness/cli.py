@@ -89,6 +89,14 @@ def _find_method(name: str):
     raise ConfigError(f"unknown method {name!r}{config._suggest(name, every)}")
 
 
+def _known(kind: str, name: str) -> bool:
+    """Whether ``name`` (a method or a variant ``name(key=value)``) is a method of ``kind``."""
+    try:
+        return bool(registry.get(kind, name))
+    except KeyError:
+        return False
+
+
 def _cmd_verify(args) -> int:
     """Run what is missing for a method's claims (method and baselines, equally tuned), then judge them."""
     from harness.executors import run_suite
@@ -104,8 +112,7 @@ def _cmd_verify(args) -> int:
     judged = 0
     for suite in dict.fromkeys(c.suite for c in method.claims):
         mine = [c for c in method.claims if c.suite == suite]
-        known = registry.registry()[method.kind]
-        baselines = [c.baseline for c in mine if c.baseline in known and c.baseline != method.name]
+        baselines = [c.baseline for c in mine if _known(method.kind, c.baseline) and c.baseline != method.name]
         try:
             cfg = config.load([f"suite={suite}", f"method={','.join(dict.fromkeys([method.name, *baselines]))}", *rest])
         except ConfigError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from pathlib import Path
 
 import yaml
@@ -103,7 +104,7 @@ def _check_keys(overrides: DictConfig, base: DictConfig, prefix: str = "") -> No
 def _as_list(value) -> list:
     if isinstance(value, ListConfig | list | tuple):
         return [str(v) for v in value]
-    return [v.strip() for v in str(value).split(",") if v.strip()]
+    return [v.strip() for v in re.split(r",(?![^()]*\))", str(value)) if v.strip()]  # not inside name(k=v, ...)
 
 
 def load(args: list[str], suite: str | None = None) -> DictConfig:
@@ -253,6 +254,8 @@ def validate(cfg: DictConfig) -> None:
             registry.get(role, str(name))
         except KeyError as exc:
             raise ConfigError(exc.args[0]) from None
+    cfg.methods = [registry.get(kind, m).name for m in cfg.methods]  # variants spelled one way: one study
+    cfg.baseline = registry.get(kind, cfg.baseline).name
     for t in cfg.tuning.tune:
         if t not in ("method", "optimizer", "schedule"):
             raise ConfigError(f"tuning.tune entries must be method, optimizer or schedule, got {t!r}")

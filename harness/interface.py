@@ -69,8 +69,8 @@ class Claim:
 
     Args:
         quote: the paper's own words.
-        factor: the claimed factor (``2.0`` = "2x"), or for ``quality`` claims the claimed delta
-            (accuracy points, positive = better than the baseline).
+        factor: the claimed factor (``2.0`` = "2x"), or for ``quality`` claims the claimed delta in
+            the workload metric's units, positive = better (accuracy as a fraction: ``0.02`` = 2 points).
         metric: one of ``METRICS`` (``data`` = Fantastic-Optimizers data speedup).
         baseline: the method name the claim is measured against.
         setting: where the paper made the claim.

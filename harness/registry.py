@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import importlib
+import re
 from functools import cache
 from pathlib import Path
 
@@ -45,12 +46,66 @@ def available(kind: str) -> dict[str, Method]:
     return {n: m for n, m in registry()[kind].items() if isinstance(m, Method)}
 
 
+VARIANT = re.compile(r"^\s*([^()\s]+)\s*\((.*)\)\s*$")
+
+
+def variant(name: str) -> tuple[str, dict]:
+    """``"low_precision(activations=bf16)"`` -> ``("low_precision", {"activations": "bf16"})``.
+
+    A variant is one method with some hyperparameters fixed (and so not tuned): ``name(key=value, ...)``,
+    values read as numbers, booleans or strings. A plain name has no fixed values. ``ValueError`` when malformed.
+    """
+    match = VARIANT.match(name)
+    if not match:
+        if "(" in name or ")" in name:
+            raise ValueError(f"malformed variant {name!r}; write name(key=value, ...)")
+        return name, {}
+    fixed = {}
+    for item in (i for i in match.group(2).split(",") if i.strip()):
+        key, eq, value = (part.strip() for part in item.partition("="))
+        if not eq or not key.isidentifier() or not value:
+            raise ValueError(f"malformed variant {name!r}: expected key=value, got {item.strip()!r}")
+        fixed[key] = _scalar(value)
+    if not fixed:
+        raise ValueError(f"variant {name!r} fixes no hyperparameter")
+    return match.group(1), fixed
+
+
+def _scalar(text: str):
+    """``"2"`` -> 2, ``"1e-3"`` -> 0.001, ``"true"`` -> True, anything else the string itself."""
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def variant_name(base: str, fixed: dict) -> str:
+    """The canonical spelling of a variant (keys sorted), used as its method name in results."""
+    return f"{base}({', '.join(f'{k}={fixed[k]}' for k in sorted(fixed))})" if fixed else base
+
+
 def get(kind: str, name: str) -> Method:
     """The method ``name`` of ``kind``; ``KeyError`` with a one-line reason when it is missing or broken.
 
     Optimizers we did not write are reached by name too: ``pytorch_optimizer.Lion`` or
-    ``package.module:Class`` (``harness.adapters``).
+    ``package.module:Class`` (``harness.adapters``). A variant ``name(key=value, ...)`` is the method
+    with those hyperparameters fixed: in its defaults, out of its search space.
     """
+    try:
+        base, fixed = variant(name)
+    except ValueError as exc:
+        raise KeyError(str(exc)) from None
+    if fixed:
+        method = get(kind, base)
+        unknown = [k for k in fixed if k not in method.defaults]
+        if unknown:
+            has = ", ".join(method.defaults)
+            raise KeyError(f"{kind} {base!r} has no hyperparameter {unknown[0]!r} (it has: {has})")
+        space = {k: v for k, v in method.search_space.items() if k not in fixed}
+        return dataclasses.replace(method, name=variant_name(base, fixed), defaults={**method.defaults, **fixed},
+                                   search_space=space)
     entry = registry()[kind].get(name)
     if entry is None and kind == "optimizer" and ("." in name or ":" in name):
         from harness.adapters import resolve_optimizer

@@ -118,8 +118,9 @@ def tune_trials(cfg) -> list[Trial]:
     out = []
     for study in studies(cfg):
         space = search_space(_parts(cfg, study.method), list(cfg.tuning.tune))
+        variant = registry.variant(study.method)[1]  # a variant's fixed values, recorded with the trial
         for hp in quasirandom(space, int(cfg.tuning.trials), int(cfg.tuning.seed)):
-            out.append(replace(study, hparams={**hp, **fixed}, phase="tune", seed=0))
+            out.append(replace(study, hparams={**hp, **fixed, **variant}, phase="tune", seed=0))
     return out
 
 

@@ -280,3 +280,16 @@ def test_pareto_front_keeps_only_undominated_points():
     # (2, 4.5) and (3, 4) are beaten by (2, 4); (5, 2) by (4, 2); NaN never; the duplicate (1, 5) once
     assert pareto_front(cost, loss).tolist() == [True, True, False, False, True, False, False, False]
     assert pareto_front([], []).tolist() == []
+
+
+def test_metric_delta_is_positive_for_the_better_method_whichever_way_the_metric_points(tmp_path):
+    from harness import store
+    from tests.fake_results import write_fake_results
+
+    write_fake_results(tmp_path, hardware=("cpu",), scales=("nano",), budgets=(0.5,))
+    rows, _ = store.read_results(tmp_path)
+    board = leaderboard(rows, "adamw", n_resamples=200).set_index("method")
+    assert board.loc["muon", "metric_delta"] > 0 > board.loc["sgd", "metric_delta"]  # bits per token: lower wins
+    acc = rows.assign(val_metric_name="accuracy", final_val_metric=-rows["final_val_metric"])  # higher wins
+    board = leaderboard(acc, "adamw", n_resamples=200).set_index("method")
+    assert board.loc["muon", "metric_delta"] > 0 > board.loc["sgd", "metric_delta"]

@@ -125,3 +125,23 @@ def test_corrupt_results_file_is_reported_with_its_path_and_skipped(tmp_path, ca
     assert main(["report", f"results={tmp_path}"]) == 0
     err = capsys.readouterr().err
     assert str(bad) in err and "skipped" in err
+
+
+def test_variants_in_a_suite_are_one_study_however_spelled_and_record_their_values():
+    from harness import config
+    from harness.tuning import tune_trials
+
+    args = ["suite=sparsity", "preset=smoke"]
+    a = config.load([*args, "method=backprop,nm_sparsity(sr_lambda=0.001, recipe=sr_ste)"])
+    b = config.load([*args, "method=nm_sparsity(recipe=sr_ste,sr_lambda=1e-3)"])
+    assert list(a.methods) == ["backprop", "nm_sparsity(recipe=sr_ste, sr_lambda=0.001)"]
+    ta = [t for t in tune_trials(a) if t.method != "backprop"]
+    tb = [t for t in tune_trials(b) if t.method != "backprop"]
+    assert [t.trial_id for t in ta] == [t.trial_id for t in tb]
+    assert all(t.hparams["recipe"] == "sr_ste" and t.hparams["sr_lambda"] == 1e-3 for t in ta)
+
+
+def test_a_bad_variant_on_the_command_line_is_one_line_and_exit_2(cli, tmp_path):
+    out = cli("run", "suite=sparsity", "preset=smoke", "method=nm_sparsity(recipe=sr_ste", f"results={tmp_path}")
+    assert out.returncode == 2 and out.stderr.count("\n") == 1 and "malformed variant" in out.stderr
+    assert not any(tmp_path.iterdir())

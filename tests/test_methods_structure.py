@@ -269,7 +269,7 @@ def _tiny_loss_task():
 
 @pytest.mark.parametrize("loss_scale", ["dynamic", "none"])
 def test_fp16_loss_scaling_recovers_gradients_that_underflow(loss_scale):
-    from implementations.methods.low_precision import METHOD
+    from implementations.methods.low_precision import METHOD, native
 
     torch.manual_seed(0)
     t = _tiny_loss_task()
@@ -289,7 +289,8 @@ def test_fp16_loss_scaling_recovers_gradients_that_underflow(loss_scale):
         assert hooks.scaler.get_scale() == 2.0**24  # no overflow: the scale is kept
     else:
         assert torch.all(grad == 0)  # 1e-9-sized activation gradients vanish in fp16
-    assert hooks.simulated["activations"] is False
+    # fp16 autocast counts as real only where the hardware has fp16 arithmetic (not on an AVX2 CPU)
+    assert hooks.simulated["activations"] is not native("fp16", torch.device("cpu"))
 
 
 @pytest.mark.parametrize(

@@ -79,3 +79,37 @@ def test_trainer_asserts_single_ownership():
     twice = torch.optim.SGD([model.weight, model.bias], lr=0.1), torch.optim.SGD([model.weight], lr=0.1)
     with pytest.raises(RuntimeError, match="owned by 2"):
         _check_ownership(model, twice)
+
+
+# --------------------------------------------------------------------------- variants
+
+
+def test_a_variant_fixes_hyperparameters_and_takes_them_out_of_tuning():
+    base = registry.get("method", "nm_sparsity")
+    v = registry.get("method", " nm_sparsity( sr_lambda = 1e-3 , recipe=sr_ste ) ")
+    assert v.name == "nm_sparsity(recipe=sr_ste, sr_lambda=0.001)"  # canonical: keys sorted, YAML values
+    assert v.defaults == {**base.defaults, "recipe": "sr_ste", "sr_lambda": 1e-3}
+    assert set(v.search_space) == set(base.search_space) - {"recipe", "sr_lambda"}
+    assert v.hparams({"recipe": "mdgf", "decay_end": 0.3})["decay_end"] == 0.3
+    assert registry.variant("low_precision(activations=bf16, init_scale=1024)") == (
+        "low_precision", {"activations": "bf16", "init_scale": 1024})
+
+
+@pytest.mark.parametrize("name, message", [
+    ("nm_sparsity(colour=red)", "has no hyperparameter 'colour'"),
+    ("nm_sparsity(recipe)", "expected key=value"),
+    ("nm_sparsity(recipe=sr_ste", "malformed variant"),
+    ("nm_sparsity()", "fixes no hyperparameter"),
+    ("nm_sparsty(recipe=sr_ste)", "did you mean 'nm_sparsity'"),
+])
+def test_bad_variants_are_one_line_key_errors(name, message):
+    with pytest.raises(KeyError, match=message.replace("(", r"\(")):
+        registry.get("method", name)
+
+
+def test_every_claim_baseline_resolves_to_its_own_canonical_name():
+    for kind, entries in registry.registry().items():
+        for method in (m for m in entries.values() if isinstance(m, Method)):
+            for claim in method.claims:
+                if "(" in claim.baseline:  # a variant: the suite's results are stored under the canonical name
+                    assert registry.get(kind, claim.baseline).name == claim.baseline

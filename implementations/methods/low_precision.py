@@ -11,7 +11,8 @@ One step, with an fp32 master copy of the weights:
 Q_fmt rounds to the format and back (``_formats.quantize``): bf16/fp16 exactly, fp8 e4m3/e5m2
 with per-tensor scaling (max|x| -> the format's largest value), fp4_e3m0 arithmetically.
 ``simulated`` says, per component, whether the format is only simulated (values rounded, compute
-in fp32) or real (bf16/fp16 autocast kernels): speed differences are real only for the latter.
+in fp32, or autocast on hardware without native arithmetic of the format, ``native``) or real: speed
+differences are real only for the latter.
 
 Args:
     weights, activations, gradients, optimizer_state: a format each (fp32, bf16, fp16, fp8_e4m3,
@@ -40,12 +41,26 @@ AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
 COMPONENTS = ("weights", "activations", "gradients", "optimizer_state")
 
 
+def native(fmt: str, device: torch.device) -> bool:
+    """Whether autocast in ``fmt`` runs on hardware arithmetic of that format (else its speed is not real):
+    CUDA bf16 where ``torch.cuda.is_bf16_supported()``, CUDA fp16 always; CPU bf16/fp16 only with
+    oneDNN's native support (AVX512-BF16/FP16 or AMX), not on AVX2, where they are emulated."""
+    if fmt not in AUTOCAST:
+        return False
+    if device.type == "cuda":
+        return fmt == "fp16" or torch.cuda.is_bf16_supported()
+    mkldnn = torch.ops.mkldnn
+    supported = mkldnn._is_mkldnn_bf16_supported if fmt == "bf16" else mkldnn._is_mkldnn_fp16_supported
+    return device.type == "cpu" and bool(supported())
+
+
 class LowPrecision(TrainingHooks):
     def setup(self, model, workload):
         self.loss = workload.loss
         hp = self.hp
+        device = next(model.parameters()).device
         self.simulated = {
-            c: hp[c] != "fp32" and not (c == "activations" and hp[c] in AUTOCAST) for c in COMPONENTS
+            c: hp[c] != "fp32" and not (c == "activations" and native(hp[c], device)) for c in COMPONENTS
         }
         if hp["activations"] not in AUTOCAST and hp["activations"] != "fp32":
             fmt = hp["activations"]

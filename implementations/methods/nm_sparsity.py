@@ -17,7 +17,8 @@ GEMM, which every recipe here needs), for iso-FLOP comparisons.
 
 Args:
     n, m: the N:M pattern (2:4 ... 1:8).
-    recipe: ``sr_ste``, ``mdgf`` or ``sdgf``.
+    recipe: ``sr_ste``, ``mdgf`` or ``sdgf`` (tuned between the last two; the conventional recipe is
+        the variant ``nm_sparsity(recipe=sr_ste)``, equally tuned, the claims' baseline).
     sr_lambda: lambda of SR-STE (``sr_ste``, ``sdgf``).
     decay: ``linear`` or ``exponential`` (``mdgf``); decay_rate: the exponential's rate.
     decay_end: fraction of training after which the decay is complete.
@@ -151,7 +152,7 @@ METHOD = TrainingMethod(
         "decay_end": 0.5,
     },
     search_space={
-        "recipe": Choice(("sr_ste", "mdgf", "sdgf")),
+        "recipe": Choice(("mdgf", "sdgf")),  # the paper's two recipes; its baseline is nm_sparsity(recipe=sr_ste)
         "sr_lambda": LogUniform(1e-5, 1e-2),
         "decay_end": Uniform(0.1, 0.9),
         "decay": Choice(("linear", "exponential")),
@@ -163,7 +164,7 @@ METHOD = TrainingMethod(
         Claim(
             quote="Our approach improves the model quality by up to 2% and 5% in vision and language models "
             "at high sparsity regime",
-            factor=2.0,
+            factor=0.02,
             metric="quality",
             baseline="nm_sparsity(recipe=sr_ste)",
             setting="ViT/Swin and T5/decoder transformers at >80% N:M sparsity, vs SR-STE (recipe=sr_ste)",
@@ -174,7 +175,7 @@ METHOD = TrainingMethod(
             quote="At iso-training FLOPs, our method yields better performance compared to "
             "conventional sparse "
             "training recipes, exhibiting an accuracy improvement of up to 2%",
-            factor=2.0,
+            factor=0.02,
             metric="quality",
             baseline="nm_sparsity(recipe=sr_ste)",
             setting="iso training FLOPs (flops_per_example), vs SR-STE, transformers",
