@@ -124,6 +124,9 @@ def test_smoke_preset_writes_rows_with_forgetting(tmp_path):
     mine = board.set_index("method").loc["infinite"]
     assert mine["forgetting_delta"] == pytest.approx(
         fin.loc["repeated_cosine", "forgetting"] - fin.loc["infinite", "forgetting"])
+    header = report.COLUMNS["forgetting_delta"]
+    assert header in report.readable(report.board(rows, "repeated_cosine")).columns
+    assert header not in report.readable(board.assign(forgetting_delta=np.nan)).columns  # other workloads
     from harness import registry
 
     judged = report.verdicts(rows, "infinite", registry.get("schedule", "infinite").claims)
