@@ -22,7 +22,7 @@ def all_claims() -> list[tuple[str, str, object]]:
 
 
 def claimed_text(claim) -> str:
-    if claim.metric == "quality":
+    if claim.metric in judging.DELTA_METRICS:
         return f"Δ ≥ {claim.factor:+g}"
     if claim.metric in judging.AT_MOST_METRICS:
         return f"≤ {claim.factor:g}×"

@@ -358,13 +358,16 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
     data_speedup (+ _lo, _hi, _extrapolated, _fit) against ``baseline`` across that scale's
     budgets; loss_delta = baseline - method loss and metric_delta = the final_val_metric difference
     oriented so that positive = better (method - baseline for accuracy, baseline - method for
-    ``LOWER_IS_BETTER`` metrics such as bits per token), with CIs; steps_ratio,
+    ``LOWER_IS_BETTER`` metrics such as bits per token) and forgetting_delta = baseline - method
+    forgetting (continual workloads; positive = forgets less) with CIs; steps_ratio,
     time_ratio, energy_ratio = baseline / method to target (> 1 = faster) with CIs, the fraction
     of seeds that reached the target, and energy_quality ("measured" | "estimated" | "none");
     overhead_ratio (step_time_ms_p50) and memory_ratio (peak_mem_bytes) = method / baseline.
     """
     fin = df[df["phase"] == "final"].copy()
     fin["budget"] = _budget(fin)
+    if "forgetting" not in fin:  # rows made before the column existed
+        fin["forgetting"] = np.nan
     ok = fin[(fin["status"] == "ok") & fin["final_val_loss"].notna()]
     kw = dict(confidence=confidence, n_resamples=n_resamples, seed=seed)
     scale_keys = ["suite", "workload", "scale"]
@@ -396,7 +399,8 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
         lower = "val_metric_name" in g and g["val_metric_name"].isin(LOWER_IS_BETTER).any()  # > 0: better
         pair = (good, base) if lower else (base, good)
         deltas = {"loss_delta": difference_ci(good["final_val_loss"], base["final_val_loss"], **kw),
-                  "metric_delta": difference_ci(pair[0]["final_val_metric"], pair[1]["final_val_metric"], **kw)}
+                  "metric_delta": difference_ci(pair[0]["final_val_metric"], pair[1]["final_val_metric"], **kw),
+                  "forgetting_delta": difference_ci(good["forgetting"], base["forgetting"], **kw)}
         for name, est in deltas.items():
             row.update({name: est.point, f"{name}_lo": est.lo, f"{name}_hi": est.hi})
         for name, column in (("steps", "steps_to_target"), ("time", "time_to_target_s"),

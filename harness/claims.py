@@ -2,9 +2,10 @@
 
 Rules (CLAIMS.md), for a claimed factor c > 1 and a measured interval [lo, hi]:
 ``not supported`` when hi < c; ``supported`` when lo > 1 and hi >= c; ``inconclusive`` otherwise
-(the interval holds both "no speedup" and the claim). Quality claims (deltas, positive = better)
-follow the same rule on the delta with 0 in place of 1. Cost claims (``overhead``, ``memory``: "at
-most c times the baseline's per-step time or memory") are judged the other way round:
+(the interval holds both "no speedup" and the claim). Quality and forgetting claims (deltas,
+positive = better: a higher final metric, less forgetting) follow the same rule on the delta with 0
+in place of 1. Cost claims (``overhead``, ``memory``: "at most c times the baseline's per-step time
+or memory") are judged the other way round:
 ``supported`` when hi <= c, ``not supported`` when lo > c.
 
 A measurement at a smaller model than the claim's is labelled ``scaled-down``; wall-clock, energy
@@ -24,7 +25,9 @@ AT_MOST_METRICS = ("overhead", "memory")
 COLUMNS = {  # claim.metric -> leaderboard column (with _lo/_hi beside it)
     "data": "data_speedup", "steps": "steps_ratio", "time": "time_ratio", "energy": "energy_ratio",
     "quality": "metric_delta", "overhead": "overhead_ratio", "memory": "memory_ratio",
+    "forgetting": "forgetting_delta",
 }
+DELTA_METRICS = ("quality", "forgetting")  # judged on a difference (null 0), not a ratio (null 1)
 
 
 def verdict(claimed: float, lo: float, hi: float, null: float = 1.0) -> str:
@@ -74,7 +77,7 @@ def judge(claim: Claim, estimate: Estimate | tuple, scale_params: float | None, 
         result = verdict_at_most(claim.factor, lo, hi)
         reason = f"[{lo:.3g}, {hi:.3g}] against at most {claim.factor:g}x"
     else:
-        null = 0.0 if claim.metric == "quality" else 1.0
+        null = 0.0 if claim.metric in DELTA_METRICS else 1.0
         result = verdict(claim.factor, lo, hi, null=null)
         reason = f"[{lo:.3g}, {hi:.3g}] against {claim.factor:g}{'' if null == 0 else 'x'} (null {null:g})"
     return {**out, "verdict": result, "reason": reason, "labels": ", ".join(labels)}

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 ROLES = ("matrix", "embedding", "head", "scalar")
 KINDS = ("optimizer", "schedule", "method")
-METRICS = ("data", "steps", "time", "energy", "quality", "overhead", "memory", "communication")
+METRICS = ("data", "steps", "time", "energy", "quality", "overhead", "memory", "communication", "forgetting")
 
 
 # --------------------------------------------------------------------------- search spaces

@@ -22,7 +22,9 @@ COLUMNS = {  # leaderboard column -> printed header
     "n_seeds": "seeds", "loss": "final val loss [95% CI]", "data_speedup": "data speedup [CI]",
     "steps_ratio": "steps-to-target ratio", "time_ratio": "time-to-target ratio",
     "energy_ratio": "energy-to-target ratio", "overhead_ratio": "step time / baseline", "n_failed": "failed",
+    "forgetting_delta": "forgetting: baseline - method [CI]",
 }
+WHERE_MEASURED = ("forgetting_delta",)  # shown only where some row has a value (continual workloads)
 
 
 def board(rows: pd.DataFrame, baseline: str) -> pd.DataFrame:
@@ -49,11 +51,11 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     """Point estimates with their intervals as text, one column per headline number."""
     out = pd.DataFrame(index=table.index)
     for col, header in COLUMNS.items():
-        if col not in table:
+        if col not in table or col in WHERE_MEASURED and not table[col].notna().any():
             continue
         if f"{col}_lo" in table:
-            out[header] = [_ci(r[col], r[f"{col}_lo"], r[f"{col}_hi"], 4 if col == "loss" else 2)
-                           for _, r in table.iterrows()]
+            digits = 4 if col == "loss" else 3 if col in WHERE_MEASURED else 2
+            out[header] = [_ci(r[col], r[f"{col}_lo"], r[f"{col}_hi"], digits) for _, r in table.iterrows()]
         else:
             out[header] = table[col]
     if "energy_quality" in table:

@@ -36,6 +36,8 @@ SCHEMA = pa.schema(
         # quality
         ("final_val_loss", _F), ("final_val_metric", _F), ("val_metric_name", _S),
         ("target_value", _F), ("reached_target", _B),
+        # continual workloads: average forgetting (Chaudhry et al. 2018) and per-task numbers
+        ("forgetting", _F), ("task_metrics_json", _S),
         # cost
         ("steps", _I), ("tokens", _I), ("flops", _F), ("train_time_s", _F),
         ("step_time_ms_p50", _F), ("step_time_ms_p90", _F), ("time_to_target_s", _F),

@@ -166,6 +166,7 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
 
     curve = {k: [] for k in ("step", "tokens", "time_s", "energy_j", "val_loss", "train_loss")}
     val_metric, first_loss, status, error, seen, step = None, None, "ok", None, 0, 0
+    evaluated: dict = {}  # further columns the workload's evaluate reports (the last evaluation's)
     meter = None if warmup else Meter(device, codecarbon=trial.codecarbon, country_iso_code=trial.country)
     model.train()
     if meter:
@@ -178,6 +179,8 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
             for opt in opts:
                 for g in opt.param_groups:
                     g["lr"] = g["initial_lr"] * mult
+            if task.set_progress is not None:
+                task.set_progress(progress)
             batch = _to(next(batches), device)
             if hooks is not None:
                 batch = hooks.batch(batch, progress)
@@ -216,7 +219,8 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
             meter.pause()  # stop the clock
             model.eval()
             with hooks.eval_weights(model) if hooks is not None else nullcontext():
-                val_loss, val_metric = task.evaluate(model)
+                val_loss, val_metric, *more = task.evaluate(model)
+                evaluated = more[0] if more else {}
             model.train()
             for key, v in zip(curve, (step, seen, meter.elapsed_s(), meter.energy_so_far_j(), val_loss, value)):
                 curve[key].append(v)
@@ -255,6 +259,7 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
         "energy_to_target_j": curve["energy_j"][first] if first is not None else None,
         "optimizer_state_bytes": optimizer_state_bytes(opts),
         "data_fingerprint": task.data_fingerprint,
+        **(evaluated if status == "ok" else {}),
         **_method_columns(hooks),
         **{f"curve_{k}": v for k, v in curve.items()},
     }

@@ -27,7 +27,9 @@ class Task:
         sampled_loss: ``sampled_loss(model, batch)``: the loss with labels drawn from the model's
             own predictive distribution (Gauss-Newton-Bartlett estimators), or None.
         batches: ``batches(seed) -> iterator`` of training batches, endless, deterministic.
-        evaluate: ``evaluate(model) -> (val_loss, val_metric)`` on a fixed held-out set.
+        evaluate: ``evaluate(model) -> (val_loss, val_metric)`` on a fixed held-out set; it may
+            return a third element, a dict of further result columns (``store.SCHEMA`` names, e.g.
+            ``forgetting``), of which the last evaluation's go into the row.
         metric_name: what ``val_metric`` is (``accuracy``, ``bits_per_byte``, ...).
         units_per_step: tokens (or examples) one batch holds; the budget is counted in these.
         params: the number of trainable parameters (the Chinchilla budget is 20 per parameter).
@@ -35,6 +37,9 @@ class Task:
         target: the validation loss that counts as "reached" for time/steps/energy-to-target.
         data_fingerprint: a hash that identifies the exact data.
         architecture: the name of the model family (``gpt``, ``mlp``, ``cnn``, ...).
+        set_progress: ``set_progress(progress)``, called by the trainer before each batch is drawn
+            (progress = units seen / budget): a non-stationary workload (a continual task sequence)
+            switches its data stream with it; None for stationary workloads.
     """
 
     model: nn.Module
@@ -50,6 +55,7 @@ class Task:
     data_fingerprint: str
     architecture: str
     sampled_loss: Callable[[nn.Module, Any], torch.Tensor] | None = None
+    set_progress: Callable[[float], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
