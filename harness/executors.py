@@ -184,10 +184,9 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
     return ran
 
 
-def _tuning_missing(cfg, results: Path) -> list[Trial]:
+def _tuning_missing(cfg, results: Path, cache: dict | None = None) -> list[Trial]:
     """The trials the suite's protocol proposes, given the stored rows, that are not stored yet."""
-    rows, _ = store.read_results(results, cfg.name)
-    return protocols.missing(cfg, rows)
+    return protocols.missing(cfg, store.outcomes(results, cfg.name, cache))
 
 
 def _live_leases(results: Path, suite: str, leases: Leases) -> bool:
@@ -202,9 +201,9 @@ def run_tuning(cfg, results: Path, run_id: str, show: bool, opts: Options, backe
     (coordinate descent) proposes its next round only once the last one is stored. Trials of another shard
     are waited for while another live run holds a lease, for up to ``WAIT_POLLS`` quiet polls.
     """
-    ran, quiet, tried = 0, 0, set()
+    ran, quiet, tried, cache = 0, 0, set(), {}
     while True:
-        missing = _tuning_missing(cfg, results)
+        missing = _tuning_missing(cfg, results, cache)
         mine = pending(missing, results, opts.shard)
         if mine and not {t.trial_id for t in mine} <= tried:
             tried |= {t.trial_id for t in mine}

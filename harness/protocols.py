@@ -59,9 +59,13 @@ def grid_values(dim: Space, points: int) -> list:
 
 
 def _unit(dim: Space, value) -> float:
-    """Where ``value`` lies in ``dim``, in [0, 1] (the inverse of ``from_unit``)."""
+    """Where ``value`` lies in ``dim``, in [0, 1] (the inverse of ``from_unit``); a default outside the range
+    (sgd's weight decay 0 below LogUniform(1e-6, 1e-3)) counts as its nearest end."""
     if isinstance(dim, Choice):
         return dim.values.index(value) / max(len(dim.values) - 1, 1) if value in dim.values else 0.0
+    if not isinstance(value, int | float):
+        return 0.0
+    value = min(max(value, dim.low), dim.high)
     if isinstance(dim, LogUniform):
         return (math.log(value) - math.log(dim.low)) / (math.log(dim.high) - math.log(dim.low))
     return (value - dim.low) / (dim.high - dim.low)
@@ -139,11 +143,11 @@ def _tuned_space(cfg, study: Trial) -> dict[str, Space]:
 
 
 def _losses(rows: pd.DataFrame) -> dict[str, float]:
+    """Stored trial id -> final validation loss (``inf`` for a failed trial)."""
     if rows.empty:
         return {}
-    tune = rows[rows["phase"] == "tune"]
-    ok = (tune["status"] == "ok") & tune["final_val_loss"].notna()
-    return dict(zip(tune["trial_id"], tune["final_val_loss"].where(ok, math.inf).astype(float)))
+    ok = (rows["status"] == "ok") & rows["final_val_loss"].notna()
+    return dict(zip(rows["trial_id"], rows["final_val_loss"].where(ok, math.inf).astype(float)))
 
 
 def descent_trials(cfg, rows: pd.DataFrame) -> list[Trial]:
@@ -225,9 +229,9 @@ def _check_axis(name: str, spec) -> None:
         args = spec[how[0]]
         ok = isinstance(args, ListConfig) and len(args) == 3 and all(
             isinstance(a, int | float) and not isinstance(a, bool) and math.isfinite(a) for a in args)
-        if not ok or not isinstance(args[2], int) or args[2] < 1:
-            raise ConfigError(f"{where}.{how[0]} must be [lo, hi, n] with numbers lo, hi and an integer n >= 1, "
-                              f"got {args!r}")
+        if not ok or not isinstance(args[2], int) or not 1 <= args[2] <= 1000:
+            raise ConfigError(f"{where}.{how[0]} must be [lo, hi, n] with numbers lo, hi and an integer "
+                              f"1 <= n <= 1000, got {args!r}")
         return
     if not isinstance(spec, ListConfig) or not spec or not all(_scalar(v) for v in spec):
         raise ConfigError(f"{where} must be a non-empty list of numbers or strings, got {spec!r}")

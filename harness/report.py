@@ -152,11 +152,16 @@ def print_grid(rows: pd.DataFrame, fmt: str = "terminal") -> tuple:
     if fmt in ("csv", "json"):
         emit(pd.concat([edges.assign(table="edges"), fits.assign(table="fits")], ignore_index=True), fmt)
         return edges, fits
+    def titled(table: pd.DataFrame, title: str) -> None:
+        if fmt == "terminal":  # on its own line: a table's title wraps at the table's width
+            print(title)
+        emit(table, fmt, "" if fmt == "terminal" else title)
+
     for (workload, scale), part in shown.groupby(["workload", "scale"]):
         table = part.pivot(index="batch_size", columns="optimizer", values="largest stable lr").reset_index()
-        emit(table, fmt, f"{workload} / {scale}: largest stable lr per batch size")
+        titled(table.rename(columns={"batch_size": "batch size"}), f"{workload} / {scale}: largest stable lr")
         mine = fit_text[(fit_text["workload"] == workload) & (fit_text["scale"] == scale)]
         cols = ["optimizer", "exponent [95% CI]", "predicted", "edges_used", "note"]
-        emit(mine[cols].rename(columns={"edges_used": "edges fitted"}), fmt,
-             f"{workload} / {scale}: lr_max ~ B^exponent (predicted: 1 for SGD, 0.5 for Adam)")
+        titled(mine[cols].rename(columns={"edges_used": "edges fitted"}),
+               f"{workload} / {scale}: lr_max ~ B^exponent (Granziol et al.: 1 for SGD, 0.5 for Adam)")
     return edges, fits
