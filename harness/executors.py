@@ -198,10 +198,11 @@ def run_tuning(cfg, results: Path, run_id: str, show: bool, opts: Options, backe
     """Run the protocol's proposals until it proposes nothing new: ``(trials run here, trials still missing)``.
 
     Each pass reads the store and asks the protocol (``harness.protocols``) what is missing; an adaptive one
-    (coordinate descent) proposes its next round only once the last one is stored. Trials of another shard
-    are waited for while another live run holds a lease, for up to ``WAIT_POLLS`` quiet polls.
+    (coordinate descent) proposes its next round only once the last one is stored, so shards run each round
+    in lockstep. Trials of another shard are waited for until ``WAIT_POLLS`` polls in a row see no live lease
+    of another run and no progress.
     """
-    ran, quiet, tried, cache = 0, 0, set(), {}
+    ran, quiet, tried, cache, before = 0, 0, set(), {}, set()
     while True:
         missing = _tuning_missing(cfg, results, cache)
         mine = pending(missing, results, opts.shard)
@@ -212,7 +213,9 @@ def run_tuning(cfg, results: Path, run_id: str, show: bool, opts: Options, backe
             continue
         if not missing or mine or quiet >= WAIT_POLLS:  # mine: ran once and still not stored; give up
             return ran, missing
-        quiet = 0 if _live_leases(results, cfg.name, leases) else quiet + 1
+        now = {t.trial_id for t in missing}  # another run stored some since the last poll: it is alive
+        quiet = 0 if now != before or _live_leases(results, cfg.name, leases) else quiet + 1
+        before = now
         time.sleep(opts.poll_s)
 
 

@@ -222,6 +222,8 @@ def _scalar(value) -> bool:
 
 def _check_axis(name: str, spec) -> None:
     where = f"tuning.grid.{name}"
+    if isinstance(spec, DictConfig) and name == "batch_size":
+        raise ConfigError(f"tuning.grid.batch_size must be a list of positive integers, got {spec!r}")
     if isinstance(spec, DictConfig):
         how = list(spec.keys())
         if len(how) != 1 or how[0] not in SPACING:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import threading
 
 import numpy as np
 import pandas as pd
@@ -108,11 +109,11 @@ def test_budget_is_the_same_cap_for_methods_with_more_hyperparameters(suite, tmp
 
 
 def test_killed_run_resumes_to_the_same_trials(suite, tmp_path):
-    full = load(suite, tmp_path / "a")
+    full = load(suite, tmp_path / "a", "tuning.trials=20")
     run_suite(full, show=False, opts=FAKE)
     done = tune_rows(full).sort_values("started_at")
     for cut in (1, 13):  # mid-round (the first round has 11 trials) and in the second round
-        part = load(suite, tmp_path / f"b{cut}")
+        part = load(suite, tmp_path / f"b{cut}", "tuning.trials=20")
         folder = tmp_path / f"b{cut}" / "results" / f"suite={part.name}"
         folder.mkdir(parents=True)
         kept = done[done["phase"] == "tune"]["trial_id"].iloc[:cut]
@@ -126,6 +127,26 @@ def test_killed_run_resumes_to_the_same_trials(suite, tmp_path):
         assert set(tune_rows(part)["trial_id"]) == set(done["trial_id"])
         assert outcome["ran"] == len(done) - cut
         assert all((folder / n).read_bytes() == b for n, b in before.items())  # stored trials not rerun
+
+
+def test_two_shards_run_the_rounds_in_lockstep(suite, tmp_path):
+    alone = load(suite, tmp_path / "alone", "tuning.trials=20")
+    run_suite(alone, show=False, opts=FAKE)
+    shared = load(suite, tmp_path / "shared", "tuning.trials=20")
+    outcomes = {}
+
+    def shard(i: int) -> None:
+        opts = Options(runner=FAKE.runner, shard=(i, 2), poll_s=0.5)
+        outcomes[i] = run_suite(shared, show=False, opts=opts)
+
+    threads = [threading.Thread(target=shard, args=(i,)) for i in (0, 1)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert set(tune_rows(shared)["trial_id"]) == set(tune_rows(alone)["trial_id"])
+    assert outcomes[0]["ran"] > 0 and outcomes[1]["ran"] > 0
+    assert outcomes[0]["ran"] + outcomes[1]["ran"] == len(tune_rows(alone))
 
 
 def test_real_trainer_on_the_quadratic_workload(suite, tmp_path):
@@ -176,6 +197,7 @@ def test_batch_scaling_smoke_prints_edges_and_exponents(tmp_path, capsys):
     (["tuning.protocol=grid"], "tuning.protocol=grid needs tuning.grid"),
     (["tuning.protocol=grid", "tuning.grid.lrr=[0.1]"], "tuning.grid.lrr is no hyperparameter of adamw (did you mean 'lr'?)"),
     (["tuning.protocol=grid", "tuning.grid.batch_size=[8,0.5]"], "tuning.grid.batch_size must be positive integers"),
+    (["tuning.protocol=grid", "tuning.grid.batch_size={logspace: [1, 2, 3]}"], "batch_size must be a list of"),
     (["tuning.protocol=grid", "tuning.grid.lr=[]"], "tuning.grid.lr must be a non-empty list"),
     (["tuning.protocol=grid", "tuning.grid.lr={logspace: [1, 2]}"], "tuning.grid.lr.logspace must be [lo, hi, n]"),
     (["tuning.protocol=grid", "tuning.grid.lr={geomspace: [1, 2, 3]}"], "must be a list of values or {logspace"),
