@@ -25,4 +25,5 @@ def loss(hp: dict) -> float:
 
 
 def run(trial: Trial, run_id: str) -> dict:
-    return identity_row(trial) | {"run_id": run_id, "status": "ok", "error": None, "final_val_loss": loss(trial.hparams)}
+    row = {"run_id": run_id, "status": "ok", "error": None, "final_val_loss": loss(trial.hparams)}
+    return identity_row(trial) | row
