@@ -75,3 +75,26 @@ def largest_stable_lr(
                      "lr_diverged": math.nan if censored else first_bad,
                      "lr_edge": edge, "censored": censored})
     return pd.DataFrame(rows, columns=[*keys, "lr_stable", "lr_diverged", "lr_edge", "censored"])
+
+
+PREDICTED = {"sgd": 1.0, "adamw": 0.5, "nadamw": 0.5}  # Granziol et al.: linear for SGD, square root for Adam
+
+
+def exponents(rows: pd.DataFrame, by: tuple[str, ...] = ("workload", "scale", "optimizer")) -> tuple:
+    """``(edges, fits)`` of the grid rows: the stability edge per batch size, then the exponent per group.
+
+    The fit uses the uncensored edges only (a censored edge is a lower bound); ``predicted`` is the
+    exponent of ``PREDICTED`` for the group's optimizer (NaN for others), ``note`` says why no fit.
+    """
+    edges = largest_stable_lr(rows[rows["phase"] == "grid"], by=by)
+    fits = []
+    for key, group in edges.groupby(list(by), sort=True):
+        usable = group[~group["censored"] & np.isfinite(group["lr_edge"])]
+        fit, note = {}, ""
+        try:
+            fit = fit_exponent(usable["batch_size"], usable["lr_edge"])
+        except ValueError:
+            note = f"{len(usable)} uncensored edges: too few to fit"
+        fits.append({**dict(zip(by, key, strict=True)), **fit, "edges_used": len(usable), "note": note,
+                     "predicted": PREDICTED.get(dict(zip(by, key, strict=True)).get("optimizer"), math.nan)})
+    return edges, pd.DataFrame(fits)

@@ -36,29 +36,31 @@ def _suite_rows(cfg):
 def _cmd_run(args) -> int:
     """Run a suite (resuming), then print its leaderboard."""
     from harness.executors import run_suite
-    from harness.report import print_leaderboard
+    from harness.report import print_grid, print_leaderboard
 
     cfg = config.load(args.overrides)
     outcome = run_suite(cfg, show=not args.quiet)
     rows = _suite_rows(cfg)
     print(f"{outcome['ran']} trials run; {len(rows)} stored for these studies of suite {cfg.name!r} in {cfg.results}/")
-    print_leaderboard(rows, cfg.baseline, args.format)
+    if cfg.tuning.protocol == "grid":
+        print_grid(rows, args.format)
+    else:
+        print_leaderboard(rows, cfg.baseline, args.format)
     return 0
 
 
 def _cmd_validate(args) -> int:
     """Check a configuration without running it."""
-    from harness.tuning import tune_trials
+    from harness.protocols import describe
 
     cfg = config.load(args.overrides)
-    trials = tune_trials(cfg)
-    print(f"suite {cfg.name!r} is valid: {len(trials)} tuning trials, then {cfg.tuning.seeds} seeds per study")
+    print(f"suite {cfg.name!r} is valid: {describe(cfg)}")
     return 0
 
 
 def _cmd_report(args) -> int:
     """Leaderboards with intervals from stored results (no training)."""
-    from harness.report import print_leaderboard
+    from harness.report import print_grid, print_leaderboard
 
     opts = _options(args, {"suite", "results"})
     results = Path(opts.get("results", "results"))
@@ -67,7 +69,10 @@ def _cmd_report(args) -> int:
     rows, problems = store.read_results(results, opts.get("suite"))
     _warn(problems)
     for suite, part in rows.groupby("suite", observed=True) if len(rows) else []:
-        print_leaderboard(part, _baseline(str(suite), part), args.format)
+        if (part["phase"] == "grid").all():
+            print_grid(part, args.format)
+        else:
+            print_leaderboard(part, _baseline(str(suite), part), args.format)
     if rows.empty:
         print(f"No results in {results}/ yet.")
     return 0

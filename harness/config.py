@@ -24,7 +24,7 @@ from harness.trainer import workload_module
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 SHORTCUTS = ("suite", "preset", "method", "workload", "scale", "budget")
-FREE = ("hparams", "presets", "workloads", "data")  # sections whose sub-keys are not fixed in advance
+FREE = ("hparams", "presets", "workloads", "data", "tuning.grid")  # sections whose sub-keys are not fixed in advance
 
 
 class ConfigError(Exception):
@@ -97,7 +97,8 @@ def _check_keys(overrides: DictConfig, base: DictConfig, prefix: str = "") -> No
         if key not in base:
             raise ConfigError(f"unknown key {path!r}{_suggest(path, [prefix + str(k) for k in base.keys()])}")
         sub = base[key]
-        if isinstance(value, DictConfig) and isinstance(sub, DictConfig) and path.split(".")[0] not in FREE:
+        free = path.split(".")[0] in FREE or path in FREE
+        if isinstance(value, DictConfig) and isinstance(sub, DictConfig) and not free:
             _check_keys(value, sub, f"{path}.")
 
 
@@ -239,8 +240,6 @@ def validate(cfg: DictConfig) -> None:
         _positive_int(cfg, key)
     if not isinstance(cfg.train.codecarbon, bool):
         raise ConfigError(f"train.codecarbon must be true or false, got {cfg.train.codecarbon!r}")
-    if cfg.tuning.protocol not in ("quasirandom",):
-        raise ConfigError(f"unknown tuning.protocol {cfg.tuning.protocol!r}; available: quasirandom")
     kind = cfg.kind
     if kind not in KINDS:
         raise ConfigError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
@@ -274,3 +273,6 @@ def validate(cfg: DictConfig) -> None:
                 raise ConfigError(f"budgets must be positive multiples of the Chinchilla budget, got {b!r}")
         if not spec.scales or not spec.budgets:
             raise ConfigError(f"workload {w!r}: no scales or no budgets left to run")
+    from harness import protocols
+
+    protocols.check(cfg)

@@ -12,7 +12,7 @@ skips every trial already stored, so a killed run resumes by rerunning. A worker
 then stored as ``status="error"`` with the reason. A trial still running ``kill_after_s`` after it started
 is killed and stored as ``status="timeout"`` (the trainer's own ``time_limit_s`` check runs only at
 evaluations). Runs sharing a folder take a lease per trial (``harness.leases``) and wait for trials that
-another live run is training before the final phase needs them.
+another live run is training before the protocol's next round or the final phase needs them.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness import store, tuning
+from harness import protocols, store
 from harness.backends import RETRIES, make_backend
 from harness.leases import Leases
 from harness.trainer import Trial, identity_row
@@ -184,9 +184,9 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
     return ran
 
 
-def _tuning_missing(cfg, results: Path) -> list[Trial]:
-    stored = store.stored_ids(results, cfg.name)
-    return [t for t in tuning.tune_trials(cfg) if t.trial_id not in stored]
+def _tuning_missing(cfg, results: Path, cache: dict | None = None) -> list[Trial]:
+    """The trials the suite's protocol proposes, given the stored rows, that are not stored yet."""
+    return protocols.missing(cfg, store.outcomes(results, cfg.name, cache))
 
 
 def _live_leases(results: Path, suite: str, leases: Leases) -> bool:
@@ -194,37 +194,47 @@ def _live_leases(results: Path, suite: str, leases: Leases) -> bool:
     return any(leases.live_elsewhere(suite, p.name[1:-len(".lease")]) for p in folder.glob(".*.lease"))
 
 
-def wait_for_tuning(cfg, results: Path, leases: Leases, poll_s: float = 1.0) -> list[Trial]:
-    """Wait while another live run (another shard) still trains this suite's tuning trials.
+def run_tuning(cfg, results: Path, run_id: str, show: bool, opts: Options, backend, leases: Leases) -> tuple:
+    """Run the protocol's proposals until it proposes nothing new: ``(trials run here, trials still missing)``.
 
-    Returns the tuning trials still missing when no other run holds a lease for ``WAIT_POLLS`` polls.
+    Each pass reads the store and asks the protocol (``harness.protocols``) what is missing; an adaptive one
+    (coordinate descent) proposes its next round only once the last one is stored, so shards run each round
+    in lockstep. Trials of another shard are waited for until ``WAIT_POLLS`` polls in a row see no live lease
+    of another run and no progress.
     """
-    quiet = 0
-    missing = _tuning_missing(cfg, results)
-    while missing and quiet < WAIT_POLLS:
-        quiet = 0 if _live_leases(results, cfg.name, leases) else quiet + 1
-        time.sleep(poll_s)
-        missing = _tuning_missing(cfg, results)
-    return missing
+    ran, quiet, tried, cache, before = 0, 0, set(), {}, set()
+    while True:
+        missing = _tuning_missing(cfg, results, cache)
+        mine = pending(missing, results, opts.shard)
+        if mine and not {t.trial_id for t in mine} <= tried:
+            tried |= {t.trial_id for t in mine}
+            ran += run_trials(mine, results, "tune", run_id, show, opts, backend, leases)
+            quiet = 0
+            continue
+        if not missing or mine or quiet >= WAIT_POLLS:  # mine: ran once and still not stored; give up
+            return ran, missing
+        now = {t.trial_id for t in missing}  # another run stored some since the last poll: it is alive
+        quiet = 0 if now != before or _live_leases(results, cfg.name, leases) else quiet + 1
+        before = now
+        time.sleep(opts.poll_s)
 
 
 def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
-    """Tuning trials of every study, then the best configuration of each re-run with K seeds.
+    """Tuning trials of every study as its protocol proposes them, then the best configuration of each re-run
+    with K seeds (a grid has no final phase).
 
-    A study's final seeds run only once all its tuning trials are stored (by any run or shard).
+    A study's final seeds run only once its tuning is complete (all its proposals stored, by any run or shard).
     """
     results, run_id = Path(cfg.results), uuid.uuid4().hex[:12]
     opts = opts or Options.from_config(cfg)
-    tune = tuning.tune_trials(cfg)
-    backend = make_backend(opts, tune[0].device)  # starts its workers on the first trial
+    backend = make_backend(opts, str(cfg.train.device))  # starts its workers on the first trial
     leases = Leases(results, run_id)
     try:
-        ran = run_trials(tune, results, "tune", run_id, show, opts, backend, leases)
-        missing = wait_for_tuning(cfg, results, leases, opts.poll_s)
+        ran, missing = run_tuning(cfg, results, run_id, show, opts, backend, leases)
         incomplete = {t.study_id for t in missing}
         rows, _ = store.read_results(results, cfg.name)
         rows = rows[~rows["study_id"].isin(incomplete)]
-        ran += run_trials(tuning.final_trials(cfg, rows), results, "final", run_id, show, opts, backend, leases)
+        ran += run_trials(protocols.final_trials(cfg, rows), results, "final", run_id, show, opts, backend, leases)
     finally:
         backend.close()
         leases.close()

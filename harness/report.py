@@ -128,3 +128,42 @@ def readable_verdicts(table: pd.DataFrame) -> pd.DataFrame:
         if c in shown:
             shown[c] = shown[c].map(lambda v: "—" if v is None or not np.isfinite(v) else f"{v:.3f}")
     return shown
+
+
+def _edge(r) -> str:
+    if not np.isfinite(r["lr_stable"]):
+        return f"< {r['lr_diverged']:.3g} (all diverged)"
+    return f">= {r['lr_stable']:.3g} (none diverged)" if r["censored"] else f"{r['lr_edge']:.3g}"
+
+
+def print_grid(rows: pd.DataFrame, fmt: str = "terminal") -> tuple:
+    """Grid-phase rows as the batch-size rule: the largest stable lr per batch size, the fitted exponent
+    with its 95% CI beside the predicted one (``harness.batch_scaling``)."""
+    from harness import batch_scaling
+
+    grid = rows[rows["phase"] == "grid"] if len(rows) else rows
+    if grid.empty or grid["batch_size"].isna().all() or grid["hp_lr"].isna().all():
+        print("No grid results with batch_size and lr axes yet.")
+        return pd.DataFrame(), pd.DataFrame()
+    edges, fits = batch_scaling.exponents(grid)
+    shown = edges.assign(**{"largest stable lr": edges.apply(_edge, axis=1)})
+    fit_text = fits.assign(
+        **{"exponent [95% CI]": [_ci(r.get("exponent", np.nan), r.get("ci_low"), r.get("ci_high"), 2)
+                                 for _, r in fits.iterrows()],
+           "predicted": fits["predicted"].map(lambda v: "—" if not np.isfinite(v) else f"{v:g}")})
+    if fmt in ("csv", "json"):
+        emit(pd.concat([edges.assign(table="edges"), fits.assign(table="fits")], ignore_index=True), fmt)
+        return edges, fits
+    def titled(table: pd.DataFrame, title: str) -> None:
+        if fmt == "terminal":  # on its own line: a table's title wraps at the table's width
+            print(title)
+        emit(table, fmt, "" if fmt == "terminal" else title)
+
+    for (workload, scale), part in shown.groupby(["workload", "scale"]):
+        table = part.pivot(index="batch_size", columns="optimizer", values="largest stable lr").reset_index()
+        titled(table.rename(columns={"batch_size": "batch size"}), f"{workload} / {scale}: largest stable lr")
+        mine = fit_text[(fit_text["workload"] == workload) & (fit_text["scale"] == scale)]
+        cols = ["optimizer", "exponent [95% CI]", "predicted", "edges_used", "note"]
+        titled(mine[cols].rename(columns={"edges_used": "edges fitted"}),
+               f"{workload} / {scale}: lr_max ~ B^exponent (Granziol et al.: 1 for SGD, 0.5 for Adam)")
+    return edges, fits

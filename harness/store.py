@@ -131,3 +131,23 @@ def read_results(results: Path, suite: str | None = None) -> tuple[pd.DataFrame,
     for trial_id in frame.loc[twice, "trial_id"].unique():  # e.g. a file copied under another name
         problems.append(f"trial {trial_id}: stored in more than one file; counted once")
     return frame[~twice].reset_index(drop=True), problems
+
+
+OUTCOME = ("trial_id", "study_id", "phase", "status", "final_val_loss")
+
+
+def outcomes(results: Path, suite: str, cache: dict[str, dict] | None = None) -> pd.DataFrame:
+    """The ``OUTCOME`` columns of every stored trial of ``suite`` (what tuning protocols decide on).
+
+    ``cache`` (trial id -> row) keeps what earlier calls read, so a loop that asks after every round
+    reads each file once. An unreadable file counts as a trial with ``status="error"``.
+    """
+    cache = {} if cache is None else cache
+    folder = Path(results) / f"suite={suite}"
+    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+        if path.stem not in cache:
+            try:
+                cache[path.stem] = pq.read_table(path, columns=list(OUTCOME), partitioning=None).to_pylist()[0]
+            except Exception:  # corrupt or foreign: read_results reports it; here it is a failed trial
+                cache[path.stem] = {"trial_id": path.stem, "status": "error"}
+    return pd.DataFrame(list(cache.values()), columns=list(OUTCOME))

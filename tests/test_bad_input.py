@@ -24,7 +24,8 @@ KEYS = ["executor", "workers", "shard", "ray.address", "train.kill_after_s", "tu
         "tuning.protocol", "tuning.tune", "train.evals", "train.batch_size", "train.device", "train.time_limit_s",
         "kind", "baseline", "methods", "optimizer", "schedule", "workloads", "hparams", "results", "name",
         "method", "workload", "scale", "budget", "preset", "suite", "workloads.quadratic.scales",
-        "workloads.quadratic.budgets", "hparams.lr", "data.path", "tuning", "train", "ray", "presets.x"]
+        "workloads.quadratic.budgets", "hparams.lr", "data.path", "tuning", "train", "ray", "presets.x",
+        "tuning.grid", "tuning.grid.lr", "tuning.grid.batch_size", "tuning.grid_points"]
 NASTY = ["", "[", "]", "{", "}", "[1,2]", "{a: 1}", "null", "~", "true", "-1", "0", "1e999", "nan", "-inf", "1/2",
          "0/2", "2/2", "${oops}", "${tuning.trials}", "'", '"', "a,b", ",", "\\", ":", "- x", "*a", "&a x",
          "!!python/x", "\x00", "é", "=", "a=b", "pool", "ray", "local", "1.5", "cuda", "auto", "adamw,", "tiny,tiny"]

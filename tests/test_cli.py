@@ -94,10 +94,12 @@ def test_validate(cli):
 
 @pytest.mark.parametrize("suite", __import__("harness.config", fromlist=["x"]).suite_names())
 def test_every_suite_and_preset_validates(suite):
-    from harness import config, tuning
+    import pandas as pd
+
+    from harness import config, protocols
 
     cfg = config.load([f"suite={suite}"])
     for preset in [None, *cfg.presets]:
         loaded = config.load([f"suite={suite}"] + ([f"preset={preset}"] if preset else []))
         if loaded.train.device == "cpu":
-            assert tuning.tune_trials(loaded), f"{suite}/{preset} expands to no trials"
+            assert protocols.proposals(loaded, pd.DataFrame()), f"{suite}/{preset} expands to no trials"
