@@ -111,11 +111,16 @@ def _reason(code: int | None) -> str:
 
 
 class LocalBackend:
-    """One trial at a time, in this process."""
+    """One trial at a time, in this process (with ``threads`` torch threads, when given)."""
 
-    def __init__(self):
+    def __init__(self, threads: int | None = None):
+        import torch
+
         self.done: list = []
         self.keys = itertools.count()
+        self.threads = torch.get_num_threads()
+        if threads:
+            torch.set_num_threads(threads)
 
     def free(self) -> bool:
         return not self.done
@@ -133,7 +138,9 @@ class LocalBackend:
         pass
 
     def close(self) -> None:
-        pass
+        import torch
+
+        torch.set_num_threads(self.threads)
 
 
 class _Slot:
@@ -143,6 +150,8 @@ class _Slot:
 
 class PoolBackend:
     """``workers`` spawned processes, each running one trial at a time; a dead worker is replaced."""
+
+    announces_start = True  # sends "started" once a worker has begun the trial, after its own start-up
 
     def __init__(self, workers: int, gpus: bool, threads: int | None = None):
         self.ctx = mp.get_context("spawn")
@@ -292,7 +301,7 @@ def make_backend(opts, device: str):
     """The backend ``opts.executor`` names; refuses more pool workers than GPUs for CUDA trials."""
     gpus = str(device).startswith("cuda")
     if opts.executor == "local":
-        return LocalBackend()
+        return LocalBackend(opts.threads)
     if opts.executor == "pool":
         if gpus:
             import torch

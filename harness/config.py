@@ -217,6 +217,8 @@ def _validate_executor(cfg: DictConfig) -> None:
         raise ConfigError(f"unknown executor {cfg.executor!r}{_suggest(cfg.executor, EXECUTORS)}; available: "
                           + ", ".join(EXECUTORS))
     _positive_int(cfg, "workers")
+    if cfg.threads is not None:
+        _positive_int(cfg, "threads")
     if cfg.executor == "local" and cfg.workers != 1:
         raise ConfigError(f"workers={cfg.workers} needs executor=pool or executor=ray (local runs one at a time)")
     try:

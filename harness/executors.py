@@ -47,7 +47,7 @@ class Options:
     address: str | None = None
     kill_after_s: float | None = None  # None: 2 x the trial's time_limit_s + 300 s
     runner: str = "harness.trainer:run_trial"  # "module:function" taking (Trial, run_id) -> row
-    threads: int | None = None  # pool: torch threads per worker (None: the cores divided among the workers)
+    threads: int | None = None  # torch threads per trial (None: local all, pool the cores divided among workers)
     poll_s: float = 1.0
 
     @classmethod
@@ -58,6 +58,7 @@ class Options:
             shard=parse_shard(cfg.shard),
             address=cfg.ray.address,
             kill_after_s=cfg.train.kill_after_s,
+            threads=cfg.threads,
         )
 
 
@@ -95,6 +96,9 @@ def failure_row(trial: Trial, run_id: str, status: str, error: str) -> dict:
 
 def _stored(results: Path, trial: Trial) -> bool:
     return store.trial_path(results, trial.suite, trial.trial_id).exists()
+
+
+START_UP_S = 600.0  # how long a pool worker may take to start (spawn + imports) before its trial's clock runs
 
 
 def _kill_after(trial: Trial, opts: Options) -> float:
@@ -142,7 +146,9 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
                             bar.advance(task)
                             continue
                     bar.update(task, description=f"{label}: {trial.method} {trial.workload}/{trial.scale}")
-                    running[backend.submit(trial, run_id, opts.runner)] = (trial, time.monotonic())
+                    # a pool worker's start-up (a fresh process after a death) is not the trial's time
+                    grace = START_UP_S if getattr(backend, "announces_start", False) else 0.0
+                    running[backend.submit(trial, run_id, opts.runner)] = (trial, time.monotonic() + grace)
                 for key, kind, payload in backend.poll(opts.poll_s if running else 0):
                     if kind == "started":
                         running[key] = (running[key][0], time.monotonic())
@@ -161,7 +167,7 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
                             reason = f"worker died {attempts[trial.trial_id]} times, last: {payload}"
                             finish(trial, failure_row(trial, run_id, "error", reason))
                 now = time.monotonic()
-                for key, (trial, started) in list(running.items()):
+                for key, (trial, started) in list(running.items()):  # started: at "started", or submit + grace
                     if now - started > _kill_after(trial, opts):
                         backend.kill(key)
                         del running[key]

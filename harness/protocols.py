@@ -152,7 +152,7 @@ def _losses(rows: pd.DataFrame) -> dict[str, float]:
 
 def descent_trials(cfg, rows: pd.DataFrame) -> list[Trial]:
     """Every study's next coordinate-descent trials (none once it has converged or spent its budget)."""
-    losses, fixed, out = _losses(rows), dict(cfg.hparams), []
+    losses, out = _losses(rows), []
     for study in tuning.studies(cfg):
         space = _tuned_space(cfg, study)
         parts = tuning._parts(cfg, study.method)
@@ -161,7 +161,7 @@ def descent_trials(cfg, rows: pd.DataFrame) -> list[Trial]:
         start = {k: defaults[k] if k in defaults else middle[k][len(middle[k]) // 2] for k in space}
 
         def trial(config: dict, study=study) -> Trial:
-            return replace(study, hparams={**config, **fixed}, phase="tune", seed=0)
+            return replace(study, hparams={**config, **tuning.fixed_hparams(cfg, study.method)}, phase="tune", seed=0)
 
         proposed = descend(start, space, int(cfg.tuning.grid_points), int(cfg.tuning.trials),
                            lambda c: losses.get(trial(c).trial_id))
@@ -171,12 +171,13 @@ def descent_trials(cfg, rows: pd.DataFrame) -> list[Trial]:
 
 def grid_trials(cfg) -> list[Trial]:
     """Every study's factorial grid, each cell with seeds 0..K-1."""
-    cells, fixed = factorial(grid_axes(cfg)), dict(cfg.hparams)
+    cells = factorial(grid_axes(cfg))
     out = []
     for study in tuning.studies(cfg):
         for cell in cells:
             hp = {k: v for k, v in cell.items() if k != "batch_size"}
             for seed in range(int(cfg.tuning.seeds)):
+                fixed = tuning.fixed_hparams(cfg, study.method)
                 out.append(replace(study, hparams={**hp, **fixed}, batch_size=cell.get("batch_size", study.batch_size),
                                    phase="grid", seed=seed, tuning_trials=len(cells)))
     return out

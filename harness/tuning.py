@@ -112,15 +112,18 @@ def studies(cfg) -> list[Trial]:
     return out
 
 
+def fixed_hparams(cfg, method: str) -> dict:
+    """The suite's fixed hyperparameters, then a variant's own (``name(key=value)``), recorded with each trial."""
+    return {**cfg.hparams, **registry.variant(method)[1]}
+
+
 def tune_trials(cfg) -> list[Trial]:
     """Every study's tuning trials: the same count and sampler for every method."""
-    fixed = dict(cfg.hparams)
     out = []
     for study in studies(cfg):
         space = search_space(_parts(cfg, study.method), list(cfg.tuning.tune))
-        variant = registry.variant(study.method)[1]  # a variant's fixed values, recorded with the trial
         for hp in quasirandom(space, int(cfg.tuning.trials), int(cfg.tuning.seed)):
-            out.append(replace(study, hparams={**hp, **fixed, **variant}, phase="tune", seed=0))
+            out.append(replace(study, hparams={**hp, **fixed_hparams(cfg, study.method)}, phase="tune", seed=0))
     return out
 
 

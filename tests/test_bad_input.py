@@ -102,6 +102,7 @@ def test_suite_files_with_random_text(tmp_path_factory, capsys, text):
         (["executor=threads"], "unknown executor 'threads'"),
         (["shard=3/2"], "0 <= i < n"),
         (["workers=2"], "needs executor=pool or executor=ray"),
+        (["threads=0"], "threads must be a positive integer"),
         (["ray.address=auto"], "only used with executor=ray"),
     ],
 )

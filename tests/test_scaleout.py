@@ -194,3 +194,22 @@ def test_two_driver_processes_on_one_folder(tmp_path):
     assert problems == [] and len(rows) == 6 + 2 and rows["trial_id"].is_unique
     ran = [int(stdout.split(" trials run")[0]) for stdout, _ in outputs]
     assert sum(ran) == 8  # leases: no trial trained by both runs
+
+
+def test_local_backend_runs_trials_with_the_asked_threads_and_restores_them():
+    import torch
+
+    from harness.backends import LocalBackend
+
+    before = torch.get_num_threads()
+    backend = LocalBackend(threads=1)
+    key = backend.submit(None, "r", "tests.test_scaleout:_threads_runner")
+    assert backend.poll(0) == [(key, "row", {"threads": 1})]
+    backend.close()
+    assert torch.get_num_threads() == before
+
+
+def _threads_runner(trial, run_id):
+    import torch
+
+    return {"threads": torch.get_num_threads()}
