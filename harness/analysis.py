@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
 
 STUDY_KEYS = ("suite", "workload", "scale", "budget_multiple", "method")
 MEASURED_ENERGY_METHODS = ("nvml",)  # energy_method values that are measurements, not estimates
@@ -59,40 +59,89 @@ class PowerLaw:
         return float(self.d0 * (self.a / (loss - self.c)) ** (1.0 / self.b)) if loss > self.c else np.inf
 
 
-def fit_power_law(budgets, losses) -> PowerLaw | None:
-    """Least-squares fit of L(D) = a·D^-b + c (a > 0, 0 < b <= 5, 0 <= c < min L).
+B_RANGE = (1e-3, 5.0)  # bounds of the exponent b
+A_MIN = 1e-12  # a > 0
+B_GRID = np.geomspace(*B_RANGE, 32)  # coarse scan of b before the bounded 1-D search
+GOLDEN = (np.sqrt(5) - 1) / 2
+GOLDEN_STEPS = 40  # the bracket (two grid steps) shrinks by GOLDEN^40 ~ 4e-9
 
-    One loss per budget (average seeds first). Returns None when it cannot be trusted: fewer than
-    3 budgets, a repeated budget, losses that do not decrease with budget, no convergence, or
-    residuals larger than half the observed loss range.
+
+def _linear_part(z, y, c_low, c_high) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """min ||a·z + c - y||² over a >= A_MIN, c_low <= c <= c_high, for fixed z = x^-b (last axis: budgets).
+
+    A convex quadratic in (a, c): its minimum over the box is the unconstrained least-squares solution
+    when that is feasible, else the best of the 1-D minima (clipped) on the faces a = A_MIN, c = c_low,
+    c = c_high. Leading axes broadcast; returns (sse, a, c) over them.
+    """
+    n, sy = y.shape[-1], y.sum(-1)
+    sz, szz, szy = z.sum(-1), (z * z).sum(-1), (z * y).sum(-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = (n * szy - sz * sy) / (n * szz - sz * sz)
+    c = (sy - a * sz) / n
+    inside = (a >= A_MIN) & (c >= c_low) & (c <= c_high)
+    a, c = np.where(inside, a, A_MIN), np.where(inside, c, np.clip((sy - A_MIN * sz) / n, c_low, c_high))
+    sse = ((a[..., None] * z + c[..., None] - y) ** 2).sum(-1)
+    for bound in (c_low, c_high) if not inside.all() else ():
+        bound = np.broadcast_to(bound, sse.shape)
+        af = np.maximum((szy - np.where(np.isfinite(bound), bound, 0) * sz) / szz, A_MIN)
+        sf = ((af[..., None] * z + bound[..., None] - y) ** 2).sum(-1)
+        better = ~inside & np.isfinite(bound) & (sf < sse)  # face c = bound: a = <z, y - bound> / <z, z>
+        a, c, sse = np.where(better, af, a), np.where(better, bound, c), np.where(better, sf, sse)
+    return sse, a, c
+
+
+def _fit_rows(d: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Fit L = a·(D/d0)^-b + c to every row of ``y`` (R x n) at the sorted, distinct budgets ``d``.
+
+    For a fixed b the model is linear in (a, c) (``_linear_part``); b minimises that profile residual
+    by a scan of ``B_GRID`` and then a bounded golden-section search between the grid neighbours of
+    the best grid point, all rows at once. Returns (a, b, c, trusted) per row; a row is not trusted
+    when its losses do not decrease with budget or a residual exceeds half its loss range.
+    """
+    logx = np.log(d / d[0])
+    c_low = np.where(y[:, -1] > 0, 0.0, -np.inf)
+    c_high = y[:, -1] - 1e-9 * np.maximum(np.abs(y[:, -1]), 1.0)
+
+    def profile(b):  # b: (R,) or (R, G)
+        z = np.exp(-b[..., None] * logx)
+        yy, lo, hi = (y[:, None], c_low[:, None], c_high[:, None]) if b.ndim == 2 else (y, c_low, c_high)
+        return _linear_part(z, yy, lo, hi)
+
+    grid = profile(np.broadcast_to(B_GRID, (len(y), len(B_GRID))))[0]
+    i = np.argmin(np.where(np.isfinite(grid), grid, np.inf), axis=1)
+    lo, hi = B_GRID[np.maximum(i - 1, 0)], B_GRID[np.minimum(i + 1, len(B_GRID) - 1)]
+    x1, x2 = hi - GOLDEN * (hi - lo), lo + GOLDEN * (hi - lo)
+    f1, f2 = profile(x1)[0], profile(x2)[0]
+    for _ in range(GOLDEN_STEPS):
+        left = f1 < f2  # the minimum is in [lo, x2]
+        lo, hi = np.where(left, lo, x1), np.where(left, x2, hi)
+        x_new = np.where(left, hi - GOLDEN * (hi - lo), lo + GOLDEN * (hi - lo))
+        f_new = profile(x_new)[0]
+        x1, x2 = np.where(left, x_new, x2), np.where(left, x1, x_new)
+        f1, f2 = np.where(left, f_new, f2), np.where(left, f1, f_new)
+    b = np.where(np.minimum(f1, f2) <= grid[np.arange(len(y)), i], (lo + hi) / 2, B_GRID[i])
+    _, a, c = profile(b)
+    residual = np.abs(a[:, None] * np.exp(-b[:, None] * logx) + c[:, None] - y).max(1)
+    trusted = (np.all(np.diff(y, axis=1) < 0, axis=1) & np.isfinite(a) & np.isfinite(c)
+               & (residual <= 0.5 * (y[:, 0] - y[:, -1])))
+    return a, b, c, trusted
+
+
+def fit_power_law(budgets, losses) -> PowerLaw | None:
+    """Least-squares fit of L(D) = a·D^-b + c (a > 0, 0.001 <= b <= 5, 0 <= c < min L).
+
+    Exact in (a, c) for each b, a 1-D bounded search over b (``_fit_rows``). One loss per budget
+    (average seeds first). Returns None when it cannot be trusted: fewer than 3 budgets, a repeated
+    budget, losses that do not decrease with budget, or residuals larger than half the loss range.
     """
     d, y = np.asarray(budgets, float), np.asarray(losses, float)
     ok = np.isfinite(d) & np.isfinite(y)
-    d, y = d[ok], y[ok]
-    order = np.argsort(d)
-    d, y = d[order], y[order]
-    if len(np.unique(d)) < 3 or len(np.unique(d)) != len(d) or np.any(np.diff(y) >= 0):
+    order = np.argsort(d[ok])
+    d, y = d[ok][order], y[ok][order]
+    if len(np.unique(d)) < 3 or len(np.unique(d)) != len(d):
         return None
-    x, span = d / d[0], y[0] - y[-1]
-    c_low = 0.0 if y[-1] > 0 else -np.inf
-    c_high = y[-1] - 1e-9 * max(abs(y[-1]), 1.0)
-    c0 = y[-1] - span if y[-1] - span > c_low else y[-1] / 2
-    p0 = [y[0] - c0, 0.5, c0]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", optimize.OptimizeWarning)
-            # 3 budgets, 3 parameters: an exact fit has no covariance, which is no reason to reject it
-            warnings.filterwarnings("ignore", "Covariance of the parameters", optimize.OptimizeWarning)
-            popt, _ = optimize.curve_fit(
-                lambda x, a, b, c: a * x ** (-b) + c, x, y, p0=p0,
-                bounds=([1e-12, 1e-3, c_low], [np.inf, 5.0, c_high]), maxfev=20000,
-            )
-    except (RuntimeError, ValueError, optimize.OptimizeWarning):
-        return None
-    law = PowerLaw(*map(float, popt), d0=float(d[0]))
-    if not np.all(np.isfinite(popt)) or np.max(np.abs(law.loss(d) - y)) > 0.5 * span:
-        return None
-    return law
+    (a,), (b,), (c,), (trusted,) = _fit_rows(d, y[None])
+    return PowerLaw(float(a), float(b), float(c), d0=float(d[0])) if trusted else None
 
 
 def _interpolated_budget(budgets: np.ndarray, losses: np.ndarray, loss: float) -> float:
@@ -110,15 +159,27 @@ def _interpolated_budget(budgets: np.ndarray, losses: np.ndarray, loss: float) -
     return float(np.exp(x[i] + (loss - y[i]) * (x[j] - x[i]) / (y[j] - y[i])))
 
 
-def _equivalent_budgets(bd: np.ndarray, bl: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, str]:
-    """D* of each method loss on the baseline's power law (or its interpolation), and which was used."""
-    ok = np.isfinite(bd) & np.isfinite(bl)
-    bd, bl = bd[ok], bl[ok]
-    law = fit_power_law(bd, bl)
-    if law is not None:
-        return np.array([law.budget(x) if np.isfinite(x) else np.nan for x in losses]), "power_law"
-    d_star = [_interpolated_budget(bd, bl, x) if np.isfinite(x) and len(bd) else np.nan for x in losses]
-    return np.array(d_star, float), "interpolation"
+def _equivalent_budgets(bd: np.ndarray, bl: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """D* of each method loss on the baseline's power law (or its interpolation), and which was used.
+
+    ``bl`` (R x budgets) and ``losses`` (R x method budgets) hold R resamples, fitted at once; budgets
+    whose baseline loss is not finite in some row are left out. Returns D* (R x method budgets)
+    and the fit of each row ("power_law" | "interpolation").
+    """
+    ok = np.isfinite(bd) & np.isfinite(bl).all(0)
+    order = np.argsort(bd[ok])
+    bd, bl = bd[ok][order], bl[:, ok][:, order]
+    d_star = np.full(losses.shape, np.nan)
+    trusted = np.zeros(len(bl), bool)
+    if len(np.unique(bd)) >= 3 and len(np.unique(bd)) == len(bd):
+        a, b, c, trusted = _fit_rows(bd, bl)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            law = bd[0] * (a[:, None] / (losses - c[:, None])) ** (1.0 / b[:, None])
+        d_star = np.where(losses > c[:, None], law, np.where(np.isfinite(losses), np.inf, np.nan))
+    for r in np.flatnonzero(~trusted):
+        d_star[r] = [_interpolated_budget(bd, bl[r], x) if np.isfinite(x) and len(bd) else np.nan
+                     for x in losses[r]]
+    return d_star, np.where(trusted, "power_law", "interpolation")
 
 
 def data_speedup(baseline_budgets, baseline_losses, method_budgets, method_losses) -> pd.DataFrame:
@@ -134,7 +195,7 @@ def data_speedup(baseline_budgets, baseline_losses, method_budgets, method_losse
     """
     bd, bl = np.asarray(baseline_budgets, float), np.asarray(baseline_losses, float)
     budgets, losses = np.asarray(method_budgets, float), np.asarray(method_losses, float)
-    d_star, fit = _equivalent_budgets(bd, bl, losses)
+    d_star, fit = (v[0] for v in _equivalent_budgets(bd, bl[None], losses[None]))
     ok = np.isfinite(bd) & np.isfinite(bl)
     low, high = bd[ok].min(initial=np.inf) / (1 + EDGE), bd[ok].max(initial=-np.inf) * (1 + EDGE)
     outside = np.isinf(d_star) | (np.isfinite(d_star) & ((d_star < low) | (d_star > high)))
@@ -212,7 +273,8 @@ def data_speedup_ci(baseline: pd.DataFrame, method: pd.DataFrame, confidence: fl
     """``data_speedup`` on per-budget seed means, with a percentile bootstrap CI per method budget.
 
     ``baseline``/``method`` have columns budget, loss (one row per seed). Each resample draws the
-    seeds of every budget with replacement, independently for both, and refits. A budget with a
+    seeds of every budget with replacement, independently for both, and refits (all resamples in one
+    vectorised profile fit, ``_fit_rows``). A budget with a
     single seed on either side gives no interval (lo = hi = NaN).
     """
     def means(frame):
@@ -223,12 +285,14 @@ def data_speedup_ci(baseline: pd.DataFrame, method: pd.DataFrame, confidence: fl
     b_mean, m_mean = means(baseline), means(method)
     table = data_speedup(b_mean.index, b_mean.values, m_mean.index, m_mean.values)
     rng = np.random.default_rng(seed)
+
+    def resampled_means(groups, keys):  # (n_resamples, budgets): seeds drawn with replacement
+        return np.stack([g[rng.integers(0, len(g), (n_resamples, len(g)))].mean(1)
+                         for g in (groups[k] for k in keys)], axis=1)
+
     b_budgets, m_budgets = b_mean.index.to_numpy(float), m_mean.index.to_numpy(float)
-    draws = np.full((n_resamples, len(m_mean)), np.nan)
-    for r in range(n_resamples):
-        bl = [rng.choice(b_groups[k], len(b_groups[k])).mean() for k in b_mean.index]
-        ml = [rng.choice(m_groups[k], len(m_groups[k])).mean() for k in m_mean.index]
-        draws[r] = _equivalent_budgets(b_budgets, np.array(bl), np.array(ml))[0] / m_budgets
+    bl, ml = resampled_means(b_groups, b_mean.index), resampled_means(m_groups, m_mean.index)
+    draws = _equivalent_budgets(b_budgets, bl, ml)[0] / m_budgets
     alpha = (1 - confidence) / 2
     single = min(map(len, b_groups.values())) < 2 or np.array([len(m_groups[k]) < 2 for k in m_mean.index])
     with warnings.catch_warnings():
