@@ -422,6 +422,15 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
     time_ratio, energy_ratio = baseline / method to target (> 1 = faster) with CIs, the fraction
     of seeds that reached the target, and energy_quality ("measured" | "estimated" | "none");
     overhead_ratio (step_time_ms_p50) and memory_ratio (peak_mem_bytes) = method / baseline.
+
+    When the rows carry ``bytes_communicated`` (multi-worker methods), also: bytes_communicated
+    (mean over seeds), communication_simulated (a row's ``simulated`` names "communication": bytes
+    counted from simulated workers, nothing sent), comm_ratio = baseline bytes / method bytes at the
+    end of the same schedule (> 1 = the method sends less; CI as ``ratio_ci``) and
+    comm_ratio_at_loss = the bytes the baseline needs to reach the method's final loss over the
+    bytes the method sent = comm_ratio x data_speedup, since the baseline's bytes grow in proportion
+    to its budget (one all-reduce every step or every H steps); its interval multiplies the two
+    intervals' bounds (exact when the bytes do not vary across seeds, as with fixed hyperparameters).
     """
     fin = df[df["phase"] == "final"].copy()
     fin["budget"] = _budget(fin)
@@ -438,6 +447,7 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
                 for _, r in table.iterrows():
                     speedups[(*key, method, r["budget"])] = r
     baselines = dict(iter(ok[ok["method"] == baseline].groupby(list(STUDY_KEYS[:4]), dropna=False)))
+    communicates = "bytes_communicated" in fin and fin["bytes_communicated"].notna().any()
     rows = []
     for key, g in fin.groupby(list(STUDY_KEYS), dropna=False):
         row = dict(zip(STUDY_KEYS, key, strict=True))
@@ -467,8 +477,25 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
             est = ratio_ci(good[column].astype(float), base[column].astype(float), **kw)  # method / baseline
             row.update({f"{name}_ratio": est.point, f"{name}_ratio_lo": est.lo, f"{name}_ratio_hi": est.hi})
         row["energy_quality"] = _energy_quality(good["energy_method"])
+        if communicates:
+            row.update(_communication(good, base, row["data_speedup"], row["data_speedup_lo"],
+                                      row["data_speedup_hi"], kw))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _communication(good: pd.DataFrame, base: pd.DataFrame, speedup: float, speedup_lo: float,
+                   speedup_hi: float, kw: dict) -> dict:
+    """Communication columns of one leaderboard row (see ``leaderboard``)."""
+    mine, theirs = (g["bytes_communicated"].astype(float).dropna() for g in (good, base))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a method that sends nothing: an infinite reduction
+        est = ratio_ci(theirs, mine, **kw)
+    return {"bytes_communicated": mine.mean() if len(mine) else np.nan,
+            "communication_simulated": "simulated" in good and bool(
+                good["simulated"].fillna("").astype(str).str.contains("communication").any()),
+            "comm_ratio": est.point, "comm_ratio_lo": est.lo, "comm_ratio_hi": est.hi,
+            "comm_ratio_at_loss": est.point * speedup, "comm_ratio_at_loss_lo": est.lo * speedup_lo,
+            "comm_ratio_at_loss_hi": est.hi * speedup_hi}
 
 
 def pareto_front(cost, loss) -> np.ndarray:

@@ -21,7 +21,9 @@ COLUMNS = {  # leaderboard column -> printed header
     "workload": "workload", "scale": "scale", "budget_multiple": "budget x", "rank": "rank", "method": "method",
     "n_seeds": "seeds", "loss": "final val loss [95% CI]", "data_speedup": "data speedup [CI]",
     "steps_ratio": "steps-to-target ratio", "time_ratio": "time-to-target ratio",
-    "energy_ratio": "energy-to-target ratio", "overhead_ratio": "step time / baseline", "n_failed": "failed",
+    "energy_ratio": "energy-to-target ratio", "overhead_ratio": "step time / baseline",
+    "bytes_communicated": "bytes sent", "comm_ratio": "baseline / method bytes",
+    "comm_ratio_at_loss": "bytes ratio at equal loss", "n_failed": "failed",
 }
 
 
@@ -56,6 +58,11 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
                            for _, r in table.iterrows()]
         else:
             out[header] = table[col]
+    if "bytes_communicated" in table:
+        simulated = table.get("communication_simulated", pd.Series(False, index=table.index)).fillna(False)
+        out[COLUMNS["bytes_communicated"]] = [
+            "—" if not np.isfinite(v) else f"{v:.3g}{' (simulated)' if sim else ''}"
+            for v, sim in zip(table["bytes_communicated"].astype(float), simulated.astype(bool), strict=True)]
     if "energy_quality" in table:
         out["energy"] = table["energy_quality"]
     if "data_speedup_extrapolated" in table:
