@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.analysis import PowerLaw, _fit_rows, fit_power_law
+from harness.power_law import PowerLaw, fit_power_law, fit_rows
 from tests.curve_fit_reference import curve_fit_power_law, sse
 
 
@@ -41,7 +41,7 @@ def test_rows_are_fitted_independently():
     d = np.array([1.0, 2.0, 4.0, 8.0])
     ys = np.stack([PowerLaw(1.0, 0.5, 2.0, 1.0).loss(d), PowerLaw(0.3, 1.2, 1.0, 1.0).loss(d),
                    np.array([3.0, 3.1, 2.9, 2.8])])
-    a, b, c, trusted = _fit_rows(d, ys)
+    a, b, c, trusted = fit_rows(d, ys)
     assert (a[:2], b[:2], c[:2]) == (pytest.approx([1.0, 0.3], rel=1e-5), pytest.approx([0.5, 1.2], rel=1e-5),
                                      pytest.approx([2.0, 1.0], rel=1e-5))
     assert trusted.tolist() == [True, True, False]  # the third does not decrease with budget
