@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import stats
+
+from harness.power_law import PowerLaw, fit_power_law, fit_rows  # noqa: F401 (the first two re-exported)
 
 STUDY_KEYS = ("suite", "workload", "scale", "budget_multiple", "method")
 MEASURED_ENERGY_METHODS = ("nvml",)  # energy_method values that are measurements, not estimates
@@ -42,59 +43,6 @@ class Estimate(NamedTuple):
 # --------------------------------------------------------------------------- data speedup
 
 
-@dataclass(frozen=True)
-class PowerLaw:
-    """L(D) = a·(D/d0)^-b + c, fitted on budgets in units of ``d0`` (the smallest budget)."""
-
-    a: float
-    b: float
-    c: float
-    d0: float
-
-    def loss(self, budget):
-        return self.a * (np.asarray(budget, float) / self.d0) ** (-self.b) + self.c
-
-    def budget(self, loss: float) -> float:
-        """D* = d0·(a / (L - c))^(1/b); infinite when L <= c (the fit says the loss is unreachable)."""
-        return float(self.d0 * (self.a / (loss - self.c)) ** (1.0 / self.b)) if loss > self.c else np.inf
-
-
-def fit_power_law(budgets, losses) -> PowerLaw | None:
-    """Least-squares fit of L(D) = a·D^-b + c (a > 0, 0 < b <= 5, 0 <= c < min L).
-
-    One loss per budget (average seeds first). Returns None when it cannot be trusted: fewer than
-    3 budgets, a repeated budget, losses that do not decrease with budget, no convergence, or
-    residuals larger than half the observed loss range.
-    """
-    d, y = np.asarray(budgets, float), np.asarray(losses, float)
-    ok = np.isfinite(d) & np.isfinite(y)
-    d, y = d[ok], y[ok]
-    order = np.argsort(d)
-    d, y = d[order], y[order]
-    if len(np.unique(d)) < 3 or len(np.unique(d)) != len(d) or np.any(np.diff(y) >= 0):
-        return None
-    x, span = d / d[0], y[0] - y[-1]
-    c_low = 0.0 if y[-1] > 0 else -np.inf
-    c_high = y[-1] - 1e-9 * max(abs(y[-1]), 1.0)
-    c0 = y[-1] - span if y[-1] - span > c_low else y[-1] / 2
-    p0 = [y[0] - c0, 0.5, c0]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", optimize.OptimizeWarning)
-            # 3 budgets, 3 parameters: an exact fit has no covariance, which is no reason to reject it
-            warnings.filterwarnings("ignore", "Covariance of the parameters", optimize.OptimizeWarning)
-            popt, _ = optimize.curve_fit(
-                lambda x, a, b, c: a * x ** (-b) + c, x, y, p0=p0,
-                bounds=([1e-12, 1e-3, c_low], [np.inf, 5.0, c_high]), maxfev=20000,
-            )
-    except (RuntimeError, ValueError, optimize.OptimizeWarning):
-        return None
-    law = PowerLaw(*map(float, popt), d0=float(d[0]))
-    if not np.all(np.isfinite(popt)) or np.max(np.abs(law.loss(d) - y)) > 0.5 * span:
-        return None
-    return law
-
-
 def _interpolated_budget(budgets: np.ndarray, losses: np.ndarray, loss: float) -> float:
     """D* on the running-minimum envelope of L against log D (linear in log D between budgets,
     the end segments extended beyond them); the smallest D where the envelope is flat."""
@@ -110,15 +58,27 @@ def _interpolated_budget(budgets: np.ndarray, losses: np.ndarray, loss: float) -
     return float(np.exp(x[i] + (loss - y[i]) * (x[j] - x[i]) / (y[j] - y[i])))
 
 
-def _equivalent_budgets(bd: np.ndarray, bl: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, str]:
-    """D* of each method loss on the baseline's power law (or its interpolation), and which was used."""
-    ok = np.isfinite(bd) & np.isfinite(bl)
-    bd, bl = bd[ok], bl[ok]
-    law = fit_power_law(bd, bl)
-    if law is not None:
-        return np.array([law.budget(x) if np.isfinite(x) else np.nan for x in losses]), "power_law"
-    d_star = [_interpolated_budget(bd, bl, x) if np.isfinite(x) and len(bd) else np.nan for x in losses]
-    return np.array(d_star, float), "interpolation"
+def _equivalent_budgets(bd: np.ndarray, bl: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """D* of each method loss on the baseline's power law (or its interpolation), and which was used.
+
+    ``bl`` (R x budgets) and ``losses`` (R x method budgets) hold R resamples, fitted at once; budgets
+    whose baseline loss is not finite in some row are left out. Returns D* (R x method budgets)
+    and the fit of each row ("power_law" | "interpolation").
+    """
+    ok = np.isfinite(bd) & np.isfinite(bl).all(0)
+    order = np.argsort(bd[ok])
+    bd, bl = bd[ok][order], bl[:, ok][:, order]
+    d_star = np.full(losses.shape, np.nan)
+    trusted = np.zeros(len(bl), bool)
+    if len(np.unique(bd)) >= 3 and len(np.unique(bd)) == len(bd):
+        a, b, c, trusted = fit_rows(bd, bl)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            law = bd[0] * (a[:, None] / (losses - c[:, None])) ** (1.0 / b[:, None])
+        d_star = np.where(losses > c[:, None], law, np.where(np.isfinite(losses), np.inf, np.nan))
+    for r in np.flatnonzero(~trusted):
+        d_star[r] = [_interpolated_budget(bd, bl[r], x) if np.isfinite(x) and len(bd) else np.nan
+                     for x in losses[r]]
+    return d_star, np.where(trusted, "power_law", "interpolation")
 
 
 def data_speedup(baseline_budgets, baseline_losses, method_budgets, method_losses) -> pd.DataFrame:
@@ -134,7 +94,7 @@ def data_speedup(baseline_budgets, baseline_losses, method_budgets, method_losse
     """
     bd, bl = np.asarray(baseline_budgets, float), np.asarray(baseline_losses, float)
     budgets, losses = np.asarray(method_budgets, float), np.asarray(method_losses, float)
-    d_star, fit = _equivalent_budgets(bd, bl, losses)
+    d_star, fit = (v[0] for v in _equivalent_budgets(bd, bl[None], losses[None]))
     ok = np.isfinite(bd) & np.isfinite(bl)
     low, high = bd[ok].min(initial=np.inf) / (1 + EDGE), bd[ok].max(initial=-np.inf) * (1 + EDGE)
     outside = np.isinf(d_star) | (np.isfinite(d_star) & ((d_star < low) | (d_star > high)))
@@ -212,7 +172,8 @@ def data_speedup_ci(baseline: pd.DataFrame, method: pd.DataFrame, confidence: fl
     """``data_speedup`` on per-budget seed means, with a percentile bootstrap CI per method budget.
 
     ``baseline``/``method`` have columns budget, loss (one row per seed). Each resample draws the
-    seeds of every budget with replacement, independently for both, and refits. A budget with a
+    seeds of every budget with replacement, independently for both, and refits (all resamples in one
+    vectorised profile fit, ``power_law.fit_rows``). A budget with a
     single seed on either side gives no interval (lo = hi = NaN).
     """
     def means(frame):
@@ -223,12 +184,14 @@ def data_speedup_ci(baseline: pd.DataFrame, method: pd.DataFrame, confidence: fl
     b_mean, m_mean = means(baseline), means(method)
     table = data_speedup(b_mean.index, b_mean.values, m_mean.index, m_mean.values)
     rng = np.random.default_rng(seed)
+
+    def resampled_means(groups, keys):  # (n_resamples, budgets): seeds drawn with replacement
+        return np.stack([g[rng.integers(0, len(g), (n_resamples, len(g)))].mean(1)
+                         for g in (groups[k] for k in keys)], axis=1)
+
     b_budgets, m_budgets = b_mean.index.to_numpy(float), m_mean.index.to_numpy(float)
-    draws = np.full((n_resamples, len(m_mean)), np.nan)
-    for r in range(n_resamples):
-        bl = [rng.choice(b_groups[k], len(b_groups[k])).mean() for k in b_mean.index]
-        ml = [rng.choice(m_groups[k], len(m_groups[k])).mean() for k in m_mean.index]
-        draws[r] = _equivalent_budgets(b_budgets, np.array(bl), np.array(ml))[0] / m_budgets
+    bl, ml = resampled_means(b_groups, b_mean.index), resampled_means(m_groups, m_mean.index)
+    draws = _equivalent_budgets(b_budgets, bl, ml)[0] / m_budgets
     alpha = (1 - confidence) / 2
     single = min(map(len, b_groups.values())) < 2 or np.array([len(m_groups[k]) < 2 for k in m_mean.index])
     with warnings.catch_warnings():
@@ -362,7 +325,17 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
     forgetting (continual workloads; positive = forgets less) with CIs; steps_ratio,
     time_ratio, energy_ratio = baseline / method to target (> 1 = faster) with CIs, the fraction
     of seeds that reached the target, and energy_quality ("measured" | "estimated" | "none");
-    overhead_ratio (step_time_ms_p50) and memory_ratio (peak_mem_bytes) = method / baseline.
+    overhead_ratio (step_time_ms_p50) and memory_ratio (peak_mem_bytes) = method / baseline; simulated
+    (what the rows only simulated: number formats, communication).
+
+    When the rows carry ``bytes_communicated`` (multi-worker methods), also: bytes_communicated
+    (mean over seeds), communication_simulated (a row's ``simulated`` names "communication": bytes
+    counted from simulated workers, nothing sent), comm_ratio = baseline bytes / method bytes at the
+    end of the same schedule (> 1 = the method sends less; CI as ``ratio_ci``) and
+    comm_ratio_at_loss = the bytes the baseline needs to reach the method's final loss over the
+    bytes the method sent = comm_ratio x data_speedup, since the baseline's bytes grow in proportion
+    to its budget (one all-reduce every step or every H steps); its interval multiplies the two
+    intervals' bounds (exact when the bytes do not vary across seeds, as with fixed hyperparameters).
     """
     fin = df[df["phase"] == "final"].copy()
     fin["budget"] = _budget(fin)
@@ -381,6 +354,7 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
                 for _, r in table.iterrows():
                     speedups[(*key, method, r["budget"])] = r
     baselines = dict(iter(ok[ok["method"] == baseline].groupby(list(STUDY_KEYS[:4]), dropna=False)))
+    communicates = "bytes_communicated" in fin and fin["bytes_communicated"].notna().any()
     rows = []
     for key, g in fin.groupby(list(STUDY_KEYS), dropna=False):
         row = dict(zip(STUDY_KEYS, key, strict=True))
@@ -389,7 +363,7 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
         loss = bootstrap_ci(good["final_val_loss"], **kw)
         row.update(budget=g["budget"].iloc[0], params=g["params"].iloc[0], device=",".join(sorted(
                    g["device"].dropna().unique())), n_seeds=len(good), n_failed=len(g) - len(good),
-                   loss=loss.point, loss_lo=loss.lo, loss_hi=loss.hi)
+                   loss=loss.point, loss_lo=loss.lo, loss_hi=loss.hi, simulated=_simulated(g))
         s = speedups.get((*key[:3], key[4], row["budget"]))
         row.update(data_speedup=np.nan if s is None else s["speedup"],
                    data_speedup_lo=np.nan if s is None else s["speedup_lo"],
@@ -413,8 +387,31 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
             est = ratio_ci(good[column].astype(float), base[column].astype(float), **kw)  # method / baseline
             row.update({f"{name}_ratio": est.point, f"{name}_ratio_lo": est.lo, f"{name}_ratio_hi": est.hi})
         row["energy_quality"] = _energy_quality(good["energy_method"])
+        if communicates:
+            row.update(_communication(good, base, row["data_speedup"], row["data_speedup_lo"],
+                                      row["data_speedup_hi"], kw))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _simulated(g: pd.DataFrame) -> str | None:
+    """What the study's rows only simulated (``"activations,weights"``, ``"communication"``), or None."""
+    parts = {p for v in g.get("simulated", pd.Series(dtype=object)).dropna() for p in str(v).split(",") if p}
+    return ",".join(sorted(parts)) or None
+
+
+def _communication(good: pd.DataFrame, base: pd.DataFrame, speedup: float, speedup_lo: float,
+                   speedup_hi: float, kw: dict) -> dict:
+    """Communication columns of one leaderboard row (see ``leaderboard``)."""
+    mine, theirs = (g["bytes_communicated"].astype(float).dropna() for g in (good, base))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a method that sends nothing: an infinite reduction
+        est = ratio_ci(theirs, mine, **kw)
+    return {"bytes_communicated": mine.mean() if len(mine) else np.nan,
+            "communication_simulated": "simulated" in good and bool(
+                good["simulated"].fillna("").astype(str).str.contains("communication").any()),
+            "comm_ratio": est.point, "comm_ratio_lo": est.lo, "comm_ratio_hi": est.hi,
+            "comm_ratio_at_loss": est.point * speedup, "comm_ratio_at_loss_lo": est.lo * speedup_lo,
+            "comm_ratio_at_loss_hi": est.hi * speedup_hi}
 
 
 def pareto_front(cost, loss) -> np.ndarray:

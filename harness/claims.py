@@ -10,6 +10,13 @@ or memory") are judged the other way round:
 
 A measurement at a smaller model than the claim's is labelled ``scaled-down``; wall-clock, energy
 and overhead claims made on GPUs are judged only from GPU runs.
+
+Communication claims ("c times less bandwidth") are judged on the leaderboard's
+``comm_ratio_at_loss``: the bytes the baseline needs to reach the method's final loss over the
+bytes the method sent in its schedule, so that sending less by learning less earns nothing. Where
+that is not measured (the baseline's final loss cannot be inverted, e.g. a single budget), the
+equal-budget ratio ``comm_ratio`` is judged instead and labelled ``equal budget, loss not matched``;
+bytes from simulated workers are labelled ``simulated communication``.
 """
 
 from __future__ import annotations
@@ -25,9 +32,10 @@ AT_MOST_METRICS = ("overhead", "memory")
 COLUMNS = {  # claim.metric -> leaderboard column (with _lo/_hi beside it)
     "data": "data_speedup", "steps": "steps_ratio", "time": "time_ratio", "energy": "energy_ratio",
     "quality": "metric_delta", "overhead": "overhead_ratio", "memory": "memory_ratio",
-    "forgetting": "forgetting_delta",
+    "forgetting": "forgetting_delta", "communication": "comm_ratio_at_loss",
 }
 DELTA_METRICS = ("quality", "forgetting")  # judged on a difference (null 0), not a ratio (null 1)
+EQUAL_BUDGET = {"communication": "comm_ratio"}  # judged instead when the equal-loss column is not measured
 
 
 def verdict(claimed: float, lo: float, hi: float, null: float = 1.0) -> str:
@@ -54,16 +62,16 @@ def _is_gpu(device: str | None) -> bool:
 
 
 def judge(claim: Claim, estimate: Estimate | tuple, scale_params: float | None, device: str | None,
-          energy_quality: str | None = None) -> dict:
+          energy_quality: str | None = None, labels: tuple[str, ...] = ()) -> dict:
     """Verdict of one claim from one measured estimate (point, lo, hi).
 
     Returns metric, claimed, point, lo, hi, verdict, reason and labels (comma-separated:
     ``scaled-down`` when scale_params < claim.scale_params; ``estimated energy`` when an energy
     claim rests on estimated energy). A GPU wall-clock/energy/overhead claim measured on another
-    device is ``inconclusive`` with the reason "needs a GPU run".
+    device is ``inconclusive`` with the reason "needs a GPU run". ``labels`` are added as given.
     """
     point, lo, hi = (float(v) for v in estimate)
-    labels = []
+    labels = list(labels)
     if claim.scale_params and scale_params and scale_params < claim.scale_params:
         labels.append("scaled-down")
     if claim.metric == "energy" and energy_quality != "measured":
@@ -83,6 +91,12 @@ def judge(claim: Claim, estimate: Estimate | tuple, scale_params: float | None, 
     return {**out, "verdict": result, "reason": reason, "labels": ", ".join(labels)}
 
 
+def _estimate(row: pd.Series, column: str | None) -> tuple[float, float, float]:
+    if column is None or column not in row:
+        return (np.nan, np.nan, np.nan)
+    return tuple(float(row[c]) if row[c] is not None else np.nan for c in (column, f"{column}_lo", f"{column}_hi"))
+
+
 def verify(board: pd.DataFrame, method: str, claims) -> pd.DataFrame:
     """Judge each claim of ``method`` on every leaderboard row of that method (a leaderboard made
     with ``baseline = claim.baseline``); one row per (claim, workload, scale, budget)."""
@@ -90,11 +104,17 @@ def verify(board: pd.DataFrame, method: str, claims) -> pd.DataFrame:
     for claim in claims:
         column = COLUMNS.get(claim.metric)
         for _, r in board[board["method"] == method].iterrows():
-            if column in r:
-                est = (r[column], r[f"{column}_lo"], r[f"{column}_hi"])
-            else:
-                est = (np.nan, np.nan, np.nan)
-            judged = judge(claim, est, r.get("params"), r.get("device"), r.get("energy_quality"))
+            est, labels = _estimate(r, column), []
+            fallback = EQUAL_BUDGET.get(claim.metric)
+            if fallback and np.isnan(est[0]) and not np.isnan(_estimate(r, fallback)[0]):
+                est, labels = _estimate(r, fallback), ["equal budget, loss not matched"]
+            if claim.metric == "communication" and r.get("communication_simulated") is True:
+                labels.append("simulated communication")
+            judged = judge(claim, est, r.get("params"), r.get("device"), r.get("energy_quality"), tuple(labels))
+            formats = [p for p in str(r.get("simulated") or "").split(",") if p and p != "communication"]
+            if claim.metric in WALL_CLOCK_METRICS and formats:  # rounded in software: not the format's speed
+                judged.update(verdict="inconclusive", reason=f"simulated formats ({', '.join(formats)}): "
+                              "time and energy are not the format's")
             rows.append({"quote": claim.quote, "baseline": claim.baseline, "workload": r["workload"],
                          "scale": r["scale"], "budget_multiple": r["budget_multiple"], **judged})
     return pd.DataFrame(rows)

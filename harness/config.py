@@ -275,6 +275,11 @@ def validate(cfg: DictConfig) -> None:
                 raise ConfigError(f"budgets must be positive multiples of the Chinchilla budget, got {b!r}")
         if not spec.scales or not spec.budgets:
             raise ConfigError(f"workload {w!r}: no scales or no budgets left to run")
+        if hasattr(module, "check_data"):  # a workload that reads files checks them before any trial
+            try:
+                module.check_data(OmegaConf.to_container(cfg.data))
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
     from harness import protocols
 
     protocols.check(cfg)

@@ -23,6 +23,8 @@ COLUMNS = {  # leaderboard column -> printed header
     "steps_ratio": "steps-to-target ratio", "time_ratio": "time-to-target ratio",
     "energy_ratio": "energy-to-target ratio", "overhead_ratio": "step time / baseline", "n_failed": "failed",
     "forgetting_delta": "forgetting: baseline - method [CI]",
+    "bytes_communicated": "bytes sent", "comm_ratio": "baseline / method bytes",
+    "comm_ratio_at_loss": "bytes ratio at equal loss",
 }
 WHERE_MEASURED = ("forgetting_delta",)  # shown only where some row has a value (continual workloads)
 
@@ -58,6 +60,11 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
             out[header] = [_ci(r[col], r[f"{col}_lo"], r[f"{col}_hi"], digits) for _, r in table.iterrows()]
         else:
             out[header] = table[col]
+    if "bytes_communicated" in table:
+        simulated = table.get("communication_simulated", pd.Series(False, index=table.index)).fillna(False)
+        out[COLUMNS["bytes_communicated"]] = [
+            "—" if not np.isfinite(v) else f"{v:.3g}{' (simulated)' if sim else ''}"
+            for v, sim in zip(table["bytes_communicated"].astype(float), simulated.astype(bool), strict=True)]
     if "energy_quality" in table:
         out["energy"] = table["energy_quality"]
     if "data_speedup_extrapolated" in table:

@@ -84,3 +84,17 @@ def test_verify_judges_every_leaderboard_row_of_the_method():
     assert out["verdict"].tolist() == ["supported", "not supported", "inconclusive", "inconclusive"]
     assert out["reason"].iloc[2] == "needs a GPU run"
     assert set(out["labels"]) == {"scaled-down"}
+
+
+def test_time_claims_on_simulated_formats_are_not_judged_but_quality_is():
+    time_claim = Claim(quote="q", factor=1.5, metric="time", baseline="backprop", setting="", source="")
+    quality = Claim(quote="q", factor=0.0, metric="quality", baseline="backprop", setting="", source="")
+    row = dict(method="low_precision(activations=fp8_e4m3)", workload="digits", scale="cnn", budget_multiple=0.3,
+               params=1e5, device="cpu", energy_quality="estimated", simulated="activations,weights",
+               time_ratio=2.0, time_ratio_lo=1.8, time_ratio_hi=2.2,
+               metric_delta=0.01, metric_delta_lo=0.005, metric_delta_hi=0.02)
+    real = {**row, "method": "real", "simulated": None}
+    out = verify(pd.DataFrame([row, real]), row["method"], [time_claim, quality])
+    assert out["verdict"].tolist() == ["inconclusive", "supported"]
+    assert "simulated formats (activations, weights)" in out["reason"].iloc[0]
+    assert verify(pd.DataFrame([real]), "real", [time_claim])["verdict"].tolist() == ["supported"]

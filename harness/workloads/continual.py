@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.workloads import digits
-from harness.workloads.base import Task, classification, split_roles
+from harness.workloads.base import Task, classification, flops_per_example, mlp, split_roles
 
 UNIT = "examples"
 SCALES = {
@@ -107,7 +107,7 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
     parts = task_data(cfg["scenario"], n_tasks)
     allowed = parts[0]["allowed"]
     torch.manual_seed(seed)
-    model = digits.mlp(cfg["hidden"])
+    model = mlp(64, cfg["hidden"])
     state = {"task": 0}
     history: dict = {"end_of_task": {}, "curve": []}
 
@@ -158,7 +158,7 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
         metric_name="accuracy",
         units_per_step=batch,
         params=sum(p.numel() for p in model.parameters()),
-        flops_per_unit=digits.flops_per_example(model),
+        flops_per_unit=flops_per_example(model, torch.zeros(1, 64)),
         target=cfg["target"],
         data_fingerprint=f"continual-{scale}-{digest.hexdigest()[:16]}",
         architecture="mlp",

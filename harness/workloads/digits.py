@@ -11,9 +11,8 @@ from functools import cache
 
 import numpy as np
 import torch
-from torch import nn
 
-from harness.workloads.base import Task, classification, split_roles
+from harness.workloads.base import Task, classification, cnn, flops_per_example, mlp, split_roles
 
 UNIT = "examples"
 SCALES = {
@@ -30,34 +29,6 @@ def dataset() -> tuple[np.ndarray, np.ndarray]:
     return (d.images / 16.0).astype(np.float32), d.target.astype(np.int64)
 
 
-def mlp(hidden: int) -> nn.Module:
-    return nn.Sequential(
-        nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, 10)
-    )
-
-
-def cnn(channels: int) -> nn.Module:
-    return nn.Sequential(
-        nn.Flatten(), nn.Unflatten(1, (1, 8, 8)),
-        nn.Conv2d(1, channels, 3, padding=1), nn.ReLU(),
-        nn.Conv2d(channels, 2 * channels, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(2 * channels * 16, 10),
-    )
-
-
-def flops_per_example(model: nn.Module) -> float:
-    """Training FLOPs per example: 3 x (2 x multiply-accumulates of the forward pass)."""
-    macs, x = 0, torch.zeros(1, 8, 8)
-    for layer in model:
-        y = layer(x)
-        if isinstance(layer, nn.Linear):
-            macs += layer.in_features * layer.out_features
-        elif isinstance(layer, nn.Conv2d):
-            macs += y.numel() * layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1]
-        x = y
-    return 6.0 * macs
-
-
 def build(scale: str, seed: int, data: dict | None = None) -> Task:
     cfg = SCALES[scale]
     images, labels = dataset()
@@ -68,7 +39,7 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
     y_tr, y_va = torch.from_numpy(y_tr), torch.from_numpy(y_va)
     batch = int((data or {}).get("batch_size") or cfg["batch"])
     torch.manual_seed(seed)
-    model = mlp(cfg["hidden"]) if cfg["arch"] == "mlp" else cnn(cfg["channels"])
+    model = mlp(64, cfg["hidden"]) if cfg["arch"] == "mlp" else cnn((1, 8, 8), cfg["channels"])
 
     fns = classification(x_tr, y_tr, x_va, y_va, batch)
 
@@ -80,7 +51,7 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
         metric_name="accuracy",
         units_per_step=batch,
         params=sum(p.numel() for p in model.parameters()),
-        flops_per_unit=flops_per_example(model),
+        flops_per_unit=flops_per_example(model, x_tr[:1]),
         target=cfg["target"],
         data_fingerprint=f"sklearn-digits-{digest}",
         architecture=cfg["arch"],

@@ -38,6 +38,7 @@ class SimulatedWorkers(TrainingHooks):
         super().__init__(**hp)
         self.bytes_communicated = 0
         self.communication_rounds = 0
+        self.simulated = {"communication": True}  # the trainer's ``simulated`` column: bytes counted, not sent
         self.step = 0
         self.replicas: list[list[torch.Tensor]] | None = None
 
