@@ -154,9 +154,11 @@ class TrainingHooks:
     it (it replaces forward/backward/step: backprop-free and multi-worker methods) or the standard
     forward/backward with ``after_backward`` before and ``after_step`` after the optimizer step;
     ``eval_weights`` wraps every evaluation (timed separately, like AlgoPerf's prepare_for_eval).
+    ``lr_factor`` multiplies the schedule's learning rate for the step whose ``batch`` just ran.
     """
 
     update = None
+    lr_factor = 1.0
 
     def __init__(self, **hp: Any) -> None:
         self.hp = hp

@@ -175,15 +175,15 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
         while seen < budget and not (warmup and step >= trial.warmup_steps):
             step += 1
             progress = seen / budget
-            mult = schedule.multiplier(progress, **sched_hp)
-            for opt in opts:
-                for g in opt.param_groups:
-                    g["lr"] = g["initial_lr"] * mult
             if task.set_progress is not None:
                 task.set_progress(progress)
             batch = _to(next(batches), device)
             if hooks is not None:
                 batch = hooks.batch(batch, progress)
+            mult = schedule.multiplier(progress, **sched_hp) * (hooks.lr_factor if hooks is not None else 1.0)
+            for opt in opts:
+                for g in opt.param_groups:
+                    g["lr"] = g["initial_lr"] * mult
             current[0] = batch
             if hooks is not None and hooks.update is not None:
                 loss = hooks.update(model, batch, opts, progress)

@@ -328,6 +328,7 @@ def test_multigrid_shapes_keep_the_step_cost_and_end_at_full_size():
         x, y = hooks.batch(next(t.batches(step)), step / 100)
         assert len(x) == len(y) == hooks.units_last_step
         seen[x.shape[-1]] = len(x)
+        assert hooks.lr_factor == len(x) / 64  # the linear scaling rule: lr follows the batch
         assert model(x).shape == (len(x), 10)
         if step >= 80:
             assert x.shape[-1] == 8 and len(x) == 64  # final phase at the full shape
@@ -351,12 +352,42 @@ def test_multigrid_model_is_unchanged_at_full_resolution():
 def test_multigrid_sequences_keep_every_token():
     from implementations.methods.multigrid import Multigrid
 
-    hooks = Multigrid(cycles=1, final_fraction=0.2, seed=0)
+    hooks = Multigrid(cycles=1, final_fraction=0.2, seed=0, lr_scaling="linear")
     hooks.tokens = True
     x = torch.arange(4 * 16).reshape(4, 16)
     sx, sy = hooks.batch((x, x + 1), 0.0)
     assert sx.shape == (8, 8) and torch.equal(sx.flatten(), x.flatten()) and torch.equal(sy, sx + 1)
-    assert hooks.batch((x, x), 0.9)[0].shape == (4, 16)
+    assert hooks.lr_factor == 2.0
+    assert hooks.batch((x, x), 0.9)[0].shape == (4, 16) and hooks.lr_factor == 1.0
+    unscaled = Multigrid(cycles=1, final_fraction=0.2, seed=0, lr_scaling="none")
+    unscaled.tokens = True
+    unscaled.batch((x, x), 0.0)
+    assert unscaled.lr_factor == 1.0
+
+
+def test_the_trainer_multiplies_the_schedule_by_the_methods_lr_factor(monkeypatch):
+    from harness import registry, trainer
+    from harness.interface import TrainingHooks, TrainingMethod
+
+    seen = []
+
+    class Halve(TrainingHooks):
+        lr_factor = 0.5
+
+        def update(self, model, batch, optimizers, progress):
+            seen.append(optimizers[0].param_groups[0]["lr"])
+            return torch.tensor(1.0)
+
+    fake = TrainingMethod(hooks=Halve, defaults={}, search_space={}, citation="test", name="halve")
+    real_get = registry.get
+    monkeypatch.setattr(registry, "get", lambda kind, name: fake if name == "halve" else real_get(kind, name))
+    trial = trainer.Trial(suite="t", workload="quadratic", scale="small", budget_multiple=0.01, budget_tokens=64,
+                          method="halve", kind="method", optimizer="sgd", schedule="constant",
+                          training_method="halve", hparams={"lr": 0.1}, seed=0, evals=1, warmup_steps=0,
+                          codecarbon=False)
+    trainer.run_trial(trial)
+    assert seen and all(lr == pytest.approx(0.05) for lr in seen)
+
 
 
 def test_multigrid_learns():

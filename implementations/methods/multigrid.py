@@ -12,12 +12,14 @@ multiplied by 4, 2, 1, so that batch x input size (the cost of a step) stays abo
   shorter contexts (no extra data).
 
 ``units_last_step`` is the number of examples (images) or tokens (sequences) of the last batch, for the
-trainer's budget accounting; the learning rate is not rescaled with the batch (the paper scales it
-linearly; here the tuned schedule applies unchanged).
+trainer's budget accounting. With ``lr_scaling=linear`` the learning rate follows the batch as in the
+paper (lr x B_step / B, the linear scaling rule; for sequences B counts sequences of the shorter
+length); ``none`` keeps the tuned schedule unchanged.
 
 Args:
     cycles: number of long cycles before the final phase.
     final_fraction: fraction of training at the full shape at the end.
+    lr_scaling: ``linear`` (lr proportional to the step's batch size) or ``none``.
 
 References:
     Wu, Girshick, He, Feichtenhofer & Krahenbuhl, "A Multigrid Method for Efficiently Training Video
@@ -32,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.interface import Claim, TrainingHooks, TrainingMethod, Uniform
+from harness.interface import Choice, Claim, TrainingHooks, TrainingMethod, Uniform
 
 SCALES = (0.5, 1 / math.sqrt(2), 1.0)
 
@@ -67,6 +69,9 @@ def stage(progress: float, cycles: int, final_fraction: float) -> float:
 
 
 class Multigrid(TrainingHooks):
+    def _lr(self, batch_multiple: int) -> float:
+        return float(batch_multiple) if self.hp["lr_scaling"] == "linear" else 1.0
+
     def setup(self, model, workload):
         example = next(iter(workload.batches(0)))[0]
         self.tokens = not example.is_floating_point()
@@ -80,10 +85,12 @@ class Multigrid(TrainingHooks):
         if self.tokens:
             length = max(1, int(round(x.shape[1] * scale)))
             length = max(d for d in range(1, length + 1) if x.shape[1] % d == 0)
+            self.lr_factor = self._lr(x.shape[1] // length)
             x, y = x.reshape(-1, length), y.reshape(-1, length)
             self.units_last_step = x.numel()
             return x, y
         factor = round(1 / scale**2)
+        self.lr_factor = self._lr(factor)
         if factor > 1:
             more = [next(self.extra) for _ in range(factor - 1)]
             x = torch.cat([x, *(m[0].to(x.device) for m in more)])
@@ -99,8 +106,8 @@ class Multigrid(TrainingHooks):
 
 METHOD = TrainingMethod(
     hooks=Multigrid,
-    defaults={"cycles": 2, "final_fraction": 0.2, "seed": 0},
-    search_space={"final_fraction": Uniform(0.1, 0.5)},
+    defaults={"cycles": 2, "final_fraction": 0.2, "seed": 0, "lr_scaling": "linear"},
+    search_space={"final_fraction": Uniform(0.1, 0.5), "lr_scaling": Choice(("linear", "none"))},
     citation="Wu et al., A Multigrid Method for Efficiently Training Video Models, CVPR 2020, "
     "arXiv:1912.00998",
     summary="Long-cycle schedule of batch shapes (lower resolution / shorter context, larger batches).",
