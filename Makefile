@@ -20,7 +20,7 @@ demo: setup
 	$(BIN)/harness run suite=optimizers preset=smoke
 
 test: setup
-	$(BIN)/python -m pytest
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest  # tiny models: one thread per process is faster and steadier
 
 bench: setup
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-only
