@@ -326,7 +326,7 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
     time_ratio, energy_ratio = baseline / method to target (> 1 = faster) with CIs, the fraction
     of seeds that reached the target, and energy_quality ("measured" | "estimated" | "none");
     overhead_ratio (step_time_ms_p50) and memory_ratio (peak_mem_bytes) = method / baseline; simulated
-    (what the rows only simulated: number formats, communication).
+    (what the rows only simulated: number formats, communication); metric_name (what metric_delta measures).
 
     When the rows carry ``bytes_communicated`` (multi-worker methods), also: bytes_communicated
     (mean over seeds), communication_simulated (a row's ``simulated`` names "communication": bytes
@@ -363,7 +363,8 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
         loss = bootstrap_ci(good["final_val_loss"], **kw)
         row.update(budget=g["budget"].iloc[0], params=g["params"].iloc[0], device=",".join(sorted(
                    g["device"].dropna().unique())), n_seeds=len(good), n_failed=len(g) - len(good),
-                   loss=loss.point, loss_lo=loss.lo, loss_hi=loss.hi, simulated=_simulated(g))
+                   loss=loss.point, loss_lo=loss.lo, loss_hi=loss.hi, simulated=_simulated(g),
+                   metric_name=g["val_metric_name"].iloc[0] if "val_metric_name" in g else None)
         s = speedups.get((*key[:3], key[4], row["budget"]))
         row.update(data_speedup=np.nan if s is None else s["speedup"],
                    data_speedup_lo=np.nan if s is None else s["speedup_lo"],

@@ -111,6 +111,9 @@ def verify(board: pd.DataFrame, method: str, claims) -> pd.DataFrame:
             if claim.metric == "communication" and r.get("communication_simulated") is True:
                 labels.append("simulated communication")
             judged = judge(claim, est, r.get("params"), r.get("device"), r.get("energy_quality"), tuple(labels))
+            unit = r.get("metric_name")
+            if claim.metric == "quality" and claim.factor != 0 and unit not in (None, "accuracy"):
+                judged.update(verdict="inconclusive", reason=f"the claim is in accuracy; this workload measures {unit}")
             formats = [p for p in str(r.get("simulated") or "").split(",") if p and p != "communication"]
             if claim.metric in WALL_CLOCK_METRICS and formats:  # rounded in software: not the format's speed
                 judged.update(verdict="inconclusive", reason=f"simulated formats ({', '.join(formats)}): "

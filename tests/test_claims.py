@@ -98,3 +98,13 @@ def test_time_claims_on_simulated_formats_are_not_judged_but_quality_is():
     assert out["verdict"].tolist() == ["inconclusive", "supported"]
     assert "simulated formats (activations, weights)" in out["reason"].iloc[0]
     assert verify(pd.DataFrame([real]), "real", [time_claim])["verdict"].tolist() == ["supported"]
+
+
+def test_a_nonzero_accuracy_claim_is_not_judged_in_another_unit():
+    claim = Claim(quote="q", factor=0.02, metric="quality", baseline="b", setting="", source="")
+    base = dict(method="m", workload="w", scale="s", budget_multiple=1.0, params=1e5, device="cpu",
+                energy_quality="none", metric_delta=0.03, metric_delta_lo=0.025, metric_delta_hi=0.035)
+    out = verify(pd.DataFrame([{**base, "metric_name": "accuracy"}, {**base, "metric_name": "bits_per_token"}]),
+                 "m", [claim])
+    assert out["verdict"].tolist() == ["supported", "inconclusive"]
+    assert out["reason"].iloc[1] == "the claim is in accuracy; this workload measures bits_per_token"
