@@ -55,7 +55,8 @@ def _interpolated_budget(budgets: np.ndarray, losses: np.ndarray, loss: float) -
     if y[-1] <= loss <= y[0]:
         return float(np.exp(np.interp(-loss, -y, x)))
     i, j = (0, 1) if loss > y[0] else (-2, -1)
-    return float(np.exp(x[i] + (loss - y[i]) * (x[j] - x[i]) / (y[j] - y[i])))
+    with np.errstate(over="ignore"):  # far beyond the budgets the line reaches no finite D: inf
+        return float(np.exp(x[i] + (loss - y[i]) * (x[j] - x[i]) / (y[j] - y[i])))
 
 
 def _equivalent_budgets(bd: np.ndarray, bl: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
