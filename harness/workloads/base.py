@@ -148,3 +148,22 @@ def classification(x_tr: torch.Tensor, y_tr: torch.Tensor, x_va: torch.Tensor, y
         return loss / len(x_va), correct / len(x_va)
 
     return {"loss": loss, "sampled_loss": sampled_loss, "batches": batches, "evaluate": evaluate}
+
+
+def classification_task(model: nn.Module, x_tr, y_tr, x_va, y_va, batch: int, *, target: float, fingerprint: str,
+                        architecture: str, flops_per_unit: float | None = None) -> Task:
+    """The Task of an image or tabular classifier: ``classification`` closures, accuracy as the metric,
+    examples as units, FLOPs per example counted from the model unless given."""
+    return Task(
+        model=model,
+        **classification(x_tr, y_tr, x_va, y_va, batch),
+        groups=split_roles(model),
+        metric_name="accuracy",
+        units_per_step=batch,
+        params=sum(p.numel() for p in model.parameters()),
+        flops_per_unit=flops_per_example(model, x_tr[:1]) if flops_per_unit is None else flops_per_unit,
+        target=target,
+        data_fingerprint=fingerprint,
+        architecture=architecture,
+        extra={"x_train": x_tr, "y_train": y_tr, "x_val": x_va, "y_val": y_va},
+    )

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.workloads.base import Task, classification, cnn, flops_per_example, mlp, split_roles
+from harness.workloads.base import Task, classification_task, cnn, mlp
 
 UNIT = "examples"
 SHAPE = (3, 32, 32)
@@ -109,16 +109,5 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
     batch = int((data or {}).get("batch_size") or cfg["batch"])
     torch.manual_seed(seed)
     model = mlp(x_tr[0].numel(), cfg["hidden"]) if cfg["arch"] == "mlp" else cnn(SHAPE, cfg["channels"])
-    return Task(
-        model=model,
-        **classification(x_tr, y_tr, x_va, y_va, batch),
-        groups=split_roles(model),
-        metric_name="accuracy",
-        units_per_step=batch,
-        params=sum(p.numel() for p in model.parameters()),
-        flops_per_unit=flops_per_example(model, x_tr[:1]),
-        target=cfg["target"],
-        data_fingerprint=fingerprint,
-        architecture=cfg["arch"],
-        extra={"x_train": x_tr, "y_train": y_tr, "x_val": x_va, "y_val": y_va},
-    )
+    return classification_task(model, x_tr, y_tr, x_va, y_va, batch, target=cfg["target"], fingerprint=fingerprint,
+                               architecture=cfg["arch"])

@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 import torch
 
-from harness.workloads.base import Task, classification, cnn, flops_per_example, mlp, split_roles
+from harness.workloads.base import Task, classification_task, cnn, mlp
 
 UNIT = "examples"
 SCALES = {
@@ -40,20 +40,6 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
     batch = int((data or {}).get("batch_size") or cfg["batch"])
     torch.manual_seed(seed)
     model = mlp(64, cfg["hidden"]) if cfg["arch"] == "mlp" else cnn((1, 8, 8), cfg["channels"])
-
-    fns = classification(x_tr, y_tr, x_va, y_va, batch)
-
     digest = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()[:16]
-    return Task(
-        model=model,
-        **fns,
-        groups=split_roles(model),
-        metric_name="accuracy",
-        units_per_step=batch,
-        params=sum(p.numel() for p in model.parameters()),
-        flops_per_unit=flops_per_example(model, x_tr[:1]),
-        target=cfg["target"],
-        data_fingerprint=f"sklearn-digits-{digest}",
-        architecture=cfg["arch"],
-        extra={"x_train": x_tr, "y_train": y_tr, "x_val": x_va, "y_val": y_va},
-    )
+    return classification_task(model, x_tr, y_tr, x_va, y_va, batch, target=cfg["target"],
+                               fingerprint=f"sklearn-digits-{digest}", architecture=cfg["arch"])

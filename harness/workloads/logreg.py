@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.workloads.base import Task, classification, split_roles
+from harness.workloads.base import Task, classification_task
 
 UNIT = "examples"
 SCALES = {
@@ -61,19 +61,6 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
     y_tr, y_va = torch.from_numpy(y_tr), torch.from_numpy(y_va)
     torch.manual_seed(seed)
     model = nn.Linear(x_tr.shape[1], classes)
-
-    fns = classification(x_tr, y_tr, x_va, y_va, batch)
-
-    return Task(
-        model=model,
-        **fns,
-        groups=split_roles(model),
-        metric_name="accuracy",
-        units_per_step=batch,
-        params=sum(p.numel() for p in model.parameters()),
-        flops_per_unit=6.0 * x_tr.shape[1] * classes,
-        target=cfg["target"],
-        data_fingerprint=f"sklearn-{scale}-split{seed}-{digest}",
-        architecture="linear",
-        extra={"x_train": x_tr, "y_train": y_tr, "x_val": x_va, "y_val": y_va},
-    )
+    return classification_task(model, x_tr, y_tr, x_va, y_va, batch, target=cfg["target"],
+                               fingerprint=f"sklearn-{scale}-split{seed}-{digest}", architecture="linear",
+                               flops_per_unit=6.0 * x_tr.shape[1] * classes)
