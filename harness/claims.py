@@ -79,8 +79,11 @@ def judge(claim: Claim, estimate: Estimate | tuple, scale_params: float | None, 
     out = dict(metric=claim.metric, claimed=claim.factor, point=point, lo=lo, hi=hi)
     if claim.hardware == "gpu" and claim.metric in WALL_CLOCK_METRICS and not _is_gpu(device):
         result, reason = "inconclusive", "needs a GPU run"
-    elif np.isnan(lo) or np.isnan(hi):
+    elif np.isnan(lo) and np.isnan(hi):
         result, reason = "inconclusive", "no confidence interval (fewer than 2 seeds or no measurement)"
+    elif np.isnan(lo) or np.isnan(hi):
+        result, reason = "inconclusive", (f"open interval [{lo:.3g}, {hi:.3g}]: a bound lies beyond the baseline's "
+                                          "measured losses (extrapolated), so it is not judged")
     elif claim.metric in AT_MOST_METRICS:
         result = verdict_at_most(claim.factor, lo, hi)
         reason = f"[{lo:.3g}, {hi:.3g}] against at most {claim.factor:g}x"

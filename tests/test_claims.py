@@ -108,3 +108,9 @@ def test_a_nonzero_accuracy_claim_is_not_judged_in_another_unit():
                  "m", [claim])
     assert out["verdict"].tolist() == ["supported", "inconclusive"]
     assert out["reason"].iloc[1] == "the claim is in accuracy; this workload measures bits_per_token"
+
+
+def test_an_open_interval_is_inconclusive_and_says_why():
+    claim = Claim(quote="q", factor=1.4, metric="data", baseline="adamw", setting="", source="")
+    out = judge(claim, (1.66, 1.30, NAN), None, "cpu")
+    assert out["verdict"] == "inconclusive" and out["reason"].startswith("open interval [1.3, nan]")
