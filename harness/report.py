@@ -46,7 +46,8 @@ def _ci(point, lo, hi, digits: int = 3) -> str:
         return "—"
     if lo is None or not np.isfinite(lo):
         return f"{point:.{digits}f}"
-    return f"{point:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
+    upper = f"{hi:.{digits}f}" if hi is not None and np.isfinite(hi) else "open"  # beyond the measured losses
+    return f"{point:.{digits}f} [{lo:.{digits}f}, {upper}]"
 
 
 def readable(table: pd.DataFrame) -> pd.DataFrame:

@@ -114,3 +114,9 @@ def test_an_open_interval_is_inconclusive_and_says_why():
     claim = Claim(quote="q", factor=1.4, metric="data", baseline="adamw", setting="", source="")
     out = judge(claim, (1.66, 1.30, NAN), None, "cpu")
     assert out["verdict"] == "inconclusive" and out["reason"].startswith("open interval [1.3, nan]")
+
+
+def test_the_report_writes_an_open_upper_bound_as_open():
+    from harness.report import _ci
+
+    assert _ci(2.63, 1.63, NAN, 2) == "2.63 [1.63, open]" and _ci(1.0, 0.5, 1.5, 2) == "1.00 [0.50, 1.50]"
