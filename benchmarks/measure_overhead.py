@@ -23,7 +23,7 @@ import time
 import torch
 from torch import nn
 
-from harness.measure import Meter
+from harness.train.measure import Meter
 
 
 def run(steps: int, evals: int, metered: bool) -> tuple[float, float, float]:

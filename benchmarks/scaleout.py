@@ -20,12 +20,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.backends import make_backend
-from harness.executors import Options, run_trials
-from harness.trainer import CHINCHILLA_UNITS_PER_PARAM, Trial
-from harness.workloads import quadratic
+from harness.run.backends import make_backend
+from harness.run.executors import run_trials
+from harness.run.options import Options
+from harness.train.trainer import CHINCHILLA_UNITS_PER_PARAM, Trial
+from harness.train.workloads import quadratic
 
-REAL, EMPTY = "harness.trainer:run_trial", "tests.scaleout_runners:run"
+REAL, EMPTY = "harness.train.trainer:run_trial", "tests.scaleout_runners:run"
 
 
 def real_trials(n: int, scale: str, budget: float, tag: str) -> list[Trial]:

@@ -14,9 +14,9 @@ import time
 
 import torch
 
-from harness import registry
-from harness.trainer import Trial, _train
-from harness.workloads import gpt
+from harness.contracts import registry
+from harness.train.trainer import Trial, _train
+from harness.train.workloads import gpt
 
 
 def bare_loop(scale: str, steps: int) -> float:

@@ -1,8 +1,8 @@
 """What every page shares: where the results are, reading them (cached), the sidebar filters kept
 in the URL, and the leaderboard per suite, suite version and hardware.
 
-Presentation only: every number comes from ``harness.store``, ``harness.analysis`` and
-``harness.claims``. The results folder is ``--results PATH`` after ``--`` on the ``streamlit run``
+Presentation only: every number comes from ``harness.store``, ``harness.stats.analysis`` and
+``harness.stats.claims``. The results folder is ``--results PATH`` after ``--`` on the ``streamlit run``
 command line, else ``$SPEEDPROOF_RESULTS``, else ``results``. ``$SPEEDPROOF_RESAMPLES`` sets the
 bootstrap resamples of the confidence intervals (default 1000).
 """
@@ -19,8 +19,10 @@ import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+import yaml
 
-from harness import analysis, store
+from harness import store
+from harness.stats import analysis
 
 RESULTS_ENV, RESAMPLES_ENV = "SPEEDPROOF_RESULTS", "SPEEDPROOF_RESAMPLES"
 FILTERS = {  # column -> sidebar label
@@ -153,15 +155,26 @@ def scale_order(df: pd.DataFrame) -> list[str]:
 # --------------------------------------------------------------------------- leaderboard
 
 
-@st.cache_resource
-def suite_baseline(suite: str) -> str | None:
-    """The ``baseline:`` of ``suites/<suite>.yaml`` (None when the suite file is not here)."""
-    from harness import config
+SUITES = Path(__file__).resolve().parents[1] / "suites"
 
+
+def suite_baseline(suite: str, rows: pd.DataFrame | None = None) -> str | None:
+    """The suite's baseline: as its rows recorded it (``baseline``), else the ``baseline:`` of
+    ``suites/<suite>.yaml`` (rows written before the column existed); None when neither says."""
+    if rows is not None and "baseline" in rows:
+        recorded = rows.loc[rows["suite"] == suite, "baseline"].dropna()
+        if len(recorded):
+            return str(recorded.mode().iloc[0])
+    return _file_baseline(suite)
+
+
+@st.cache_resource
+def _file_baseline(suite: str) -> str | None:
     try:
-        return str(config.load([f"suite={suite}"]).baseline)
-    except config.ConfigError:
+        value = yaml.safe_load((SUITES / f"{suite}.yaml").read_text()).get("baseline")
+    except (OSError, yaml.YAMLError, AttributeError):
         return None
+    return str(value) if value else None
 
 
 @st.cache_data(show_spinner="Computing speedups and bootstrap confidence intervals…")
@@ -172,7 +185,7 @@ def board(path: str, key: str, chosen: tuple, baseline: str | None = None) -> tu
     df = apply_filters(read(path, key)[0], dict(chosen))
     parts, notes = [], []
     for (suite, version, hardware), part in df.groupby(PARTITION, sort=True):
-        base = baseline or suite_baseline(suite)
+        base = baseline or suite_baseline(suite, part)
         if base is None:
             notes.append(f"Suite `{suite}` has no suite file here, so its baseline is unknown: no speedups.")
         elif base not in set(part["method"]):

@@ -1,5 +1,5 @@
 """Claims: each paper's claim (from the registry's ``Method.claims``) beside what was measured, with
-the verdict of ``harness.claims.verify`` and the ``scaled-down`` label."""
+the verdict of ``harness.stats.claims.verify`` and the ``scaled-down`` label."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from harness import claims as judging
-from harness import registry
+from harness.contracts import registry
+from harness.stats import claims as judging
 
 BADGES = {"supported": ("green", ":material/check_circle:"), "not supported": ("red", ":material/cancel:"),
           "inconclusive": ("gray", ":material/help:")}

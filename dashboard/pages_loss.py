@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from harness import analysis
+from harness.stats import analysis
 
 
 def trials(df: pd.DataFrame) -> pd.DataFrame:

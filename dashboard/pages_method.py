@@ -1,5 +1,5 @@
 """Method: what a registered method is — its summary, its formula (the module docstring), its
-paper, defaults, search space and claims — straight from ``harness.registry``."""
+paper, defaults, search space and claims — straight from ``harness.contracts.registry``."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import importlib
 import pandas as pd
 import streamlit as st
 
-from harness import registry
-from harness.interface import Choice, Method
+from harness.contracts import registry
+from harness.contracts.interface import Choice, Method
 
 
 def docstring(kind: str, name: str) -> str:

@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from harness import analysis
-from harness.analysis import MEASURED_ENERGY_METHODS
+from harness.stats import analysis
+from harness.stats.analysis import MEASURED_ENERGY_METHODS
 
 COSTS = {"train_time_s": "training wall-clock (s, log)", "energy_j": "training energy (J, log)"}
 

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from harness import analysis
+from harness.stats import analysis
 
 PROVENANCE = ("trial_id", "run_id", "study_id", "suite", "suite_version", "phase", "status", "error", "device",
               "device_name", "gpu_count", "driver", "cpu_model", "torch_version", "python_version", "harness_version",

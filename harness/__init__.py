@@ -1,3 +1,15 @@
-"""speedproof's harness: runs fair, tuned comparisons of training methods and records every trial."""
+"""speedproof's harness: runs fair, tuned comparisons of training methods and records every trial.
+
+The engine in layers; imports point down only (checked by import-linter, ``[tool.importlinter]`` in
+pyproject.toml):
+
+    cli                     the face: the ``harness`` command
+    config | report         suite files and overrides (validated) | tables and verdicts for people
+    run | stats             running a suite (executors, protocols, tuning) | statistics of rows
+    train                   one trial: the loop, meters, workloads
+    store                   Parquet rows: write atomically, read with one schema
+    contracts               what a method is, the registry, adapters
+    errors                  ConfigError and "did you mean", raised from any layer
+"""
 
 __version__ = "0.1.0"

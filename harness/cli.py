@@ -10,8 +10,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness import config, registry, store
-from harness.config import ConfigError
+from harness import config, store
+from harness.contracts import registry
+from harness.errors import ConfigError
 from harness.report import FORMATS
 
 
@@ -26,7 +27,7 @@ def _options(args, allowed: set[str]) -> dict[str, str]:
 
 def _suite_rows(cfg):
     """Stored rows of the studies this configuration names (other scales, methods or budgets left out)."""
-    from harness.tuning import studies
+    from harness.run.tuning import studies
 
     rows, problems = store.read_results(Path(cfg.results), cfg.name)
     _warn(problems)
@@ -35,8 +36,8 @@ def _suite_rows(cfg):
 
 def _cmd_run(args) -> int:
     """Run a suite (resuming), then print its leaderboard."""
-    from harness.executors import run_suite
     from harness.report import print_grid, print_leaderboard
+    from harness.run.executors import run_suite
 
     cfg = config.load(args.overrides)
     outcome = run_suite(cfg, show=not args.quiet)
@@ -51,7 +52,7 @@ def _cmd_run(args) -> int:
 
 def _cmd_validate(args) -> int:
     """Check a configuration without running it."""
-    from harness.protocols import describe
+    from harness.run.protocols import describe
 
     cfg = config.load(args.overrides)
     print(f"suite {cfg.name!r} is valid: {describe(cfg)}")
@@ -91,7 +92,7 @@ def _find_method(name: str):
         if name in entries:
             return registry.get(kind, name)
     every = [n for entries in registry.registry().values() for n in entries]
-    raise ConfigError(f"unknown method {name!r}{config._suggest(name, every)}")
+    raise ConfigError(f"unknown method {name!r}{config.suggest(name, every)}")
 
 
 def _known(kind: str, name: str) -> bool:
@@ -104,8 +105,8 @@ def _known(kind: str, name: str) -> bool:
 
 def _cmd_verify(args) -> int:
     """Run what is missing for a method's claims (method and baselines, equally tuned), then judge them."""
-    from harness.executors import run_suite
     from harness.report import emit, readable_verdicts, verdicts
+    from harness.run.executors import run_suite
 
     rest = [o for o in args.overrides if not o.startswith(("method=", "suite="))]
     names = [o.partition("=")[2] for o in args.overrides if o.startswith("method=")]
@@ -144,7 +145,7 @@ def _cmd_dashboard(args) -> int:
 
 def _cmd_ls(args) -> int:
     """Methods (unavailable ones with the reason), workloads and suites."""
-    from harness.workloads import base  # noqa: F401  (workloads are the modules beside it)
+    from harness.train.workloads import base  # noqa: F401  (workloads are the modules beside it)
 
     for kind, entries in registry.registry().items():
         print(f"{kind}s:")
@@ -155,7 +156,7 @@ def _cmd_ls(args) -> int:
     print("workloads:")
     for path in sorted(folder.glob("*.py")):
         if path.stem not in ("__init__", "base"):
-            from harness.trainer import workload_module
+            from harness.train.trainer import workload_module
 
             module = workload_module(path.stem)
             print(f"  {path.stem:<20} scales: {', '.join(module.SCALES)}")

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 import re
 from pathlib import Path
@@ -18,25 +17,14 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from harness import registry
-from harness.interface import KINDS
-from harness.trainer import workload_module
+from harness.contracts import registry
+from harness.contracts.interface import KINDS
+from harness.errors import ConfigError, suggest
+from harness.train.trainer import workload_module
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 SHORTCUTS = ("suite", "preset", "method", "workload", "scale", "budget")
 FREE = ("hparams", "presets", "workloads", "data", "tuning.grid")  # sections whose sub-keys are not fixed in advance
-
-
-class ConfigError(Exception):
-    """A problem with what the user typed; printed as one line, exit code 2."""
-
-    def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split()))  # one line, whatever a library's message held
-
-
-def _suggest(word: str, options) -> str:
-    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def suite_names() -> list[str]:
@@ -95,7 +83,7 @@ def _check_keys(overrides: DictConfig, base: DictConfig, prefix: str = "") -> No
     for key, value in overrides.items():
         path = f"{prefix}{key}"
         if key not in base:
-            raise ConfigError(f"unknown key {path!r}{_suggest(path, [prefix + str(k) for k in base.keys()])}")
+            raise ConfigError(f"unknown key {path!r}{suggest(path, [prefix + str(k) for k in base.keys()])}")
         sub = base[key]
         free = path.split(".")[0] in FREE or path in FREE
         if isinstance(value, DictConfig) and isinstance(sub, DictConfig) and not free:
@@ -117,14 +105,14 @@ def load(args: list[str], suite: str | None = None) -> DictConfig:
     path = Path(name) if name.endswith((".yaml", ".yml")) else SUITES / f"{name}.yaml"
     if not path.is_file():
         known = ", ".join(suite_names())
-        raise ConfigError(f"unknown suite {name!r}{_suggest(name, suite_names())}; available: {known}")
+        raise ConfigError(f"unknown suite {name!r}{suggest(name, suite_names())}; available: {known}")
     cfg = _load_file(path)
     name = path.stem
     try:
         if "preset" in shortcuts:
             presets, preset = cfg.get("presets") or {}, shortcuts["preset"]
             if preset not in presets:
-                raise ConfigError(f"suite {name!r} has no preset {preset!r}{_suggest(preset, presets)}")
+                raise ConfigError(f"suite {name!r} has no preset {preset!r}{suggest(preset, presets)}")
             if "workloads" in presets[preset]:  # a preset's workloads replace the suite's, not merge
                 cfg.workloads = {}
             cfg = OmegaConf.merge(cfg, presets[preset])
@@ -147,7 +135,7 @@ def _apply_filters(cfg: DictConfig, shortcuts: dict) -> None:
         wanted = _as_list(shortcuts["workload"])
         for w in wanted:
             if w not in cfg.workloads:
-                raise ConfigError(f"suite {cfg.name!r} has no workload {w!r}{_suggest(w, cfg.workloads)}")
+                raise ConfigError(f"suite {cfg.name!r} has no workload {w!r}{suggest(w, cfg.workloads)}")
         cfg.workloads = {w: cfg.workloads[w] for w in wanted}
     for key, field in (("scale", "scales"), ("budget", "budgets")):
         if key in shortcuts:
@@ -211,10 +199,10 @@ def _positive_int(cfg: DictConfig, key: str) -> None:
 
 
 def _validate_executor(cfg: DictConfig) -> None:
-    from harness.executors import EXECUTORS, parse_shard
+    from harness.run.options import EXECUTORS, parse_shard
 
     if cfg.executor not in EXECUTORS:
-        raise ConfigError(f"unknown executor {cfg.executor!r}{_suggest(cfg.executor, EXECUTORS)}; available: "
+        raise ConfigError(f"unknown executor {cfg.executor!r}{suggest(cfg.executor, EXECUTORS)}; available: "
                           + ", ".join(EXECUTORS))
     _positive_int(cfg, "workers")
     if cfg.threads is not None:
@@ -269,7 +257,7 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"unknown workload {w!r}") from None
         for s in spec.scales:
             if s not in module.SCALES:
-                raise ConfigError(f"workload {w!r} has no scale {s!r}{_suggest(s, module.SCALES)}")
+                raise ConfigError(f"workload {w!r} has no scale {s!r}{suggest(s, module.SCALES)}")
         for b in spec.budgets:
             if not isinstance(b, int | float) or isinstance(b, bool) or b <= 0:
                 raise ConfigError(f"budgets must be positive multiples of the Chinchilla budget, got {b!r}")
@@ -280,6 +268,6 @@ def validate(cfg: DictConfig) -> None:
                 module.check_data(OmegaConf.to_container(cfg.data))
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
-    from harness import protocols
+    from harness.run import protocols
 
     protocols.check(cfg)

@@ -1,7 +1,7 @@
 """Leaderboards and claim verdicts as text: a terminal table, markdown, CSV or JSON.
 
-All numbers come from ``harness.analysis.leaderboard`` (tuned finals over seeds, bootstrap
-intervals, data speedup against the suite's baseline) and ``harness.claims.verify``.
+All numbers come from ``harness.stats.analysis.leaderboard`` (tuned finals over seeds, bootstrap
+intervals, data speedup against the suite's baseline) and ``harness.stats.claims.verify``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from harness import analysis, claims
+from harness.stats import analysis, claims
 
 FORMATS = ("terminal", "markdown", "csv", "json")
 RESAMPLES = 400  # bootstrap resamples for report and verify (the dashboard sets its own)
@@ -146,8 +146,8 @@ def _edge(r) -> str:
 
 def print_grid(rows: pd.DataFrame, fmt: str = "terminal") -> tuple:
     """Grid-phase rows as the batch-size rule: the largest stable lr per batch size, the fitted exponent
-    with its 95% CI beside the predicted one (``harness.batch_scaling``)."""
-    from harness import batch_scaling
+    with its 95% CI beside the predicted one (``harness.stats.batch_scaling``)."""
+    from harness.stats import batch_scaling
 
     grid = rows[rows["phase"] == "grid"] if len(rows) else rows
     if grid.empty or grid["batch_size"].isna().all() or grid["hp_lr"].isna().all():

@@ -1,1 +1,1 @@
-"""Every method, one file each; discovered by ``harness.registry``."""
+"""Every method, one file each; discovered by ``harness.contracts.registry``."""

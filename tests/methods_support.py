@@ -1,5 +1,5 @@
 """Test support for training methods: real digits data (sklearn, shipped), the native small models,
-and a minimal loop that calls the hooks in the order the trainer documents (harness/interface.py)."""
+and a minimal loop that calls the hooks in the order the trainer documents (harness/contracts/interface.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness import registry
-from harness.workloads.base import Task, split_roles
+from harness.contracts import registry
+from harness.train.workloads.base import Task, split_roles
 from implementations.optimizers import adamw
 
 torch.set_num_threads(1)

@@ -13,7 +13,7 @@ import os
 import time
 from pathlib import Path
 
-from harness.trainer import Trial, identity_row
+from harness.train.trainer import Trial, identity_row
 
 
 def fake_trial(i: int, behave: str = "ok", suite: str = "fake", **hp) -> Trial:

@@ -1,4 +1,4 @@
-"""Statistics of harness.analysis against hand-computed cases and a published table."""
+"""Statistics of harness.stats.analysis against hand-computed cases and a published table."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.analysis import (
+from harness.stats.analysis import (
     PowerLaw,
     algoperf_score,
     best_configs,

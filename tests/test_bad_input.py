@@ -131,7 +131,7 @@ def test_corrupt_results_file_is_reported_with_its_path_and_skipped(tmp_path, ca
 
 def test_variants_in_a_suite_are_one_study_however_spelled_and_record_their_values():
     from harness import config
-    from harness.tuning import tune_trials
+    from harness.run.tuning import tune_trials
 
     args = ["suite=sparsity", "preset=smoke"]
     a = config.load([*args, "method=backprop,nm_sparsity(sr_lambda=0.001, recipe=sr_ste)"])

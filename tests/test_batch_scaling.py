@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.batch_scaling import fit_exponent, largest_stable_lr
+from harness.stats.batch_scaling import fit_exponent, largest_stable_lr
 
 BATCHES = np.array([8, 16, 32, 64, 128, 256])
 

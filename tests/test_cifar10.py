@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from harness.cli import main
-from harness.trainer import Trial, run_trial
-from harness.workloads import cifar10
+from harness.train.trainer import Trial, run_trial
+from harness.train.workloads import cifar10
 
 PER_FILE = 40  # records per fake batch file (the real ones hold 10,000)
 
@@ -90,7 +90,8 @@ def test_a_short_training_run_learns_the_fake_classes(tmp_path):
     task = cifar10.build("mlp", 0, {"path": str(tmp_path)})
     assert task.architecture == "mlp" and task.units_per_step == 128
     assert task.params == 3072 * 256 + 256 + 256 * 256 + 256 + 256 * 10 + 10
-    assert task.flops_per_unit == 6 * (3072 * 256 + 256 * 256 + 256 * 10)
+    # harness.train.flops: 3x forward per layer, 2x for the first (no gradient of the data)
+    assert task.flops_per_unit == 4 * 3072 * 256 + 6 * (256 * 256 + 256 * 10)
     first = task.evaluate(task.model)[0]
     r = run_trial(Trial(suite="t", workload="cifar10", scale="mlp", budget_multiple=0.0, budget_tokens=32 * 30,
                         method="adamw", kind="optimizer", optimizer="adamw", schedule="cosine", training_method=None,

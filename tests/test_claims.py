@@ -1,4 +1,4 @@
-"""Claim verdicts of harness.claims on hand cases (rules at the end of CLAIMS.md)."""
+"""Claim verdicts of harness.stats.claims on hand cases (rules at the end of CLAIMS.md)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import pandas as pd
 import pytest
 
-from harness.claims import judge, verdict, verdict_at_most, verify
-from harness.interface import Claim
+from harness.contracts.interface import Claim
+from harness.stats.claims import judge, verdict, verdict_at_most, verify
 
 NAN = math.nan
 

@@ -96,7 +96,8 @@ def test_validate(cli):
 def test_every_suite_and_preset_validates(suite, tmp_path):
     import pandas as pd
 
-    from harness import config, protocols
+    from harness import config
+    from harness.run import protocols
     from tests.test_cifar10 import write_fake
 
     cfg = config.load([f"suite={suite}"])

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.analysis import PowerLaw, leaderboard
-from harness.claims import verify
-from harness.interface import Claim
+from harness.contracts.interface import Claim
 from harness.report import readable
+from harness.stats.analysis import PowerLaw, leaderboard
+from harness.stats.claims import verify
 
 NAN = math.nan
 TRUTH = PowerLaw(a=1.2, b=0.4, c=2.0, d0=1.0)

@@ -10,10 +10,11 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness import analysis, config, report, store
-from harness.executors import run_suite
-from harness.trainer import Trial, run_trial
-from harness.workloads import continual
+from harness import config, report, store
+from harness.run.executors import run_suite
+from harness.stats import analysis
+from harness.train.trainer import Trial, run_trial
+from harness.train.workloads import continual
 
 
 def recorded_trial(monkeypatch, scale: str, steps: int = 60) -> tuple[list, dict]:
@@ -127,7 +128,7 @@ def test_smoke_preset_writes_rows_with_forgetting(tmp_path):
     header = report.COLUMNS["forgetting_delta"]
     assert header in report.readable(report.board(rows, "repeated_cosine")).columns
     assert header not in report.readable(board.assign(forgetting_delta=np.nan)).columns  # other workloads
-    from harness import registry
+    from harness.contracts import registry
 
     judged = report.verdicts(rows, "infinite", registry.get("schedule", "infinite").claims)
     assert set(judged["metric"]) == {"quality", "forgetting"}

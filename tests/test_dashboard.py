@@ -14,7 +14,9 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from dashboard import data, launch, pages_leaderboard, pages_loss, pages_pareto
-from harness import analysis, registry, store
+from harness import store
+from harness.contracts import registry
+from harness.stats import analysis
 from tests.fake_results import write_fake_results
 
 DASHBOARD = Path(__file__).resolve().parent.parent / "dashboard"

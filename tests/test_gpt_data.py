@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.workloads import gpt
+from harness.train.workloads import gpt
 
 
 def write_modded(path, tokens: np.ndarray) -> None:

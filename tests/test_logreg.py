@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from harness.workloads import logreg
+from harness.train.workloads import logreg
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ import pytest
 import torch
 from torch import nn
 
-from harness import flops, hardware, measure
-from harness.hardware import THROTTLE_BITS, nvml_locator, peak_flops
-from harness.measure import Meter, StepTimer
 from harness.store import SCHEMA
+from harness.train import flops, hardware, measure
+from harness.train.hardware import THROTTLE_BITS, nvml_locator, peak_flops
+from harness.train.measure import Meter, StepTimer
 
 # ------------------------------------------------------------------------------------------ fakes
 

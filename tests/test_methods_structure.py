@@ -243,7 +243,7 @@ def test_fp4_e3m0_rounds_to_signed_powers_of_two():
 
 
 def _tiny_loss_task():
-    from harness.workloads.base import Task
+    from harness.train.workloads.base import Task
 
     model = torch.nn.Sequential(torch.nn.Linear(8, 8, bias=False))
     x = torch.randn(16, 8)
@@ -320,7 +320,7 @@ def test_multigrid_shapes_keep_the_step_cost_and_end_at_full_size():
 
     torch.manual_seed(0)
     t = task(cnn(), arch="cnn")
-    method = __import__("harness.registry", fromlist=["get"]).get("method", "multigrid")
+    method = __import__("harness.contracts.registry", fromlist=["get"]).get("method", "multigrid")
     hooks = method.hooks(**method.hparams({}))
     model = hooks.setup(t.model, t)
     seen = {}
@@ -366,8 +366,9 @@ def test_multigrid_sequences_keep_every_token():
 
 
 def test_the_trainer_multiplies_the_schedule_by_the_methods_lr_factor(monkeypatch):
-    from harness import registry, trainer
-    from harness.interface import TrainingHooks, TrainingMethod
+    from harness.contracts import registry
+    from harness.contracts.interface import TrainingHooks, TrainingMethod
+    from harness.train import trainer
 
     seen = []
 
@@ -419,8 +420,8 @@ ISSUE_METHODS = (
 
 @pytest.mark.parametrize("name", ISSUE_METHODS)
 def test_method_registers_with_its_declared_hyperparameters(name):
-    from harness import registry
-    from harness.interface import TrainingMethod
+    from harness.contracts import registry
+    from harness.contracts.interface import TrainingMethod
 
     method = registry.get("method", name)
     assert isinstance(method, TrainingMethod) and method.citation

@@ -14,7 +14,7 @@ import numpy as np
 import pytorch_optimizer as po
 import torch
 
-from harness.registry import get
+from harness.contracts.registry import get
 
 STEPS = 12
 SHAPES = [(6, 4), (5,), (3, 7)]

@@ -1,6 +1,6 @@
 """Tests that follow the registry: every registered optimizer, no per-method test code.
 
-``train`` below plays the trainer's part of the contract in ``harness/interface.py``: parameters by
+``train`` below plays the trainer's part of the contract in ``harness/contracts/interface.py``: parameters by
 role, ``needs`` honoured (``create_graph``, ``sampled_loss``), and the schedule acting through each
 group's ``lr``.
 """
@@ -11,9 +11,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from harness.adapters import optimizer_state_bytes, resolve_optimizer
-from harness.interface import METRICS, Method
-from harness.registry import available
+from harness.contracts.adapters import optimizer_state_bytes, resolve_optimizer
+from harness.contracts.interface import METRICS, Method
+from harness.contracts.registry import available
 
 OPTIMIZERS = sorted(available("optimizer"))
 

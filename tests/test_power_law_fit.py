@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from harness.power_law import PowerLaw, fit_power_law, fit_rows
+from harness.stats.power_law import PowerLaw, fit_power_law, fit_rows
 from tests.curve_fit_reference import curve_fit_power_law, sse
 
 

@@ -12,10 +12,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness import config, protocols, store, tuning
+from harness import config, store
 from harness.cli import main
-from harness.executors import Options, run_suite
-from harness.interface import Choice, LogUniform, Uniform
+from harness.contracts.interface import Choice, LogUniform, Uniform
+from harness.run import protocols, tuning
+from harness.run.executors import run_suite
+from harness.run.options import Options
 from tests import protocol_runners
 
 SUITE = """include: _defaults.yaml

@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from harness import registry
-from harness.interface import Method, Unavailable
-from harness.tuning import quasirandom
-from harness.workloads import quadratic
+from harness.contracts import registry
+from harness.contracts.interface import Method, Unavailable
+from harness.run.tuning import quasirandom
+from harness.train.workloads import quadratic
 
 OPTIMIZERS = sorted(registry.available("optimizer"))
 
@@ -73,7 +73,7 @@ def test_optimizer_lowers_loss_on_quadratic(name):
 
 
 def test_trainer_asserts_single_ownership():
-    from harness.trainer import _check_ownership
+    from harness.train.trainer import _check_ownership
 
     model = torch.nn.Linear(2, 2)
     twice = torch.optim.SGD([model.weight, model.bias], lr=0.1), torch.optim.SGD([model.weight], lr=0.1)

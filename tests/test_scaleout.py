@@ -14,8 +14,9 @@ import psutil
 import pytest
 
 from harness import store
-from harness.executors import Options, in_shard, parse_shard, pending, run_trials
-from harness.leases import Leases
+from harness.run.executors import pending, run_trials
+from harness.run.leases import Leases
+from harness.run.options import Options, in_shard, parse_shard
 from tests.conftest import ROOT
 from tests.scaleout_runners import fake_trial
 
@@ -199,7 +200,7 @@ def test_two_driver_processes_on_one_folder(tmp_path):
 def test_local_backend_runs_trials_with_the_asked_threads_and_restores_them():
     import torch
 
-    from harness.backends import LocalBackend
+    from harness.run.backends import LocalBackend
 
     before = torch.get_num_threads()
     backend = LocalBackend(threads=1)

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from harness import registry
-from harness.interface import METRICS, Unavailable
+from harness.contracts import registry
+from harness.contracts.interface import METRICS, Unavailable
 
 SCHEDULES = registry.available("schedule")
 # What a schedule may declare in ``needs``, with a sample value the trainer would hand over.

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from harness.trainer import Trial, run_trial
+from harness.train.trainer import Trial, run_trial
 
 
 def trial(**kw) -> Trial:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from harness.analysis import best_configs, leaderboard
+from harness.stats.analysis import best_configs, leaderboard
 
 from .synthetic import results_rows
 

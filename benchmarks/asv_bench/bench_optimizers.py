@@ -11,9 +11,9 @@ import math
 
 import torch
 
-from harness import registry
-from harness.trainer import Trial, optimizer_state_bytes, run_trial
-from harness.workloads import gpt
+from harness.contracts import registry
+from harness.train.trainer import Trial, optimizer_state_bytes, run_trial
+from harness.train.workloads import gpt
 
 from .steps import train_step
 

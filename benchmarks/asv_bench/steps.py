@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 import torch
 
-from harness import registry
-from harness.trainer import backward_context
-from harness.workloads.base import Task
+from harness.contracts import registry
+from harness.train.trainer import backward_context
+from harness.train.workloads.base import Task
 
 
 def train_step(task: Task, optimizer: str, n_batches: int = 8) -> tuple[Callable[[], torch.Tensor], list]:

@@ -16,7 +16,7 @@ from collections import defaultdict
 
 import torch
 
-from harness.interface import TrainingHooks
+from harness.contracts.interface import TrainingHooks
 
 
 def allreduce_bytes(workers: int, numel: int, bits: int) -> int:

@@ -13,7 +13,7 @@ References:
 
 from __future__ import annotations
 
-from harness.interface import TrainingHooks, TrainingMethod
+from harness.contracts.interface import TrainingHooks, TrainingMethod
 
 
 class Backprop(TrainingHooks):

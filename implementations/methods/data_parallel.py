@@ -15,7 +15,7 @@ References:
 
 from __future__ import annotations
 
-from harness.interface import TrainingMethod
+from harness.contracts.interface import TrainingMethod
 from implementations.methods._workers import SimulatedWorkers, allreduce_bytes
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.interface import Choice, TrainingMethod, Uniform
+from harness.contracts.interface import Choice, TrainingMethod, Uniform
 from implementations.methods._workers import SimulatedWorkers, allreduce_bytes, nesterov_
 
 

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.interface import Choice, TrainingHooks, TrainingMethod, Uniform
+from harness.contracts.interface import Choice, TrainingHooks, TrainingMethod, Uniform
 from implementations.methods._local import split_layers
 
 

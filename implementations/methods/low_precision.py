@@ -34,7 +34,7 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from harness.interface import Claim, TrainingHooks, TrainingMethod
+from harness.contracts.interface import Claim, TrainingHooks, TrainingMethod
 from implementations.methods._formats import quantize
 
 AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}

@@ -27,7 +27,7 @@ import math
 import torch
 from torch import nn
 
-from harness.interface import Choice, Claim, TrainingHooks, TrainingMethod
+from harness.contracts.interface import Choice, Claim, TrainingHooks, TrainingMethod
 
 
 class MonarchLinear(nn.Module):

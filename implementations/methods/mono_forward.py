@@ -27,7 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.interface import Choice, Claim, TrainingHooks, TrainingMethod
+from harness.contracts.interface import Choice, Claim, TrainingHooks, TrainingMethod
 from implementations.methods._local import example_input, split_layers, widths
 
 

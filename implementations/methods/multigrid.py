@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.interface import Choice, Claim, TrainingHooks, TrainingMethod, Uniform
+from harness.contracts.interface import Choice, Claim, TrainingHooks, TrainingMethod, Uniform
 
 SCALES = (0.5, 1 / math.sqrt(2), 1.0)
 

@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.interface import Choice, Claim, LogUniform, TrainingHooks, TrainingMethod, Uniform
+from harness.contracts.interface import Choice, Claim, LogUniform, TrainingHooks, TrainingMethod, Uniform
 
 
 def nm_mask(w: torch.Tensor, n: int, m: int) -> torch.Tensor:

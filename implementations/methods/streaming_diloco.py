@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.interface import Choice, Claim, TrainingMethod, Uniform
+from harness.contracts.interface import Choice, Claim, TrainingMethod, Uniform
 from implementations.methods._formats import BITS, FORMATS, quantize
 from implementations.methods._workers import SimulatedWorkers, allreduce_bytes, nesterov_
 

@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import torch
 
-from harness.interface import Claim, LogUniform, Optimizer, Uniform
+from harness.contracts.interface import Claim, LogUniform, Optimizer, Uniform, param_groups
 from implementations.optimizers._common import hutchinson
-from implementations.optimizers.adamw import param_groups
 
 
 class AdaHessian(torch.optim.Optimizer):

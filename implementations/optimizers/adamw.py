@@ -16,16 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.interface import LogUniform, Optimizer, Uniform
-
-
-def param_groups(groups, weight_decay: float) -> list[dict]:
-    """Weight decay on matrices, embeddings and head; none on scalars (gains, biases)."""
-    decayed = [p for role in ("matrix", "embedding", "head") for p in groups.get(role, [])]
-    out = [{"params": decayed, "weight_decay": weight_decay}]
-    if groups.get("scalar"):
-        out.append({"params": list(groups["scalar"]), "weight_decay": 0.0})
-    return [g for g in out if g["params"]]
+from harness.contracts.interface import LogUniform, Optimizer, Uniform, param_groups
 
 
 def build(groups, lr, weight_decay, beta1, beta2, eps):

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.interface import LogUniform, Optimizer, Uniform
-from implementations.optimizers.adamw import param_groups
+from harness.contracts.interface import LogUniform, Optimizer, Uniform, param_groups
 
 
 class Lion(torch.optim.Optimizer):

@@ -27,8 +27,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.interface import Claim, LogUniform, Optimizer, Uniform
-from implementations.optimizers.adamw import param_groups
+from harness.contracts.interface import Claim, LogUniform, Optimizer, Uniform, param_groups
 
 
 class SlidingFisherInverse:

@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.interface import Choice, Claim, LogUniform, Optimizer, Uniform
-from implementations.optimizers.adamw import param_groups
+from harness.contracts.interface import Choice, Claim, LogUniform, Optimizer, Uniform, param_groups
 
 
 def build(groups, lr, adam_lr, weight_decay, momentum, nesterov, ns_steps, adjust_lr_fn, beta1, beta2):

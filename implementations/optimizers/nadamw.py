@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.interface import LogUniform, Optimizer, Uniform
-from implementations.optimizers.adamw import param_groups
+from harness.contracts.interface import LogUniform, Optimizer, Uniform, param_groups
 
 
 def build(groups, lr, weight_decay, beta1, beta2, eps, momentum_decay):

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.interface import Choice, LogUniform, Optimizer, Uniform
-from implementations.optimizers.adamw import param_groups
+from harness.contracts.interface import Choice, LogUniform, Optimizer, Uniform, param_groups
 
 
 def build(groups, lr, momentum, nesterov, weight_decay):

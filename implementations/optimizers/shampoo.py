@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.interface import Choice, LogUniform, Optimizer, Uniform
-from implementations.optimizers.adamw import param_groups
+from harness.contracts.interface import Choice, LogUniform, Optimizer, Uniform, param_groups
 
 
 def inverse_root(mat: torch.Tensor, exponent: float, eps: float) -> torch.Tensor:

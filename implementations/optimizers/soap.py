@@ -28,8 +28,7 @@ import math
 
 import torch
 
-from harness.interface import Claim, LogUniform, Optimizer, Uniform
-from implementations.optimizers.adamw import param_groups
+from harness.contracts.interface import Claim, LogUniform, Optimizer, Uniform, param_groups
 
 
 def _eigenbasis(mat: torch.Tensor) -> torch.Tensor:

@@ -30,9 +30,8 @@ from __future__ import annotations
 
 import torch
 
-from harness.interface import Claim, LogUniform, Optimizer
+from harness.contracts.interface import Claim, LogUniform, Optimizer, param_groups
 from implementations.optimizers._common import hutchinson
-from implementations.optimizers.adamw import param_groups
 
 
 class Sophia(torch.optim.Optimizer):

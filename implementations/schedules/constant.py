@@ -13,7 +13,7 @@ References:
 
 from __future__ import annotations
 
-from harness.interface import Schedule, Uniform
+from harness.contracts.interface import Schedule, Uniform
 
 
 def multiplier(progress: float, warmup: float = 0.0) -> float:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from harness.interface import Schedule, Uniform
+from harness.contracts.interface import Schedule, Uniform
 
 
 def multiplier(progress: float, warmup: float = 0.05, final_frac: float = 0.0) -> float:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from harness.interface import Claim, LogUniform, Schedule, Uniform
+from harness.contracts.interface import Claim, LogUniform, Schedule, Uniform
 
 SOURCE = "Hundt, Jain & Hager, sharpDARTS: Faster and More Accurate Differentiable Architecture Search, " \
     "arXiv:1903.09900, 2019"

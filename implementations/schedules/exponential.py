@@ -12,7 +12,7 @@ References:
 
 from __future__ import annotations
 
-from harness.interface import LogUniform, Schedule
+from harness.contracts.interface import LogUniform, Schedule
 
 
 def multiplier(progress: float, final_frac: float = 0.01) -> float:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-from harness.interface import Claim, Schedule, Uniform
+from harness.contracts.interface import Claim, Schedule, Uniform
 
 SOURCE = "Singh et al., Beyond Cosine Decay: On the effectiveness of Infinite Learning Rate Schedule for " \
     "Continual Pre-training, arXiv:2503.02844, 2025"

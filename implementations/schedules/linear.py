@@ -16,7 +16,7 @@ References:
 
 from __future__ import annotations
 
-from harness.interface import Claim, Schedule, Uniform
+from harness.contracts.interface import Claim, Schedule, Uniform
 
 SOURCE = "Defazio, Cutkosky, Mehta & Mishchenko, When, Why and How Much? Adaptive Learning Rate " \
     "Scheduling by Refinement, arXiv:2310.07831, 2023"

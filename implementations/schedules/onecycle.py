@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from harness.interface import Schedule, Uniform
+from harness.contracts.interface import Schedule, Uniform
 
 
 def _cos_anneal(start: float, end: float, x: float) -> float:

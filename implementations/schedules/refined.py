@@ -30,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.ndimage import median_filter
 
-from harness.interface import Claim, Schedule, Uniform
+from harness.contracts.interface import Claim, Schedule, Uniform
 
 SOURCE = "Defazio, Cutkosky, Mehta & Mishchenko, When, Why and How Much? Adaptive Learning Rate " \
     "Scheduling by Refinement, arXiv:2310.07831, 2023"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from harness.interface import Schedule, Uniform
+from harness.contracts.interface import Schedule, Uniform
 
 
 def multiplier(progress: float, warmup: float = 0.01, final_frac: float = 0.0, tasks: int = 1) -> float:

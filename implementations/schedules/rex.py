@@ -17,7 +17,7 @@ References:
 
 from __future__ import annotations
 
-from harness.interface import Claim, Schedule
+from harness.contracts.interface import Claim, Schedule
 
 SOURCE = "Chen, Wolfe & Kyrillidis, REX: Revisiting Budgeted Training with an Improved Schedule, " \
     "MLSys 2022, arXiv:2107.04197"

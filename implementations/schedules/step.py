@@ -13,7 +13,7 @@ References:
 
 from __future__ import annotations
 
-from harness.interface import Schedule
+from harness.contracts.interface import Schedule
 
 
 def multiplier(progress: float, gamma: float = 0.1, milestones: tuple = (0.3, 0.6, 0.9)) -> float:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from harness.interface import Claim, LogUniform, Schedule, Uniform
+from harness.contracts.interface import Claim, LogUniform, Schedule, Uniform
 
 SOURCE = "Tang, Dong, Zeng, Zhou & Lin, Stepsize anything: A unified learning rate schedule for " \
     "budgeted-iteration training, NeurIPS 2025, arXiv:2505.24452"

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from harness.interface import Choice, Schedule, Uniform
+from harness.contracts.interface import Choice, Schedule, Uniform
 
 
 def multiplier(

@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 import torch
 
-from harness.analysis import best_configs, leaderboard
+from harness.stats.analysis import best_configs, leaderboard
 from harness.store import read_results, write_row
-from harness.trainer import Trial, run_trial
-from harness.workloads import gpt
+from harness.train.trainer import Trial, run_trial
+from harness.train.workloads import gpt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 from asv_bench.steps import train_step  # noqa: E402

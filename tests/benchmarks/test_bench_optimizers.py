@@ -20,7 +20,7 @@ import pytest
 import pytorch_optimizer as po
 import torch
 
-from harness.registry import available
+from harness.contracts.registry import available
 
 D, LAYERS, VOCAB, CONTEXT = 128, 4, 256, 256
 DEVICE = "cuda" if torch.cuda.is_available() else "cpu"

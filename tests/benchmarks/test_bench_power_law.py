@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from harness.analysis import PowerLaw, _interpolated_budget, data_speedup_ci
+from harness.stats.analysis import PowerLaw, _interpolated_budget, data_speedup_ci
 from tests.curve_fit_reference import curve_fit_power_law
 
 RESAMPLES = 400

@@ -2,7 +2,7 @@
 baseline, performance profiles, rankings with ties and learning-rate sensitivity.
 
 Pure pandas/numpy/scipy: no torch, no I/O. Every function takes plain numbers or the results
-DataFrame of ``harness.store.SCHEMA``; claim verdicts live in ``harness.claims``.
+DataFrame of ``harness.store.SCHEMA``; claim verdicts live in ``harness.stats.claims``.
 
 References:
     Wen, Hall, Ma, Liang. Fantastic Pretraining Optimizers and Where to Find Them. arXiv:2509.02046
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from harness.power_law import PowerLaw, fit_power_law, fit_rows  # noqa: F401 (the first two re-exported)
+from harness.stats.power_law import PowerLaw, fit_power_law, fit_rows  # noqa: F401 (the first two re-exported)
 
 STUDY_KEYS = ("suite", "workload", "scale", "budget_multiple", "method")
 MEASURED_ENERGY_METHODS = ("nvml",)  # energy_method values that are measurements, not estimates

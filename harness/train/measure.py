@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from harness.hardware import GpuReader, PeakRss, open_nvml_reader, throttle_names
+from harness.train.hardware import GpuReader, PeakRss, open_nvml_reader, throttle_names
 
 MIN_RELIABLE_WINDOW_S = 5.0
 _J_PER_KWH = 3.6e6

@@ -16,8 +16,7 @@ from collections.abc import Iterable
 
 import torch
 
-from harness.interface import LogUniform, Optimizer
-from implementations.optimizers.adamw import param_groups
+from harness.contracts.interface import LogUniform, Optimizer, param_groups
 
 PYTORCH_OPTIMIZER = "pytorch_optimizer."
 # pytorch-optimizer classes that estimate the Hessian diagonal from gradients carrying their graph.

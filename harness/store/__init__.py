@@ -23,7 +23,7 @@ _LF = pa.list_(pa.float64())
 SCHEMA = pa.schema(
     [
         # identity
-        ("trial_id", _S), ("run_id", _S), ("suite", _S), ("suite_version", _S), ("phase", _S),
+        ("trial_id", _S), ("run_id", _S), ("suite", _S), ("suite_version", _S), ("baseline", _S), ("phase", _S),
         ("workload", _S), ("scale", _S), ("params", _I), ("budget_tokens", _I),
         ("budget_multiple", _F), ("method", _S), ("kind", _S), ("optimizer", _S),
         ("schedule", _S), ("training_method", _S), ("seed", _I), ("study_id", _S),

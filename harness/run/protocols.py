@@ -1,6 +1,6 @@
 """Tuning protocols: which trials a study runs, given the rows stored so far.
 
-``quasirandom`` (``harness.tuning``): ``tuning.trials`` scrambled-Halton configurations per study, all
+``quasirandom`` (``harness.run.tuning``): ``tuning.trials`` scrambled-Halton configurations per study, all
 known upfront; the best is re-run with seeds.
 
 ``coordinate_descent``, the protocol of "Fantastic Pretraining Optimizers and Where to Find Them"
@@ -19,7 +19,7 @@ rule (their ``thshold=3e-3`` picks, among near-best configs, the one closest to 
 
 ``grid``: the full factorial of ``tuning.grid`` (``batch_size`` sets the trial's batch size, every other
 key is a hyperparameter), every cell run with seeds ``0..tuning.seeds-1``, no selection; rows have
-``phase="grid"`` (the batch-size rule, ``harness.batch_scaling``).
+``phase="grid"`` (the batch-size rule, ``harness.stats.batch_scaling``).
 
 Every protocol is a pure function of the configuration and the stored rows: trial ids are content
 hashes, so a rerun after a kill recomputes the same proposals and skips the stored ones.
@@ -36,10 +36,10 @@ import numpy as np
 import pandas as pd
 from omegaconf import DictConfig, ListConfig
 
-from harness import tuning
-from harness.config import ConfigError, _suggest
-from harness.interface import Choice, LogUniform, Space
-from harness.trainer import Trial
+from harness.contracts.interface import Choice, LogUniform, Space
+from harness.errors import ConfigError, suggest
+from harness.run import tuning
+from harness.train.trainer import Trial
 
 PROTOCOLS = ("quasirandom", "coordinate_descent", "grid")
 SPACING = {"logspace": np.logspace, "linspace": np.linspace}  # tuning.grid shorthands: {logspace: [lo, hi, n]}
@@ -246,7 +246,7 @@ def check(cfg) -> None:
     """Validate ``tuning.protocol``, ``tuning.grid_points`` and ``tuning.grid`` (one-line ConfigError)."""
     protocol, grid, points = cfg.tuning.protocol, cfg.tuning.grid, cfg.tuning.grid_points
     if protocol not in PROTOCOLS:
-        raise ConfigError(f"unknown tuning.protocol {protocol!r}{_suggest(protocol, PROTOCOLS)}; available: "
+        raise ConfigError(f"unknown tuning.protocol {protocol!r}{suggest(protocol, PROTOCOLS)}; available: "
                           + ", ".join(PROTOCOLS))
     if not isinstance(points, int) or isinstance(points, bool) or points < 2:
         raise ConfigError(f"tuning.grid_points must be an integer >= 2, got {points!r}")
@@ -269,4 +269,4 @@ def check(cfg) -> None:
         known = {"batch_size", *(k for p in tuning._parts(cfg, str(method)).values() for k in p.defaults)}
         for name in grid:
             if name not in known:
-                raise ConfigError(f"tuning.grid.{name} is no hyperparameter of {method}{_suggest(name, known)}")
+                raise ConfigError(f"tuning.grid.{name} is no hyperparameter of {method}{suggest(name, known)}")

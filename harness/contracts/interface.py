@@ -22,6 +22,18 @@ KINDS = ("optimizer", "schedule", "method")
 METRICS = ("data", "steps", "time", "energy", "quality", "overhead", "memory", "communication", "forgetting")
 
 
+def param_groups(groups, weight_decay: float) -> list[dict]:
+    """Parameter groups with weight decay on matrices, embeddings and head; none on scalars (gains, biases).
+
+    The usual split for an optimizer's ``build(groups, ...)``: ``torch.optim.X(param_groups(groups, wd), ...)``.
+    """
+    decayed = [p for role in ("matrix", "embedding", "head") for p in groups.get(role, [])]
+    out = [{"params": decayed, "weight_decay": weight_decay}]
+    if groups.get("scalar"):
+        out.append({"params": list(groups["scalar"]), "weight_decay": 0.0})
+    return [g for g in out if g["params"]]
+
+
 # --------------------------------------------------------------------------- search spaces
 
 

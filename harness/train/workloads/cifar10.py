@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.workloads.base import Task, classification_task, cnn, mlp
+from harness.train.workloads.base import Task, classification_task, cnn, mlp
 
 UNIT = "examples"
 SHAPE = (3, 32, 32)

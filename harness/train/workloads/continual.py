@@ -40,8 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.workloads import digits
-from harness.workloads.base import Task, classification, flops_per_example, mlp, split_roles
+from harness.train.workloads import digits
+from harness.train.workloads.base import Task, classification, flops_per_example, mlp, split_roles
 
 UNIT = "examples"
 SCALES = {

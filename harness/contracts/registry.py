@@ -13,9 +13,9 @@ import re
 from functools import cache
 from pathlib import Path
 
-from harness.interface import Method, Unavailable
+from harness.contracts.interface import Method, Unavailable
 
-ROOT = Path(__file__).resolve().parent.parent / "implementations"
+ROOT = Path(__file__).resolve().parents[2] / "implementations"
 FOLDERS = {"optimizer": "optimizers", "schedule": "schedules", "method": "methods"}
 
 
@@ -90,7 +90,7 @@ def get(kind: str, name: str) -> Method:
     """The method ``name`` of ``kind``; ``KeyError`` with a one-line reason when it is missing or broken.
 
     Optimizers we did not write are reached by name too: ``pytorch_optimizer.Lion`` or
-    ``package.module:Class`` (``harness.adapters``). A variant ``name(key=value, ...)`` is the method
+    ``package.module:Class`` (``harness.contracts.adapters``). A variant ``name(key=value, ...)`` is the method
     with those hyperparameters fixed: in its defaults, out of its search space.
     """
     try:
@@ -108,7 +108,7 @@ def get(kind: str, name: str) -> Method:
                                    search_space=space)
     entry = registry()[kind].get(name)
     if entry is None and kind == "optimizer" and ("." in name or ":" in name):
-        from harness.adapters import resolve_optimizer
+        from harness.contracts.adapters import resolve_optimizer
 
         try:
             return resolve_optimizer(name)

@@ -24,8 +24,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.analysis import Estimate
-from harness.interface import Claim
+from harness.contracts.interface import Claim
+from harness.stats.analysis import Estimate
 
 WALL_CLOCK_METRICS = ("time", "energy", "overhead")
 AT_MOST_METRICS = ("overhead", "memory")

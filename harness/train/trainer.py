@@ -20,15 +20,15 @@ import numpy as np
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
-from harness import registry
-from harness.adapters import optimizer_state_bytes
-from harness.hardware import hardware_metadata, mfu
-from harness.interface import Method
-from harness.measure import Meter
+from harness.contracts import registry
+from harness.contracts.adapters import optimizer_state_bytes
+from harness.contracts.interface import Method
+from harness.train.hardware import hardware_metadata, mfu
+from harness.train.measure import Meter
 
 CHINCHILLA_UNITS_PER_PARAM = 20
 COMMON_HPARAMS = ("lr", "weight_decay", "momentum", "warmup")
-NOT_IDENTITY = ("evals", "time_limit_s", "device", "codecarbon", "country")  # do not change what is trained
+NOT_IDENTITY = ("evals", "time_limit_s", "device", "codecarbon", "country", "baseline")  # do not change what is trained
 
 
 @dataclass
@@ -49,6 +49,7 @@ class Trial:
     seed: int
     phase: str = "tune"
     suite_version: str = "1"
+    baseline: str = ""  # the suite's baseline method (recorded, so that rows alone say what they compare to)
     study_id: str = ""
     tuning_trials: int = 0
     tuning_protocol: str = ""
@@ -77,7 +78,7 @@ class TimeLimit(Exception):
 
 
 def workload_module(name: str):
-    return importlib.import_module(f"harness.workloads.{name}")
+    return importlib.import_module(f"harness.train.workloads.{name}")
 
 
 def _components(trial: Trial) -> dict[str, Method]:
@@ -122,7 +123,7 @@ def _prepare(trial: Trial, parts: dict[str, Method], device: torch.device):
 
 def _regroup(model, task):
     """Roles after a training method transformed the model (new layers keep the role rules)."""
-    from harness.workloads.base import split_roles
+    from harness.train.workloads.base import split_roles
 
     return split_roles(model, **task.extra.get("roles", {}))
 
@@ -298,6 +299,7 @@ def identity_row(trial: Trial) -> dict:
         "trial_id": trial.trial_id,
         "suite": trial.suite,
         "suite_version": str(trial.suite_version),
+        "baseline": trial.baseline or None,
         "phase": trial.phase,
         "workload": trial.workload,
         "scale": trial.scale,

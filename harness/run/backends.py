@@ -1,6 +1,6 @@
 """Where trials run: in this process, in a pool of worker processes, or as Ray tasks.
 
-Every backend has the same small interface, driven by ``harness.executors.run_trials``:
+Every backend has the same small interface, driven by ``harness.run.executors.run_trials``:
 ``free()`` (can take a trial now), ``submit(trial, run_id, runner) -> key``,
 ``poll(timeout) -> [(key, kind, payload)]`` with kind ``"started"`` (a worker began the trial, after its
 own start-up), ``"row"`` (the result row), ``"died"`` (the worker died; payload is the reason; the driver
@@ -20,12 +20,17 @@ import sys
 import threading
 import time
 from dataclasses import asdict
+from datetime import UTC, datetime
 from multiprocessing.connection import wait
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from harness.config import ConfigError
+from harness.errors import ConfigError
 
-ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:
+    from harness.train.trainer import Trial
+
+ROOT = Path(__file__).resolve().parents[2]
 STARTED = b"started"  # a pool worker's first message per trial: the kill_after_s clock starts here
 RETRIES = 1  # a trial whose worker died is retried this many times, then stored as an error
 
@@ -50,21 +55,27 @@ def dumps(obj) -> bytes:
 
 def run_job(job: bytes) -> bytes:
     """Run one trial described by ``{"trial", "run_id", "runner"}`` JSON; returns the row as JSON."""
-    from harness.trainer import Trial
+    from harness.train.trainer import Trial
 
     spec = json.loads(job)
     trial = Trial(**spec["trial"])
     try:
         row = resolve(spec["runner"])(trial, spec["run_id"])
     except Exception as exc:  # the trainer turns failures into rows; this catches a failing runner
-        from harness.executors import failure_row
-
         row = failure_row(trial, spec["run_id"], "error", f"{type(exc).__name__}: {exc}")
     return dumps(row)
 
 
+def failure_row(trial: Trial, run_id: str, status: str, error: str) -> dict:
+    """The row of a trial that never returned one (its worker died or was killed)."""
+    from harness.train.trainer import identity_row
+
+    return identity_row(trial) | {"run_id": run_id, "status": status, "error": error,
+                                  "started_at": datetime.now(UTC).isoformat()}
+
+
 def _warm() -> None:
-    import harness.trainer  # noqa: F401
+    import harness.train.trainer  # noqa: F401
 
 
 def _job(trial, run_id: str, runner: str) -> bytes:
@@ -86,7 +97,7 @@ def _worker_main(conn, gpu: int | None, threads: int, parent: int) -> None:
     threading.Thread(target=_die_with, args=(parent,), daemon=True).start()
     import torch
 
-    import harness.trainer  # noqa: F401  (imports happen before the kill_after_s clock starts)
+    import harness.train.trainer  # noqa: F401  (imports happen before the kill_after_s clock starts)
 
     torch.set_num_threads(threads)
     while True:

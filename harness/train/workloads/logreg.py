@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from harness.workloads.base import Task, classification_task
+from harness.train import flops
+from harness.train.workloads.base import Task, classification_task
 
 UNIT = "examples"
 SCALES = {
@@ -63,4 +64,4 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
     model = nn.Linear(x_tr.shape[1], classes)
     return classification_task(model, x_tr, y_tr, x_va, y_va, batch, target=cfg["target"],
                                fingerprint=f"sklearn-{scale}-split{seed}-{digest}", architecture="linear",
-                               flops_per_unit=6.0 * x_tr.shape[1] * classes)
+                               flops_per_unit=flops.mlp_flops_per_example([x_tr.shape[1], classes]))

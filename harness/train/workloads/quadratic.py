@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from harness.workloads.base import Task, split_roles
+from harness.train import flops
+from harness.train.workloads.base import Task, split_roles
 
 UNIT = "examples"
 SCALES = {"tiny": dict(dim=16, out=4, batch=32, target=0.05), "small": dict(dim=64, out=16, batch=64, target=0.05)}
@@ -51,7 +52,7 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
         metric_name="mse",
         units_per_step=batch,
         params=sum(p.numel() for p in model.parameters()),
-        flops_per_unit=6.0 * cfg["dim"] * cfg["out"],
+        flops_per_unit=flops.mlp_flops_per_example([cfg["dim"], cfg["out"]]),
         target=cfg["target"],
         data_fingerprint=f"quadratic-{scale}",
         architecture="linear",

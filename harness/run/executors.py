@@ -11,87 +11,34 @@ skips every trial already stored, so a killed run resumes by rerunning. A worker
 ``os._exit``, SIGKILL) is noticed by its process sentinel; its trial is retried once on a fresh worker,
 then stored as ``status="error"`` with the reason. A trial still running ``kill_after_s`` after it started
 is killed and stored as ``status="timeout"`` (the trainer's own ``time_limit_s`` check runs only at
-evaluations). Runs sharing a folder take a lease per trial (``harness.leases``) and wait for trials that
+evaluations). Runs sharing a folder take a lease per trial (``harness.run.leases``) and wait for trials that
 another live run is training before the protocol's next round or the final phase needs them.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sys
 import time
 import uuid
 from collections import Counter, deque
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness import protocols, store
-from harness.backends import RETRIES, make_backend
-from harness.leases import Leases
-from harness.trainer import Trial, identity_row
+from harness import store
+from harness.run import protocols
+from harness.run.backends import RETRIES, failure_row, make_backend
+from harness.run.leases import Leases
+from harness.run.options import Options, in_shard
+from harness.train.trainer import Trial
 
-EXECUTORS = ("local", "pool", "ray")
 WAIT_POLLS = 3  # polls without any live lease of another run before we stop waiting for it
-
-
-@dataclass
-class Options:
-    """How to run: executor name, parallelism, share of the suite, and the trial function."""
-
-    executor: str = "local"
-    workers: int = 1
-    shard: tuple[int, int] | None = None
-    address: str | None = None
-    kill_after_s: float | None = None  # None: 2 x the trial's time_limit_s + 300 s
-    runner: str = "harness.trainer:run_trial"  # "module:function" taking (Trial, run_id) -> row
-    threads: int | None = None  # torch threads per trial (None: local all, pool the cores divided among workers)
-    poll_s: float = 1.0
-
-    @classmethod
-    def from_config(cls, cfg) -> Options:
-        return cls(
-            executor=str(cfg.executor),
-            workers=int(cfg.workers),
-            shard=parse_shard(cfg.shard),
-            address=cfg.ray.address,
-            kill_after_s=cfg.train.kill_after_s,
-            threads=cfg.threads,
-        )
-
-
-def parse_shard(text) -> tuple[int, int] | None:
-    """``"i/n"`` -> ``(i, n)`` with ``0 <= i < n``; ``None`` stays ``None``. Raises ``ValueError``."""
-    if text is None:
-        return None
-    i, slash, n = str(text).partition("/")
-    if not slash or not i.strip().isdigit() or not n.strip().isdigit():
-        raise ValueError(f"shard must look like i/n (e.g. 0/2), got {text!r}")
-    i, n = int(i), int(n)
-    if not 0 <= i < n:
-        raise ValueError(f"shard i/n needs 0 <= i < n, got {text!r}")
-    return i, n
-
-
-def in_shard(trial_id: str, shard: tuple[int, int] | None) -> bool:
-    """Stable assignment: the trial id's hash modulo ``n`` (the same on every machine and Python)."""
-    if shard is None:
-        return True
-    return int(hashlib.sha256(trial_id.encode()).hexdigest()[:12], 16) % shard[1] == shard[0]
 
 
 def pending(trials: list[Trial], results: Path, shard: tuple[int, int] | None = None) -> list[Trial]:
     """The trials of this shard not yet in the store (each trial id once)."""
     done = {sid for suite in {t.suite for t in trials} for sid in store.stored_ids(results, suite)}
     return list({t.trial_id: t for t in trials if t.trial_id not in done and in_shard(t.trial_id, shard)}.values())
-
-
-def failure_row(trial: Trial, run_id: str, status: str, error: str) -> dict:
-    """The row of a trial that never returned one (its worker died or was killed)."""
-    return identity_row(trial) | {"run_id": run_id, "status": status, "error": error,
-                                  "started_at": datetime.now(UTC).isoformat()}
 
 
 def _stored(results: Path, trial: Trial) -> bool:
@@ -203,7 +150,7 @@ def _live_leases(results: Path, suite: str, leases: Leases) -> bool:
 def run_tuning(cfg, results: Path, run_id: str, show: bool, opts: Options, backend, leases: Leases) -> tuple:
     """Run the protocol's proposals until it proposes nothing new: ``(trials run here, trials still missing)``.
 
-    Each pass reads the store and asks the protocol (``harness.protocols``) what is missing; an adaptive one
+    Each pass reads the store and asks the protocol (``harness.run.protocols``) what is missing; an adaptive one
     (coordinate descent) proposes its next round only once the last one is stored, so shards run each round
     in lockstep. Trials of another shard are waited for until ``WAIT_POLLS`` polls in a row see no live lease
     of another run and no progress.

@@ -12,7 +12,7 @@ from functools import cache
 import numpy as np
 import torch
 
-from harness.workloads.base import Task, classification_task, cnn, mlp
+from harness.train.workloads.base import Task, classification_task, cnn, mlp
 
 UNIT = "examples"
 SCALES = {

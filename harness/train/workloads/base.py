@@ -1,6 +1,6 @@
 """What a workload hands the trainer: one built problem at one scale and seed.
 
-A workload module (``harness/workloads/<name>.py``) defines ``SCALES`` (name -> settings),
+A workload module (``harness/train/workloads/<name>.py``) defines ``SCALES`` (name -> settings),
 ``UNIT`` (what the budget counts: ``tokens`` or ``examples``) and ``build(scale, seed, data) -> Task``.
 """
 
@@ -13,6 +13,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from harness.train import flops
 
 
 @dataclass
@@ -95,17 +97,18 @@ def cnn(shape: tuple[int, int, int], channels: int, classes: int = 10) -> nn.Mod
 
 
 def flops_per_example(model: nn.Sequential, example: torch.Tensor) -> float:
-    """Training FLOPs per example of a Sequential MLP/CNN: 3 x (2 x multiply-accumulates of the forward)."""
-    macs, x = 0, example
+    """Training FLOPs per example of a Sequential MLP/CNN (``flops.training_flops`` of its layers' forward FLOPs)."""
+    forward, x = [], example
     with torch.no_grad():
         for layer in model:
             y = layer(x)
             if isinstance(layer, nn.Linear):
-                macs += layer.in_features * layer.out_features
+                forward.append(flops.linear_flops(layer.in_features, layer.out_features))
             elif isinstance(layer, nn.Conv2d):
-                macs += y[0].numel() * layer.in_channels * layer.kernel_size[0] * layer.kernel_size[1]
+                forward.append(flops.conv2d_flops(layer.in_channels, layer.out_channels, layer.kernel_size,
+                                                  y.shape[-2], y.shape[-1], layer.groups))
             x = y
-    return 6.0 * macs
+    return flops.training_flops(forward)
 
 
 def classification(x_tr: torch.Tensor, y_tr: torch.Tensor, x_va: torch.Tensor, y_va: torch.Tensor, batch: int,

@@ -18,9 +18,9 @@ import pandas as pd
 from omegaconf import OmegaConf
 from scipy.stats import qmc
 
-from harness import registry
-from harness.interface import Method, Space
-from harness.trainer import CHINCHILLA_UNITS_PER_PARAM, Trial, workload_module
+from harness.contracts import registry
+from harness.contracts.interface import Method, Space
+from harness.train.trainer import CHINCHILLA_UNITS_PER_PARAM, Trial, workload_module
 
 
 def search_space(parts: dict[str, Method], tune: list[str]) -> dict[str, Space]:
@@ -72,6 +72,7 @@ def _base_trial(cfg, workload: str, scale: str, budget: float, method: str, para
     return Trial(
         suite=cfg.name,
         suite_version=str(cfg.version),
+        baseline=str(cfg.baseline),
         workload=workload,
         scale=scale,
         budget_multiple=float(budget),

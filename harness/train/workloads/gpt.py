@@ -22,7 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.workloads.base import Task, split_roles
+from harness.train import flops
+from harness.train.workloads.base import Task, split_roles
 
 UNIT = "tokens"
 # d_model, n_layer, n_head, ctx, batch (sequences), val loss target (bits/byte-ish level reached at 1x)
@@ -169,7 +170,6 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
         return total, total / math.log(2)  # metric: bits per token (per byte on the default corpus)
 
     n_params = sum(p.numel() for p in model.parameters())
-    non_embedding = n_params - model.tok.weight.numel() - model.pos.weight.numel()
     return Task(
         model=model,
         groups=split_roles(model, embedding=("tok.", "pos."), head=("head.",)),
@@ -180,7 +180,7 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
         metric_name="bits_per_token",
         units_per_step=batch * ctx,
         params=n_params,
-        flops_per_unit=6.0 * non_embedding + 6.0 * cfg["n_layer"] * ctx * cfg["d_model"],
+        flops_per_unit=flops.gpt_flops_per_token(cfg["n_layer"], cfg["d_model"], ctx, vocab),
         target=cfg["target"],
         data_fingerprint=fingerprint,
         architecture="gpt",

@@ -29,7 +29,7 @@ import torch
 
 from harness import __version__
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 # NVML clock-event ("throttle") reason bits, from nvml.h (nvmlClocksEventReason*). GpuIdle (0x1) is
 # left out: after the synchronise at a window edge the GPU is idle by construction.

@@ -1,0 +1,21 @@
+"""The bottom of the engine: errors every layer may raise, and the "did you mean" every message may add.
+
+Imports nothing of the project, so any layer can raise a ``ConfigError`` without pulling in the one above it.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+
+class ConfigError(Exception):
+    """A problem with what the user typed; printed as one line, exit code 2."""
+
+    def __init__(self, message: str):
+        super().__init__(" ".join(str(message).split()))  # one line, whatever a library's message held
+
+
+def suggest(word: str, options) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``options``, or ``""``."""
+    close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
