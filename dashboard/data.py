@@ -3,8 +3,7 @@ in the URL, and the leaderboard per suite, suite version and hardware.
 
 Presentation only: every number comes from ``harness.store``, ``harness.stats.analysis`` and
 ``harness.stats.claims``. The results folder is ``--results PATH`` after ``--`` on the ``streamlit run``
-command line, else ``$SPEEDPROOF_RESULTS``, else ``results``. ``$SPEEDPROOF_RESAMPLES`` sets the
-bootstrap resamples of the confidence intervals (default 1000).
+command line, else ``$SPEEDPROOF_RESULTS``, else ``results``.
 """
 
 from __future__ import annotations
@@ -24,7 +23,7 @@ import yaml
 from harness import store
 from harness.stats import analysis
 
-RESULTS_ENV, RESAMPLES_ENV = "SPEEDPROOF_RESULTS", "SPEEDPROOF_RESAMPLES"
+RESULTS_ENV = "SPEEDPROOF_RESULTS"
 FILTERS = {  # column -> sidebar label
     "suite": "Suite", "workload": "Workload", "scale": "Scale", "budget_multiple": "Budget (x Chinchilla)",
     "hardware": "Hardware", "suite_version": "Suite version",
@@ -51,10 +50,6 @@ def results_path(argv: list[str] | None = None) -> Path:
     parser.add_argument("--results")
     known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     return Path(known.results or os.environ.get(RESULTS_ENV) or "results")
-
-
-def resamples() -> int:
-    return int(os.environ.get(RESAMPLES_ENV) or 1000)
 
 
 def stamp(path: Path) -> str:
@@ -190,7 +185,7 @@ def board(path: str, key: str, chosen: tuple, baseline: str | None = None) -> tu
             notes.append(f"Suite `{suite}` has no suite file here, so its baseline is unknown: no speedups.")
         elif base not in set(part["method"]):
             notes.append(f"`{suite}` on {hardware}: the baseline `{base}` has no trials in this view: no speedups.")
-        table = analysis.leaderboard(part, base or "", n_resamples=resamples())
+        table = analysis.leaderboard(part, base or "")
         if table.empty:
             continue
         table.insert(1, "suite_version", version)

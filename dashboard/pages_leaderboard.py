@@ -10,7 +10,7 @@ import streamlit as st
 
 from dashboard import data
 
-CI = "95% bootstrap confidence interval over seeds; — when there are fewer than 2 seeds."
+CI = "95% t interval over seeds; — when there are fewer than 2 seeds."
 COLUMNS = {  # shown column -> (title, help)
     "rank": ("rank", "By mean final loss within workload, scale, budget and hardware; methods whose loss intervals "
                      "overlap share a rank (a difference inside the noise is a tie)."),
@@ -22,12 +22,10 @@ COLUMNS = {  # shown column -> (title, help)
     "hardware": ("hardware", data.FILTER_HELP["hardware"]),
     "loss": ("final loss", "Mean final validation loss of the final-phase seeds (end of training, schedule complete)."),
     "loss_ci": ("loss CI", CI),
-    "data_speedup": ("speedup", "Data speedup (Fantastic Pretraining Optimizers): D*/D, where the baseline needs D* "
-                                "tokens to reach this method's final loss at budget D (power-law fit of the baseline's "
-                                "loss against budget, else monotone interpolation). > 1 = better than the baseline."),
-    "data_speedup_ci": ("speedup CI", "Percentile bootstrap interval: seeds resampled at every budget, fit redone."),
-    "data_speedup_extrapolated": ("extrapolated", "D* lies outside the baseline's measured budgets: the speedup "
-                                                   "is an extrapolation of the fit."),
+    "data_speedup_text": ("speedup", "Data speedup (Fantastic Pretraining Optimizers): D*/D, where the baseline needs "
+                                     "D* tokens to reach this method's final loss at budget D (interpolated between the "
+                                     "baseline's measured budgets), with its 95% interval. Beyond those budgets only a "
+                                     "bound: \"> 2.00x\". > 1 = better than the baseline."),
     "steps_ratio": ("steps ratio", "Baseline steps-to-target / method steps-to-target (> 1 = fewer steps)."),
     "time_ratio": ("time ratio", "Baseline time-to-target / method time-to-target (> 1 = faster wall-clock)."),
     "time_ratio_ci": ("time CI", CI),
@@ -42,7 +40,7 @@ COLUMNS = {  # shown column -> (title, help)
     "suite_version": ("version", data.FILTER_HELP["suite_version"]),
     "baseline": ("baseline", "The method every ratio and speedup is measured against (the suite's baseline)."),
 }
-FORMATS = {"rank": "%d", "loss": "%.4f", "data_speedup": "%.2f×", "steps_ratio": "%.2f", "time_ratio": "%.2f",
+FORMATS = {"rank": "%d", "loss": "%.4f", "steps_ratio": "%.2f", "time_ratio": "%.2f",
            "energy_ratio": "%.2f", "overhead_ratio": "%.2f", "memory_ratio": "%.2f", "budget_multiple": "%g×",
            "params": "compact"}
 
@@ -50,7 +48,7 @@ FORMATS = {"rank": "%d", "loss": "%.4f", "data_speedup": "%.2f×", "steps_ratio"
 def view(board: pd.DataFrame) -> pd.DataFrame:
     """The shown table: CI columns as text beside their point estimates."""
     out = board.copy()
-    for name, column in (("loss_ci", "loss"), ("data_speedup_ci", "data_speedup"), ("time_ratio_ci", "time_ratio")):
+    for name, column in (("loss_ci", "loss"), ("time_ratio_ci", "time_ratio")):
         out[name] = [data.interval(lo, hi) for lo, hi in zip(out[f"{column}_lo"], out[f"{column}_hi"])]
     out = out[list(COLUMNS)]
     numeric = [c for c in FORMATS if c != "params"]
@@ -63,8 +61,6 @@ def column_config() -> dict:
     for column, (title, text) in COLUMNS.items():
         if column in FORMATS:
             config[column] = st.column_config.NumberColumn(title, help=text, format=FORMATS[column])
-        elif column == "data_speedup_extrapolated":
-            config[column] = st.column_config.CheckboxColumn(title, help=text)
         else:
             config[column] = st.column_config.TextColumn(title, help=text)
     return config

@@ -1,5 +1,5 @@
 """Loss vs budget: each method's final losses (one point per seed) against the training budget,
-with the baseline's fitted curve L(D) = a·D^-b + c (``analysis.fit_power_law``)."""
+with the baseline's fitted curve L(D) = a·D^-b + c (``power_law.fit_power_law``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data
-from harness.stats import analysis
+from harness.stats import power_law
 
 
 def trials(df: pd.DataFrame) -> pd.DataFrame:
@@ -22,12 +22,12 @@ def trials(df: pd.DataFrame) -> pd.DataFrame:
 
 def fits(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The baseline's fitted curve per panel (60 budgets spanning the panel), and the panels where
-    no fit could be trusted (see ``analysis.fit_power_law``)."""
+    no fit could be trusted (see ``power_law.fit_power_law``)."""
     curves, failed = [], []
     for (panel, suite), g in points.groupby(["panel", "suite"]):
         baseline = data.suite_baseline(suite)
         means = g[g["method"] == baseline].groupby("budget")["final_val_loss"].mean()
-        law = analysis.fit_power_law(means.index, means.values) if len(means) else None
+        law = power_law.fit_power_law(means.index, means.values) if len(means) else None
         if law is None:
             failed.append(f"{panel} (baseline `{baseline}`, {len(means)} budget(s))")
             continue

@@ -1,5 +1,5 @@
 """Speedup vs scale: each method's data speedup over the baseline at every model scale, one
-panel per budget, with the bootstrap interval as bars and the baseline at 1.0."""
+panel per budget, with the 95% interval as bars and the baseline at 1.0."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from dashboard import data
 def frame(board: pd.DataFrame) -> pd.DataFrame:
     """The chart's rows: one per (panel, budget, scale, method), scales in parameter order."""
     out = board[["workload", "hardware", "scale", "params", "budget_multiple", "method", "baseline", "data_speedup",
-                 "data_speedup_lo", "data_speedup_hi", "data_speedup_extrapolated", "n_seeds"]].copy()
+                 "data_speedup_lo", "data_speedup_hi", "data_speedup_kind", "n_seeds"]].copy()
     out = out[out["data_speedup"].notna()]
     out["budget"] = out["budget_multiple"].map(lambda b: f"{b:g}× Chinchilla")
     out["panel"] = out["workload"] + " · " + out["hardware"]
-    out["extrapolated"] = out["data_speedup_extrapolated"].map({True: "yes", False: "no"}).fillna("no")
+    out["bound"] = out["data_speedup_kind"].isin(["lower_bound", "upper_bound"]).map({True: "yes", False: "no"})
     return out.reset_index(drop=True)
 
 
@@ -25,14 +25,14 @@ def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.FacetC
     x = alt.X("scale:N", sort=scales, title="model scale (small → large)")
     tooltip = ["method", "scale", "params", "budget", alt.Tooltip("data_speedup:Q", format=".3f", title="speedup"),
                alt.Tooltip("data_speedup_lo:Q", format=".3f", title="CI low"),
-               alt.Tooltip("data_speedup_hi:Q", format=".3f", title="CI high"), "extrapolated", "n_seeds"]
+               alt.Tooltip("data_speedup_hi:Q", format=".3f", title="CI high"), "bound", "n_seeds"]
     base = alt.Chart()
     line = base.mark_line().encode(x=x, y=alt.Y("data_speedup:Q", title="data speedup over baseline (×)",
                                                  scale=alt.Scale(zero=False)), color=color)
     points = base.mark_point(size=70, filled=True).encode(
         x=x, y="data_speedup:Q", color=color, tooltip=tooltip,
-        shape=alt.Shape("extrapolated:N", scale=alt.Scale(domain=["no", "yes"], range=["circle", "triangle"]),
-                        title="extrapolated"))
+        shape=alt.Shape("bound:N", scale=alt.Scale(domain=["no", "yes"], range=["circle", "triangle"]),
+                        title="only a bound"))
     bars = base.mark_errorbar(ticks=True).encode(x=x, y=alt.Y("data_speedup_lo:Q", title=""),
                                                  y2="data_speedup_hi:Q", color=color)
     one = base.mark_rule(strokeDash=[5, 4], color="gray").encode(y=alt.datum(1.0))
@@ -44,8 +44,8 @@ def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.FacetC
 def main() -> None:
     st.title("Speedup vs scale")
     st.caption("Data speedup D*/D over the suite's baseline (dashed line at 1.0): above the line the method reaches "
-               "a lower loss than the baseline would with the same data. Bars are 95% bootstrap intervals over seeds; "
-               "triangles are extrapolations beyond the baseline's measured budgets.")
+               "a lower loss than the baseline would with the same data. Bars are 95% intervals over seeds; "
+               "triangles are bounds: the method lies beyond the baseline's measured budgets.")
     df = data.load()
     if df is not None:
         path = data.results_path()
@@ -60,7 +60,7 @@ def main() -> None:
         else:
             st.altair_chart(chart(rows, data.scale_order(df), data.method_color(df)))
             with st.expander("The numbers behind the chart"):
-                st.dataframe(rows.drop(columns=["panel", "data_speedup_extrapolated"]), hide_index=True)
+                st.dataframe(rows.drop(columns=["panel", "data_speedup_kind"]), hide_index=True)
 
 
 if __name__ == "__main__":  # streamlit runs a page as __main__; tests import it

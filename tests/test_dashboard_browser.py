@@ -47,7 +47,7 @@ def server(tmp_path_factory):
     write_fake_results(results, hardware=("cpu",), seeds=2)
     write_fake_results(results, hardware=("h100",), scales=("nano",), budgets=(0.5, 1.0), seeds=2)
     port = _free_port()
-    env = {**launch.environment(), "SPEEDPROOF_RESAMPLES": "10"}
+    env = launch.environment()
     log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w+")
     proc = subprocess.Popen(launch.command(str(results), port), env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
