@@ -27,8 +27,7 @@ from harness.stats import claims as judging
 from harness.stats.speedup import look_confidence
 
 MARGIN_UP = 1.5  # the baseline's largest budget reaches 50% beyond the claimed factor
-NOT_BY_SEEDS = ("needs a GPU run", "simulated", "the claim is in accuracy", "not run in this suite",
-                "no measurement")  # inconclusive for reasons more seeds cannot change
+NOT_BY_SEEDS = ("needs a GPU run", "simulated", "the claim is in accuracy", "not run in this suite")  # seeds won't help
 
 
 def baseline_budgets(budgets, factors) -> list[float]:
@@ -43,7 +42,7 @@ def baseline_budgets(budgets, factors) -> list[float]:
 
 def plan(cfg, mine) -> None:
     """Give every workload of ``cfg`` the baseline budgets the data claims in ``mine`` need (in place)."""
-    factors = [c.factor for c in mine if c.metric == "data"]
+    factors = [c.factor for c in mine if c.metric in ("data", "steps")]  # steps: judged on data when no target
     for spec in cfg.workloads.values():
         extra = baseline_budgets(list(spec.budgets), factors)
         if extra:
