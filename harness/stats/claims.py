@@ -152,8 +152,9 @@ _LESS = {"steps": "fewer steps", "time": "less time", "energy": "less energy", "
 def claimed_text(metric: str, factor: float) -> str:
     """The claim as a reader says it: ``40% fewer steps (1.67x)``, ``+1.80 points``, ``at most 2x step time``."""
     if metric in DELTA_METRICS:
-        what = "points" if metric == "quality" else "less forgetting"
-        return f"{factor * 100:+.2f} {what}" if metric == "quality" else f"{factor:+.3g} {what}"
+        if factor == 0:
+            return "at least the baseline's accuracy" if metric == "quality" else "no more forgetting"
+        return f"{factor * 100:+.2f} accuracy points" if metric == "quality" else f"{factor:+.3g} less forgetting"
     if metric in AT_MOST_METRICS:
         return f"at most {factor:.3g}x the baseline's {'step time' if metric == 'overhead' else 'memory'}"
     if metric == "data":
@@ -216,6 +217,9 @@ def summarize(per_budget: pd.DataFrame) -> pd.DataFrame:
                     f"{head} ({tail}).")
         if verdict != "mixed" and head != "; ".join(parts):
             sentence = sentence[:-1] + f" Measured: {'; '.join(parts)}."
+        why = sorted({r for r in g["reason"].fillna("") if r and not r.startswith("[")})  # not an interval's
+        if verdict == "inconclusive" and why:
+            sentence = sentence[:-1] + f": {'; '.join(why)}."
         note = g["note"].iloc[0] if "note" in g and isinstance(g["note"].iloc[0], str) else ""
         out.append({**row, "claimed_text": text, "params": last.get("params"), "budgets": _budgets(g),
                     "verdict": verdict, "sentence": sentence + (f" Note: {note}" if note else ""),
