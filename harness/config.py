@@ -5,11 +5,16 @@
 ``suites/_defaults.yaml``; anything else is an error with a "did you mean". Shortcuts:
 ``suite=``, ``preset=`` (merges ``presets.<name>``), ``method=a,b``, ``workload=``, ``scale=``,
 ``budget=`` (filters). Nothing runs until the whole configuration validates.
+
+What a suite file may not do (docs/security.md): call a resolver (``${oc.env:...}``; only ``${other.key}``
+interpolations), name a class by import path (``pkg.mod:Class`` is a command-line choice), include a file
+outside its folder or ``suites/``, or put ``results`` outside the working directory.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 
@@ -25,6 +30,8 @@ from harness.train.trainer import workload_module
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 SHORTCUTS = ("suite", "preset", "method", "workload", "scale", "budget")
 FREE = ("hparams", "presets", "workloads", "data", "tuning.grid")  # sections whose sub-keys are not fixed in advance
+PLAIN = re.compile(r"\$\{[\w.\-\[\]\s]*\}")  # ${other.key}: the only interpolation allowed
+ROLES = ("methods", "baseline", "optimizer", "schedule", "training_method")  # keys that name methods
 
 
 def suite_names() -> list[str]:
@@ -38,9 +45,31 @@ def _read_yaml(path: Path) -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{path.name}: malformed YAML{where}: {getattr(exc, 'problem', exc)}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read suite file {path}: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{path.name}: a suite file must be a mapping of keys, got {type(data).__name__}")
+    _no_resolvers(data, path.name)
     return data
+
+
+def _no_resolvers(value, where: str, seen: tuple = ()) -> None:
+    """Only ``${other.key}`` interpolations: a resolver (``${oc.env:SECRET}``) would read the machine."""
+    if any(value is s for s in seen):
+        raise ConfigError(f"{where}: a YAML alias refers to itself")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _no_resolvers(k, where, seen)
+            _no_resolvers(v, where, (*seen, value))
+    elif isinstance(value, list):
+        for v in value:
+            _no_resolvers(v, where, (*seen, value))
+    elif isinstance(value, str):
+        rest = value
+        while PLAIN.search(rest):
+            rest = PLAIN.sub("", rest)
+        if "${" in rest:
+            raise ConfigError(f"{where}: {value!r}: only ${{other.key}} interpolations are allowed, no resolvers")
 
 
 def _load_file(path: Path, seen: tuple = ()) -> DictConfig:
@@ -53,6 +82,8 @@ def _load_file(path: Path, seen: tuple = ()) -> DictConfig:
         raise ConfigError(f"{path.name}: include must be a file name or a list of them, got {includes!r}")
     for name in [includes] if isinstance(includes, str) else includes:
         inc = path.parent / name if (path.parent / name).is_file() else SUITES / name
+        if not any(_inside(inc, folder) for folder in (path.parent, SUITES)):
+            raise ConfigError(f"{path.name}: included file {name!r} is outside {path.parent} and {SUITES}")
         if not inc.is_file():
             raise ConfigError(f"{path.name}: included file {name!r} not found")
         base = OmegaConf.merge(base, _load_file(inc, seen + (path,)))
@@ -60,6 +91,10 @@ def _load_file(path: Path, seen: tuple = ()) -> DictConfig:
         return OmegaConf.merge(base, OmegaConf.create(data))
     except (OmegaConfBaseException, TypeError, ValueError) as exc:
         raise ConfigError(f"{path.name}: {str(exc).splitlines()[0]}") from None
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return Path(os.path.abspath(path)).is_relative_to(os.path.abspath(folder))
 
 
 def _parse(args: list[str]) -> tuple[dict, DictConfig]:
@@ -74,20 +109,51 @@ def _parse(args: list[str]) -> tuple[dict, DictConfig]:
         else:
             rest.append(arg)
     try:
-        return shortcuts, OmegaConf.from_dotlist(rest)
-    except (OmegaConfBaseException, yaml.YAMLError) as exc:
+        overrides = OmegaConf.from_dotlist(rest)
+    except (OmegaConfBaseException, yaml.YAMLError, TypeError, ValueError) as exc:
         raise ConfigError(f"cannot parse overrides: {str(exc).splitlines()[0]}") from None
+    _no_resolvers(OmegaConf.to_container(overrides, resolve=False), "overrides")
+    return shortcuts, overrides
 
 
-def _check_keys(overrides: DictConfig, base: DictConfig, prefix: str = "") -> None:
+def _check_keys(overrides, base: DictConfig, prefix: str = "", where: str = "") -> None:
+    """Every key of ``overrides`` (a mapping) exists in ``base``; ``where`` starts the message."""
+    if isinstance(overrides, DictConfig):
+        overrides = OmegaConf.to_container(overrides, resolve=False)
     for key, value in overrides.items():
         path = f"{prefix}{key}"
         if key not in base:
-            raise ConfigError(f"unknown key {path!r}{suggest(path, [prefix + str(k) for k in base.keys()])}")
+            raise ConfigError(f"{where}unknown key {path!r}{suggest(path, [prefix + str(k) for k in base.keys()])}")
         sub = base[key]
         free = path.split(".")[0] in FREE or path in FREE
-        if isinstance(value, DictConfig) and isinstance(sub, DictConfig) and not free:
-            _check_keys(value, sub, f"{path}.")
+        if isinstance(value, dict) and isinstance(sub, DictConfig) and not free:
+            _check_keys(value, sub, f"{path}.", where)
+
+
+def _check_file_keys(cfg: DictConfig, file: str) -> None:
+    """A suite file's keys, and each preset's, are keys of ``_defaults.yaml``, as on the command line."""
+    defaults = OmegaConf.create(_read_yaml(SUITES / "_defaults.yaml"))
+    _check_keys(cfg, defaults, where=f"{file}: ")
+    presets = OmegaConf.to_container(cfg, resolve=False).get("presets") or {}
+    for name, preset in presets.items() if isinstance(presets, dict) else []:
+        if not isinstance(preset, dict):
+            raise ConfigError(f"{file}: presets.{name} must be a mapping of keys, got {preset!r}")
+        _check_keys(preset, defaults, where=f"{file}: presets.{name}: ")
+
+
+def _check_given_here(cfg: DictConfig, shortcuts: dict, overrides: DictConfig, file: str) -> None:
+    """What only the command line may do: write outside the working directory, import a class by path."""
+    given = OmegaConf.to_container(overrides, resolve=False)
+    if "results" not in given and not _inside(Path(str(cfg.results)), Path.cwd()):
+        raise ConfigError(f"{file}: results {cfg.results!r} is outside the working directory; "
+                          "give results=PATH on the command line to write there")
+    typed = set(_as_list(shortcuts.get("method", "")))
+    for role in ROLES:
+        typed.update(_as_list(given[role]) if given.get(role) is not None else [])
+    for name in [*cfg.methods, *(cfg[r] for r in ROLES[1:])] if isinstance(cfg.methods, ListConfig) else []:
+        if isinstance(name, str) and name not in typed and re.search(r"[.:]", registry.variant(name)[0]):
+            raise ConfigError(f"{file}: {name!r} names a class by import path; only the command line may "
+                              f"(e.g. method={name})")
 
 
 def _as_list(value) -> list:
@@ -106,9 +172,10 @@ def load(args: list[str], suite: str | None = None) -> DictConfig:
     if not path.is_file():
         known = ", ".join(suite_names())
         raise ConfigError(f"unknown suite {name!r}{suggest(name, suite_names())}; available: {known}")
-    cfg = _load_file(path)
     name = path.stem
     try:
+        cfg = _load_file(path)
+        _check_file_keys(cfg, path.name)
         if "preset" in shortcuts:
             presets, preset = cfg.get("presets") or {}, shortcuts["preset"]
             if preset not in presets:
@@ -122,9 +189,12 @@ def load(args: list[str], suite: str | None = None) -> DictConfig:
         _check_shapes(cfg)
         cfg.name = name
         _apply_filters(cfg, shortcuts)
+        _check_given_here(cfg, shortcuts, overrides, path.name)
         validate(cfg)
     except (OmegaConfBaseException, TypeError, ValueError) as exc:  # OmegaConf's merge raises the plain ones too
         raise ConfigError(str(exc).splitlines()[0]) from None
+    except RecursionError:
+        raise ConfigError(f"{path.name}: nested too deeply (a YAML alias that refers to itself?)") from None
     return cfg
 
 
@@ -163,7 +233,7 @@ SHAPES = {  # the shape of every fixed key (mappings first: their sub-keys are r
     "tuning.protocol": _STR, "train.device": _STR, "methods": _NAMES, "tuning.tune": _NAMES,
     "tuning.seed": _INT, "train.warmup_steps": _INT, "train.divergence_factor": _NUM, "train.time_limit_s": _NUM,
 }
-NULLABLE = {"training_method": _STR, "train.batch_size": _NUM}
+NULLABLE = {"training_method": _STR, "train.batch_size": _NUM, "data.path": _STR}
 
 
 def _fits(value, shape: str) -> bool:
@@ -185,7 +255,7 @@ def _check_shapes(cfg: DictConfig) -> None:
         if not (key in NULLABLE and value is None) and not _fits(value, shape):
             raise ConfigError(f"{key} must be {shape}{' or null' if key in NULLABLE else ''}, got {value!r}")
     for w, spec in cfg.workloads.items():
-        if not isinstance(spec, DictConfig) or not _fits(spec.get("scales"), _NAMES):
+        if not isinstance(spec, DictConfig) or not _fits(spec.get("scales"), _NAMES) or set(spec) - {"scales", "budgets"}:
             raise ConfigError(f"workloads.{w} must be a mapping with scales: [names] and budgets: [numbers]")
         budgets = spec.get("budgets")
         if not isinstance(budgets, ListConfig) or not all(_fits(b, _NUM) for b in budgets):
@@ -223,6 +293,21 @@ def _validate_executor(cfg: DictConfig) -> None:
         raise ConfigError(f"train.kill_after_s must be null or a positive number of seconds, got {limit!r}")
 
 
+def _check_hparams(cfg: DictConfig) -> None:
+    """Fixed hyperparameters are scalars; where a method's default is a number, a finite number."""
+    from harness.run.tuning import _parts
+
+    numeric = set()
+    for method in dict.fromkeys([cfg.baseline, *cfg.methods]):
+        for part in _parts(cfg, str(method)).values():
+            numeric.update(k for k, v in part.defaults.items() if isinstance(v, int | float) and not isinstance(v, bool))
+    for key, value in cfg.hparams.items():
+        if isinstance(value, DictConfig | ListConfig) or (isinstance(value, float) and not math.isfinite(value)):
+            raise ConfigError(f"hparams.{key} must be a finite number, a string or true/false, got {value!r}")
+        if key in numeric and not (isinstance(value, int | float) and not isinstance(value, bool)):
+            raise ConfigError(f"hparams.{key} must be a number, got {value!r}")
+
+
 def validate(cfg: DictConfig) -> None:
     """Every check that can fail before any trial starts."""
     _validate_executor(cfg)
@@ -248,13 +333,18 @@ def validate(cfg: DictConfig) -> None:
     for t in cfg.tuning.tune:
         if t not in ("method", "optimizer", "schedule"):
             raise ConfigError(f"tuning.tune entries must be method, optimizer or schedule, got {t!r}")
+    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", str(cfg.train.device)):
+        raise ConfigError(f"train.device must be cpu, cuda, cuda:N or mps, got {cfg.train.device!r}")
+    _check_hparams(cfg)
     if not cfg.workloads:
         raise ConfigError("no workloads to run")
     for w, spec in cfg.workloads.items():
         try:
-            module = workload_module(w)
+            module = workload_module(w) if re.fullmatch(r"[a-z]\w*", str(w)) else None
         except ModuleNotFoundError:
-            raise ConfigError(f"unknown workload {w!r}") from None
+            module = None
+        if not hasattr(module, "SCALES") or not hasattr(module, "build"):
+            raise ConfigError(f"unknown workload {w!r}")
         for s in spec.scales:
             if s not in module.SCALES:
                 raise ConfigError(f"workload {w!r} has no scale {s!r}{suggest(s, module.SCALES)}")
@@ -266,7 +356,7 @@ def validate(cfg: DictConfig) -> None:
         if hasattr(module, "check_data"):  # a workload that reads files checks them before any trial
             try:
                 module.check_data(OmegaConf.to_container(cfg.data))
-            except ValueError as exc:
+            except (ValueError, TypeError, OSError) as exc:
                 raise ConfigError(str(exc)) from None
     from harness.run import protocols
 
