@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import os
 import re
+from functools import cache
 from pathlib import Path
 
 import yaml
@@ -40,7 +41,7 @@ def suite_names() -> list[str]:
 
 def _read_yaml(path: Path) -> dict:
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # safe, in C
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -77,7 +78,8 @@ def _load_file(path: Path, seen: tuple = ()) -> DictConfig:
         raise ConfigError(f"{path.name}: include cycle")
     data = _read_yaml(path)
     includes = data.pop("include", []) or []
-    base = OmegaConf.create()
+    _check_file_keys(data, path.name)
+    base = None
     if not isinstance(includes, str | list) or not all(isinstance(n, str) for n in includes):
         raise ConfigError(f"{path.name}: include must be a file name or a list of them, got {includes!r}")
     for name in [includes] if isinstance(includes, str) else includes:
@@ -86,9 +88,10 @@ def _load_file(path: Path, seen: tuple = ()) -> DictConfig:
             raise ConfigError(f"{path.name}: included file {name!r} is outside {path.parent} and {SUITES}")
         if not inc.is_file():
             raise ConfigError(f"{path.name}: included file {name!r} not found")
-        base = OmegaConf.merge(base, _load_file(inc, seen + (path,)))
+        loaded = _load_file(inc, seen + (path,))
+        base = loaded if base is None else OmegaConf.merge(base, loaded)
     try:
-        return OmegaConf.merge(base, OmegaConf.create(data))
+        return OmegaConf.create(data) if base is None else OmegaConf.merge(base, OmegaConf.create(data))
     except (OmegaConfBaseException, TypeError, ValueError) as exc:
         raise ConfigError(f"{path.name}: {str(exc).splitlines()[0]}") from None
 
@@ -130,11 +133,17 @@ def _check_keys(overrides, base: DictConfig, prefix: str = "", where: str = "") 
             _check_keys(value, sub, f"{path}.", where)
 
 
-def _check_file_keys(cfg: DictConfig, file: str) -> None:
+@cache
+def _defaults() -> DictConfig:
+    """``suites/_defaults.yaml``: every key there is (read once; never changed)."""
+    return OmegaConf.create(_read_yaml(SUITES / "_defaults.yaml"))
+
+
+def _check_file_keys(data: dict, file: str) -> None:
     """A suite file's keys, and each preset's, are keys of ``_defaults.yaml``, as on the command line."""
-    defaults = OmegaConf.create(_read_yaml(SUITES / "_defaults.yaml"))
-    _check_keys(cfg, defaults, where=f"{file}: ")
-    presets = OmegaConf.to_container(cfg, resolve=False).get("presets") or {}
+    defaults = _defaults()
+    _check_keys(data, defaults, where=f"{file}: ")
+    presets = data.get("presets") or {}
     for name, preset in presets.items() if isinstance(presets, dict) else []:
         if not isinstance(preset, dict):
             raise ConfigError(f"{file}: presets.{name} must be a mapping of keys, got {preset!r}")
@@ -175,7 +184,6 @@ def load(args: list[str], suite: str | None = None) -> DictConfig:
     name = path.stem
     try:
         cfg = _load_file(path)
-        _check_file_keys(cfg, path.name)
         if "preset" in shortcuts:
             presets, preset = cfg.get("presets") or {}, shortcuts["preset"]
             if preset not in presets:
