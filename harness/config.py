@@ -263,7 +263,8 @@ def _check_shapes(cfg: DictConfig) -> None:
         if not (key in NULLABLE and value is None) and not _fits(value, shape):
             raise ConfigError(f"{key} must be {shape}{' or null' if key in NULLABLE else ''}, got {value!r}")
     for w, spec in cfg.workloads.items():
-        if not isinstance(spec, DictConfig) or not _fits(spec.get("scales"), _NAMES) or set(spec) - {"scales", "budgets"}:
+        if not isinstance(spec, DictConfig) or not _fits(spec.get("scales"), _NAMES) or set(spec) - {"scales",
+                                                                                                 "budgets"}:
             raise ConfigError(f"workloads.{w} must be a mapping with scales: [names] and budgets: [numbers]")
         budgets = spec.get("budgets")
         if not isinstance(budgets, ListConfig) or not all(_fits(b, _NUM) for b in budgets):
@@ -301,6 +302,10 @@ def _validate_executor(cfg: DictConfig) -> None:
         raise ConfigError(f"train.kill_after_s must be null or a positive number of seconds, got {limit!r}")
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
 def _check_hparams(cfg: DictConfig) -> None:
     """Fixed hyperparameters are scalars; where a method's default is a number, a finite number."""
     from harness.run.tuning import _parts
@@ -308,11 +313,11 @@ def _check_hparams(cfg: DictConfig) -> None:
     numeric = set()
     for method in dict.fromkeys([cfg.baseline, *cfg.methods]):
         for part in _parts(cfg, str(method)).values():
-            numeric.update(k for k, v in part.defaults.items() if isinstance(v, int | float) and not isinstance(v, bool))
+            numeric.update(k for k, v in part.defaults.items() if _is_number(v))
     for key, value in cfg.hparams.items():
         if isinstance(value, DictConfig | ListConfig) or (isinstance(value, float) and not math.isfinite(value)):
             raise ConfigError(f"hparams.{key} must be a finite number, a string or true/false, got {value!r}")
-        if key in numeric and not (isinstance(value, int | float) and not isinstance(value, bool)):
+        if key in numeric and not _is_number(value):
             raise ConfigError(f"hparams.{key} must be a number, got {value!r}")
 
 

@@ -24,10 +24,12 @@ TOP = ["include", "name", "version", "description", "kind", "baseline", "methods
 SUB = ["scales", "budgets", "evals", "trials", "seeds", "grid", "lr", "weight_decay", "path", "address", "protocol",
        "quadratic", "gpt", "base", "trainer", "smoke", "device", "batch_size", "tune", "kill_after_s", "x"]
 STRINGS = ["${oc.env:FUZZ_SECRET}", "${oc.env:FUZZ_SECRET,x}", "${oc.decode:'1'}", "${oc.create:{a: 1}}",
-           "${train.evals}", "${nope}", "${", "\\${oc.env:FUZZ_SECRET}", "x${oc.env:FUZZ_SECRET}", "${a.${oc.env:HOME}}",
+           "${train.evals}", "${nope}", "${", "\\${oc.env:FUZZ_SECRET}", "x${oc.env:FUZZ_SECRET}",
+           "${a.${oc.env:HOME}}",
            "../../x", "/etc/passwd", "/nonexistent", "results", ".", "evil:Opt", "os:system", "pytorch_optimizer.Lion",
            "adamw", "sgd", "quadratic", "tiny", "base", "trainer", "cpu", "cuda", "gpu", "pool", "ray", "auto", "0/2",
-           "nm_sparsity(recipe=sr_ste)", "adamw(lr=nan)", "\u202e", "🙂", "日本", "\x00", "a" * 300, "", " ", "~", "null"]
+           "nm_sparsity(recipe=sr_ste)", "adamw(lr=nan)", "\u202e", "🙂", "日本", "\x00", "a" * 300, "", " ", "~",
+           "null"]
 NUMBERS = st.one_of(st.integers(-3, 10), st.sampled_from([0, -1, 10**400, -(10**400), 2**63, 1e309, -1e309, 1e-320]),
                     st.floats(allow_nan=True, allow_infinity=True))
 SCALARS = st.one_of(st.none(), st.booleans(), NUMBERS, st.sampled_from(STRINGS), st.text(max_size=8))
@@ -44,12 +46,12 @@ RAW = ["", "a: &x [*x]\n", "a: &x {k: *x}\n", "anchors: &a {evals: 3}\ntrain: *a
        "workloads: {base: {scales: [x], budgets: [1]}}\n", "workloads: [quadratic]\n", "presets: {p: [1, 2]}\n",
        "trian: {evals: 3}\n", "hparams: {lr: .nan}\n", "hparams: {weight_decay: -1e309}\n", "data: {path: 1}\n",
        "train: {device: gpu}\n", "tuning: [a, b]\n", "budgets: 1e99999\n", "? [a]\n: b\n", "%YAML 9.9\n---\na: 1\n"]
-OVERRIDE_KEYS = ["hparams.lr", "hparams.weight_decay", "hparams", "tuning", "tuning.grid.lr", "data.path", "train.device",
-                 "version", "results", "method", "preset", "workload", "scale", "budget", "train.evals", "workers",
+OVERRIDE_KEYS = ["hparams.lr", "hparams.weight_decay", "hparams", "tuning", "tuning.grid.lr", "data.path",
+                 "train.device", "version", "results", "method", "preset", "workload", "scale", "budget", "train.evals",
+                 "workers",
                  "executor", "include", "trian.evals", "methods", "baseline", "shard", "ray.address"]
-OVERRIDES = st.lists(st.tuples(st.sampled_from(OVERRIDE_KEYS), st.sampled_from(STRINGS + ["[a,b]", "[1,2]", "nan",
-                                                                                       "abc", "-1e309", "2", "{a: 1}"])),
-                     max_size=2)
+NASTY = STRINGS + ["[a,b]", "[1,2]", "nan", "abc", "-1e309", "2", "{a: 1}"]
+OVERRIDES = st.lists(st.tuples(st.sampled_from(OVERRIDE_KEYS), st.sampled_from(NASTY)), max_size=2)
 
 
 def suite_text(data: dict, raw: str) -> str:

@@ -13,8 +13,9 @@ are not: a worker that dies (segfault, ``os._exit``, SIGKILL) is noticed by its 
 trial retried once on a fresh worker; a trial still running ``kill_after_s`` after it started is killed; a
 full disk stops the run. Such a trial is reported, never stored, so the leaderboard and the choice of the
 best configuration never count it and the next run retries it; ``run_suite`` ends by naming every trial
-still missing and the command that finishes them. Runs sharing a folder take a lease per trial (``harness.run.leases``) and wait for trials that
-another live run is training before the protocol's next round or the final phase needs them.
+still missing and the command that finishes them. Runs sharing a folder take a lease per trial
+(``harness.run.leases``) and wait for trials that another live run is training before the protocol's next
+round or the final phase needs them.
 """
 
 from __future__ import annotations
