@@ -300,3 +300,22 @@ def test_workers_killed_twice_on_one_trial_then_the_driver_rerun_equals_an_unint
     got, want = _table(out), _table(reference)
     assert len(want) == 2 * 3 + 2 * 2 and target in set(got["trial_id"])
     assert got.equals(want)  # bitwise: the same trials, the same best configurations, the same losses
+
+
+def test_a_shard_that_ends_with_trials_missing_says_which_and_how_to_finish(tmp_path, capsys):
+    from harness.run.executors import run_suite
+    from harness.run.options import Options
+
+    suite = tmp_path / "quad.yaml"
+    suite.write_text(QUAD.replace("[adamw, sgd]", "[adamw]"))
+    out = tmp_path / "out"
+    for shard in ("0/2", "1/2", "0/2"):  # one after the other: each finds the other's trials missing
+        cfg = config.load([f"suite={suite}", f"results={out}", f"shard={shard}"])
+        opts = Options.from_config(cfg)
+        opts.poll_s = 0.05
+        assert run_suite(cfg, show=False, opts=opts)["missing"] == 0  # nothing of its own is missing: exit 0
+        err = capsys.readouterr().err
+        if len(store.stored_ids(out, "quad")) < 3 + 2:
+            assert "trials are not stored yet (0 of this run, " in err and " of other shards" in err
+            assert "rerun the same command on every shard to finish them" in err
+    assert len(store.stored_ids(out, "quad")) == 3 + 2 and "not stored" not in err
