@@ -84,7 +84,7 @@ def _load_file(path: Path, seen: tuple = ()) -> DictConfig:
         raise ConfigError(f"{path.name}: include must be a file name or a list of them, got {includes!r}")
     for name in [includes] if isinstance(includes, str) else includes:
         inc = path.parent / name if (path.parent / name).is_file() else SUITES / name
-        if not any(_inside(inc, folder) for folder in (path.parent, SUITES)):
+        if not any(_inside(inc, folder, real=True) for folder in (path.parent, SUITES)):
             raise ConfigError(f"{path.name}: included file {name!r} is outside {path.parent} and {SUITES}")
         if not inc.is_file():
             raise ConfigError(f"{path.name}: included file {name!r} not found")
@@ -96,8 +96,10 @@ def _load_file(path: Path, seen: tuple = ()) -> DictConfig:
         raise ConfigError(f"{path.name}: {str(exc).splitlines()[0]}") from None
 
 
-def _inside(path: Path, folder: Path) -> bool:
-    return Path(os.path.abspath(path)).is_relative_to(os.path.abspath(folder))
+def _inside(path: Path, folder: Path, real: bool = False) -> bool:
+    """Whether ``path`` lies in ``folder``, by name (``real``: symbolic links followed, as a read would)."""
+    where = os.path.realpath if real else os.path.abspath
+    return Path(where(path)).is_relative_to(where(folder))
 
 
 def _parse(args: list[str]) -> tuple[dict, DictConfig]:

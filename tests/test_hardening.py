@@ -73,10 +73,12 @@ def test_a_suite_file_imports_nothing_and_the_working_directory_is_not_importabl
 def test_results_and_includes_stay_inside_unless_given_on_the_command_line(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "link.yaml").symlink_to("/etc/hostname")  # inside by name, outside when read
     for text, words in [(QUAD + "results: ../../x\n", ["outside the working directory"]),
                         (QUAD + "results: /tmp/elsewhere\n", ["outside the working directory"]),
                         (QUAD.replace("_defaults.yaml", "../../../etc/passwd"), ["outside"]),
                         (QUAD.replace("_defaults.yaml", "/etc/hostname"), ["outside"]),
+                        (QUAD.replace("_defaults.yaml", "link.yaml"), ["outside"]),
                         (QUAD + "trian: {evals: 3}\n", ["unknown key 'trian'", "did you mean 'train'"]),
                         (QUAD + "presets: {p: {trian: 1}}\n", ["presets.p", "unknown key 'trian'"])]:
         suite = tmp_path / "sub" / "s.yaml"
