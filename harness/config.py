@@ -117,7 +117,7 @@ def _parse(args: list[str]) -> tuple[dict, DictConfig]:
         overrides = OmegaConf.from_dotlist(rest)
     except (OmegaConfBaseException, yaml.YAMLError, TypeError, ValueError) as exc:
         raise ConfigError(f"cannot parse overrides: {str(exc).splitlines()[0]}") from None
-    _no_resolvers(OmegaConf.to_container(overrides, resolve=False), "overrides")
+    _no_resolvers([*shortcuts.values(), OmegaConf.to_container(overrides, resolve=False)], "overrides")
     return shortcuts, overrides
 
 

@@ -68,10 +68,12 @@ def run_job(job: bytes) -> bytes:
 
 def failure_row(trial: Trial, run_id: str, status: str, error: str) -> dict:
     """The row of a trial whose runner raised instead of returning one."""
+    import torch
+
     from harness.train.trainer import identity_row
 
     return identity_row(trial) | {"run_id": run_id, "status": status, "error": error,
-                                  "started_at": datetime.now(UTC).isoformat()}
+                                  "threads": torch.get_num_threads(), "started_at": datetime.now(UTC).isoformat()}
 
 
 def _warm() -> None:
