@@ -326,3 +326,15 @@ def test_a_shard_that_ends_with_trials_missing_says_which_and_how_to_finish(tmp_
             assert "trials are not stored yet (0 of this run, " in err and " of other shards" in err
             assert "rerun the same command on every shard to finish them" in err
     assert len(store.stored_ids(out, "quad")) == 3 + 2 and "not stored" not in err
+
+
+def test_infrastructure_failures_stored_by_an_older_version_are_set_aside(tmp_path):
+    for trial_id, error in (("a", "worker died 2 times, last: killed by signal SIGKILL"),
+                            ("b", "killed by the executor after 900s (kill_after_s 900)"),
+                            ("c", "RuntimeError: the method raised")):
+        store.write_row(tmp_path, {"trial_id": trial_id, "suite": "s", "status": "error", "error": error})
+    store.write_row(tmp_path, {"trial_id": "d", "suite": "s", "status": "ok"})
+    moved = store.set_aside(tmp_path, "s")
+    assert [m.split(" -> ")[0] for m in moved] == [str(tmp_path / "suite=s" / f"{t}.parquet") for t in "ab"]
+    assert all("infrastructure failure" in m and m.split(" -> ")[1].split(":")[0].endswith(".infra") for m in moved)
+    assert store.stored_ids(tmp_path, "s") == {"c", "d"}  # a method's failure is a result: kept

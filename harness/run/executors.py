@@ -191,7 +191,7 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
     _check_device(str(cfg.train.device))
     store.check_writable(results, cfg.name)
     for moved in store.set_aside(results, cfg.name):
-        print(f"harness: unreadable results file set aside, its trial runs again: {moved}", file=sys.stderr)
+        print(f"harness: results file set aside, its trial runs again: {moved}", file=sys.stderr)
     backend = make_backend(opts, str(cfg.train.device))  # starts its workers on the first trial
     leases = Leases(results, run_id)
     try:

@@ -7,8 +7,9 @@ otherwise take the first file's schema and silently drop newer columns. Corrupt 
 are reported with their path and skipped; a trial id found in two files is counted once. The temporary
 file is fsynced before the rename, so even a power cut never publishes an empty or partial file. A file
 that fails to write (full disk, read-only folder) leaves no temporary file and raises ``StoreError``
-naming the path. Before a run, ``set_aside`` renames unreadable files (``<name>.unreadable``): their
-trials count as not stored and run again.
+naming the path. Before a run, ``set_aside`` renames unreadable files (``<name>.unreadable``) and
+infrastructure failures stored by older versions (``<name>.infra``): their trials count as not stored and
+run again.
 """
 
 from __future__ import annotations
@@ -169,23 +170,35 @@ def _conform(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=SCHEMA)
 
 
+INFRA = ("worker died ", "killed by the executor")  # how older versions stored infrastructure failures
+
+
 def set_aside(results: Path, suite: str) -> list[str]:
-    """Rename every unreadable or invalid trial file of ``suite`` to ``<name>.unreadable`` (kept, never read
-    again) so that its trial runs again; returns ``"path -> new path: problem"`` for each."""
+    """Rename every unreadable or invalid trial file of ``suite`` to ``<name>.unreadable``, and every
+    infrastructure failure an older version stored to ``<name>.infra`` (kept, never read again), so that
+    their trials run again; returns ``"path -> new path: problem"`` for each."""
     folder = Path(results) / f"suite={suite}"
     moved = []
     for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
         try:
-            check_schema(pq.read_schema(path))
-            check_values(pq.read_table(path, columns=["trial_id", "status"], partitioning=None))
+            schema = pq.read_schema(path)
+            check_schema(schema)
+            wanted = [c for c in ("trial_id", "status", "error") if c in schema.names]
+            table = pq.read_table(path, columns=wanted, partitioning=None)
+            check_values(table)
+            errors = table.column("error").to_pylist() if "error" in wanted else []
+            suffix, problem = ("infra", "an infrastructure failure, not a result") if any(
+                str(e).startswith(INFRA) for e in errors if e) else (None, "")
         except Exception as exc:  # whatever is wrong with the file, its trial is not stored
-            aside = path.with_name(f"{path.name}.unreadable")
+            suffix, problem = "unreadable", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if suffix:
+            aside = path.with_name(f"{path.name}.{suffix}")
             for n in range(1, 1000):
                 if not aside.exists():
                     break
-                aside = path.with_name(f"{path.name}.unreadable.{n}")
+                aside = path.with_name(f"{path.name}.{suffix}.{n}")
             os.replace(path, aside)
-            moved.append(f"{path} -> {aside}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
+            moved.append(f"{path} -> {aside}: {problem}")
     return moved
 
 
