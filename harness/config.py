@@ -32,6 +32,7 @@ SUITES = Path(__file__).resolve().parent.parent / "suites"
 SHORTCUTS = ("suite", "preset", "method", "workload", "scale", "budget")
 FREE = ("hparams", "presets", "workloads", "data", "tuning.grid")  # sections whose sub-keys are not fixed in advance
 PLAIN = re.compile(r"\$\{[\w.\-\[\]\s]*\}")  # ${other.key}: the only interpolation allowed
+MAX_VALUES = 100_000  # a suite file has hundreds
 ROLES = ("methods", "baseline", "optimizer", "schedule", "training_method")  # keys that name methods
 
 
@@ -54,23 +55,28 @@ def _read_yaml(path: Path) -> dict:
     return data
 
 
-def _no_resolvers(value, where: str, seen: tuple = ()) -> None:
-    """Only ``${other.key}`` interpolations: a resolver (``${oc.env:SECRET}``) would read the machine."""
-    if any(value is s for s in seen):
-        raise ConfigError(f"{where}: a YAML alias refers to itself")
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _no_resolvers(k, where, seen)
-            _no_resolvers(v, where, (*seen, value))
-    elif isinstance(value, list):
-        for v in value:
-            _no_resolvers(v, where, (*seen, value))
-    elif isinstance(value, str):
-        rest = value
-        while PLAIN.search(rest):
-            rest = PLAIN.sub("", rest)
-        if "${" in rest:
-            raise ConfigError(f"{where}: {value!r}: only ${{other.key}} interpolations are allowed, no resolvers")
+def _no_resolvers(data, where: str) -> None:
+    """Only ``${other.key}`` interpolations: a resolver (``${oc.env:SECRET}``) would read the machine.
+
+    Also refuses YAML aliases that refer to themselves or multiply a small file past ``MAX_VALUES`` values.
+    """
+    stack, count = [(data, ())], 0
+    while stack:
+        value, parents = stack.pop()
+        count += 1
+        if count > MAX_VALUES:
+            raise ConfigError(f"{where}: more than {MAX_VALUES} values (YAML aliases that multiply?)")
+        if any(value is p for p in parents):
+            raise ConfigError(f"{where}: a YAML alias refers to itself")
+        if isinstance(value, dict | list):
+            items = [*value.keys(), *value.values()] if isinstance(value, dict) else value
+            stack.extend((v, (*parents, value)) for v in items)
+        elif isinstance(value, str):
+            rest = value
+            while PLAIN.search(rest):
+                rest = PLAIN.sub("", rest)
+            if "${" in rest:
+                raise ConfigError(f"{where}: {value!r}: only ${{other.key}} interpolations are allowed, no resolvers")
 
 
 def _load_file(path: Path, seen: tuple = ()) -> DictConfig:

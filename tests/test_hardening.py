@@ -155,6 +155,8 @@ def test_validate_refuses_what_run_would_fail_on(capsys, args, words):
 
 @pytest.mark.parametrize("text, words", [
     ("a: &x [*x]\n", ["alias refers to itself"]),
+    ("l0: &l0 [x, x, x, x, x, x, x, x, x]\n" + "".join(f"l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9)}]\n"
+                                                     for i in range(1, 9)), ["more than 100000 values"]),
     (QUAD.replace("quadratic: {scales: [tiny]", "base: {scales: [x]"), ["unknown workload 'base'"]),
 ])
 def test_suite_files_that_used_to_crash(tmp_path, capsys, text, words):
