@@ -249,7 +249,8 @@ SHAPES = {  # the shape of every fixed key (mappings first: their sub-keys are r
     "tuning.protocol": _STR, "train.device": _STR, "methods": _NAMES, "tuning.tune": _NAMES,
     "tuning.seed": _INT, "train.warmup_steps": _INT, "train.divergence_factor": _NUM, "train.time_limit_s": _NUM,
 }
-NULLABLE = {"training_method": _STR, "train.batch_size": _NUM, "data.path": _STR}
+NULLABLE = {"training_method": _STR, "data.path": _STR}
+MAX_COUNT, MAX_BUDGET = 100_000, 1e6  # trials, seeds, evaluations, batch size; budgets (x Chinchilla): int64 holds them
 
 
 def _fits(value, shape: str) -> bool:
@@ -279,10 +280,10 @@ def _check_shapes(cfg: DictConfig) -> None:
             raise ConfigError(f"workloads.{w}.budgets must be a list of positive numbers, got {budgets!r}")
 
 
-def _positive_int(cfg: DictConfig, key: str) -> None:
+def _positive_int(cfg: DictConfig, key: str, most: int = MAX_COUNT) -> None:
     value = OmegaConf.select(cfg, key)
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{key} must be a positive integer, got {value!r}")
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
+        raise ConfigError(f"{key} must be a positive integer up to {most}, got {value!r}")
 
 
 def _validate_executor(cfg: DictConfig) -> None:
@@ -291,9 +292,10 @@ def _validate_executor(cfg: DictConfig) -> None:
     if cfg.executor not in EXECUTORS:
         raise ConfigError(f"unknown executor {cfg.executor!r}{suggest(cfg.executor, EXECUTORS)}; available: "
                           + ", ".join(EXECUTORS))
-    _positive_int(cfg, "workers")
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    _positive_int(cfg, "workers", cores if cfg.executor == "pool" and cfg.train.device == "cpu" else MAX_COUNT)
     if cfg.threads is not None:
-        _positive_int(cfg, "threads")
+        _positive_int(cfg, "threads", cores)  # more threads than cores only slows every trial down
     if cfg.executor == "local" and cfg.workers != 1:
         raise ConfigError(f"workers={cfg.workers} needs executor=pool or executor=ray (local runs one at a time)")
     try:
@@ -334,6 +336,8 @@ def validate(cfg: DictConfig) -> None:
     _validate_executor(cfg)
     for key in ("tuning.trials", "tuning.seeds", "train.evals"):
         _positive_int(cfg, key)
+    if cfg.train.batch_size is not None:
+        _positive_int(cfg, "train.batch_size")
     if not isinstance(cfg.train.codecarbon, bool):
         raise ConfigError(f"train.codecarbon must be true or false, got {cfg.train.codecarbon!r}")
     kind = cfg.kind
@@ -370,8 +374,9 @@ def validate(cfg: DictConfig) -> None:
             if s not in module.SCALES:
                 raise ConfigError(f"workload {w!r} has no scale {s!r}{suggest(s, module.SCALES)}")
         for b in spec.budgets:
-            if not isinstance(b, int | float) or isinstance(b, bool) or b <= 0:
-                raise ConfigError(f"budgets must be positive multiples of the Chinchilla budget, got {b!r}")
+            if not _fits(b, _NUM) or b > MAX_BUDGET:
+                raise ConfigError(f"budgets must be positive multiples of the Chinchilla budget up to {MAX_BUDGET:g}, "
+                                  f"got {b!r}")
         if not spec.scales or not spec.budgets:
             raise ConfigError(f"workload {w!r}: no scales or no budgets left to run")
         if hasattr(module, "check_data"):  # a workload that reads files checks them before any trial

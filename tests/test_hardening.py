@@ -146,6 +146,10 @@ def test_reported_tracebacks_are_one_line_in_a_real_process(tmp_path, args, word
     (["preset=smoke", "hparams.lr=nan"], ["hparams.lr must be a number"]),
     (["preset=smoke", "hparams.lr=abc"], ["hparams.lr must be a number"]),
     (["preset=smoke", "hparams.weight_decay=-1e309"], ["hparams.weight_decay must be a finite number"]),
+    (["preset=smoke", "train.batch_size=1e300"], ["train.batch_size must be a positive integer"]),  # int64
+    (["preset=smoke", "budget=1e300"], ["budgets must be positive multiples", "up to 1e+06"]),  # never ends
+    (["preset=smoke", "threads=100000"], ["threads must be a positive integer up to"]),  # can't start new thread
+    (["preset=smoke", "executor=pool", "workers=100000"], ["workers must be a positive integer up to"]),
 ])
 def test_validate_refuses_what_run_would_fail_on(capsys, args, words):
     assert main(["validate", "suite=optimizers", *args]) == 2
