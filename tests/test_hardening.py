@@ -150,6 +150,8 @@ def test_reported_tracebacks_are_one_line_in_a_real_process(tmp_path, args, word
     (["preset=smoke", "budget=1e300"], ["budgets must be positive multiples", "up to 1e+06"]),  # never ends
     (["preset=smoke", "threads=100000"], ["threads must be a positive integer up to"]),  # can't start new thread
     (["preset=smoke", "executor=pool", "workers=100000"], ["workers must be a positive integer up to"]),
+    (["tuning.protocol=grid", "tuning.grid.batch_size=[100000000000000000000]"], ["up to 100000"]),  # int64
+    (["tuning.protocol=coordinate_descent", "tuning.grid_points=1000000000"], ["<= 1000"]),  # never ends
 ])
 def test_validate_refuses_what_run_would_fail_on(capsys, args, words):
     assert main(["validate", "suite=optimizers", *args]) == 2
