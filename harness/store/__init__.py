@@ -14,6 +14,7 @@ run again.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -93,7 +94,8 @@ def write_row(results: Path, row: dict) -> Path:
         os.replace(tmp, final)
         _fsync_dir(final.parent)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink()
         raise StoreError(f"cannot write {final}: {exc.strerror or exc}; its trial runs again on the next run") from None
     return final
 
