@@ -30,6 +30,7 @@ from harness.run import protocols
 from harness.run.backends import RETRIES, failure_row, make_backend
 from harness.run.leases import Leases
 from harness.run.options import Options, in_shard
+from harness.store.compact import compact
 from harness.train.trainer import Trial
 
 WAIT_POLLS = 3  # polls without any live lease of another run before we stop waiting for it
@@ -188,6 +189,8 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
         rows, _ = store.read_results(results, cfg.name)
         rows = rows[~rows["study_id"].isin(incomplete)]
         ran += run_trials(protocols.final_trials(cfg, rows), results, "final", run_id, show, opts, backend, leases)
+        if not _live_leases(results, cfg.name, leases):  # another run's waits would miss compacted trials
+            compact(results, cfg.name, merge=False)
     finally:
         backend.close()
         leases.close()

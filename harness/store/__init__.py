@@ -6,6 +6,8 @@ that start with ``.``) never see half a file. Reads always cast to ``SCHEMA``: p
 otherwise take the first file's schema and silently drop newer columns. Corrupt or foreign files
 are reported with their path and skipped; a trial id found in two files is counted once. The temporary
 file is fsynced before the rename, so even a power cut never publishes an empty or partial file.
+``harness compact`` merges a suite's files into one (``harness.store.compact``); readers use it together with
+the small files written since (``harness.store.index``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from harness.store import compact, index
 
 _F, _I, _S, _B = pa.float64(), pa.int64(), pa.string(), pa.bool_()
 _LF = pa.list_(pa.float64())
@@ -96,58 +100,49 @@ def _fsync_dir(folder: Path) -> None:
 def stored_ids(results: Path, suite: str) -> set[str]:
     """Trial ids already in the store for ``suite`` (resume skips them)."""
     folder = Path(results) / f"suite={suite}"
-    return {p.stem for p in folder.glob("*.parquet")} if folder.is_dir() else set()
+    return {p.stem for p in compact.files(folder)[1]} | index.compacted_ids(folder)
 
 
-def _conform(table: pa.Table) -> pa.Table:
-    """Cast a file's table to ``SCHEMA``: missing columns become nulls, extra ones are dropped."""
-    if table.schema.equals(SCHEMA):
+def _conform(table: pa.Table, schema: pa.Schema = SCHEMA) -> pa.Table:
+    """Cast a file's table to ``schema``: missing columns become nulls, extra ones are dropped."""
+    if table.schema.equals(schema):
         return table
     cols = []
-    for f in SCHEMA:
+    for f in schema:
         if f.name in table.column_names:
             cols.append(table.column(f.name).cast(f.type))
         else:
             cols.append(pa.nulls(table.num_rows, f.type))
-    return pa.Table.from_arrays(cols, schema=SCHEMA)
+    return pa.Table.from_arrays(cols, schema=schema)
 
 
-def read_results(results: Path, suite: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """All rows (optionally of one suite) and a list of ``"path: problem"`` for skipped files."""
+def read_results(results: Path, suite: str | None = None,
+                 columns: list[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """All rows (optionally of one suite; only ``columns`` and ``trial_id``, when given) and a list of
+    ``"path: problem"`` for skipped files."""
     root = Path(results)
     pattern = f"suite={suite}/*.parquet" if suite else "suite=*/*.parquet"
+    schema = SCHEMA if columns is None else pa.schema([SCHEMA.field(c) for c in dict.fromkeys(["trial_id", *columns])])
+    every = sorted(root.glob(pattern)) if root.is_dir() else []
     tables, problems = [], []
-    for path in sorted(root.glob(pattern)) if root.is_dir() else []:
+    for path in [p for p in every if not compact.is_compacted(p)]:
         try:
             table = pq.read_table(path, partitioning=None)
             if "trial_id" not in table.column_names:
                 raise ValueError("not a speedproof results file (no trial_id column)")
-            tables.append(_conform(table))
+            tables.append(_conform(table, schema))
         except Exception as exc:  # a corrupt or foreign file is reported, never fatal
             problems.append(f"{path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
-    table = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
-    frame = table.to_pandas()
-    twice = frame["trial_id"].duplicated()
-    for trial_id in frame.loc[twice, "trial_id"].unique():  # e.g. a file copied under another name
+    table = pa.concat_tables(tables) if tables else schema.empty_table()
+    ids = table.column("trial_id").to_pandas()
+    twice = ids.duplicated().to_numpy()
+    for trial_id in ids[twice].unique():  # e.g. a file copied under another name
         problems.append(f"trial {trial_id}: stored in more than one file; counted once")
-    return frame[~twice].reset_index(drop=True), problems
+    table = table.filter(pa.array(~twice))
+    packed = index.read_compacted([p for p in every if compact.is_compacted(p)], schema, table.column("trial_id"),
+                                  problems)
+    return pa.concat_tables([table, packed]).to_pandas(), problems
 
 
-OUTCOME = ("trial_id", "study_id", "phase", "status", "final_val_loss")
-
-
-def outcomes(results: Path, suite: str, cache: dict[str, dict] | None = None) -> pd.DataFrame:
-    """The ``OUTCOME`` columns of every stored trial of ``suite`` (what tuning protocols decide on).
-
-    ``cache`` (trial id -> row) keeps what earlier calls read, so a loop that asks after every round
-    reads each file once. An unreadable file counts as a trial with ``status="error"``.
-    """
-    cache = {} if cache is None else cache
-    folder = Path(results) / f"suite={suite}"
-    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
-        if path.stem not in cache:
-            try:
-                cache[path.stem] = pq.read_table(path, columns=list(OUTCOME), partitioning=None).to_pylist()[0]
-            except Exception:  # corrupt or foreign: read_results reports it; here it is a failed trial
-                cache[path.stem] = {"trial_id": path.stem, "status": "error"}
-    return pd.DataFrame(list(cache.values()), columns=list(OUTCOME))
+OUTCOME = index.OUTCOME
+outcomes = index.outcomes
