@@ -96,7 +96,10 @@ def _cmd_compact(args) -> int:
 
 
 def _baseline(suite: str, rows) -> str:
-    """The suite file's baseline; without a suite file, the method most often compared against."""
+    """The baseline the rows recorded; else the suite file's; else the method most often compared against."""
+    stored = rows["baseline"].dropna() if "baseline" in rows else []
+    if len(stored):
+        return str(stored.mode().iloc[0])
     try:
         return str(config.load([f"suite={suite}"]).baseline)
     except ConfigError:

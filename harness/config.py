@@ -20,7 +20,6 @@ from omegaconf.errors import OmegaConfBaseException
 from harness.contracts import registry
 from harness.contracts.interface import KINDS
 from harness.errors import ConfigError, suggest
-from harness.train.trainer import workload_module
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 SHORTCUTS = ("suite", "preset", "method", "workload", "scale", "budget")
@@ -250,6 +249,8 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"tuning.tune entries must be method, optimizer or schedule, got {t!r}")
     if not cfg.workloads:
         raise ConfigError("no workloads to run")
+    from harness.train.trainer import workload_module  # torch: only once a suite is validated (report needs none)
+
     for w, spec in cfg.workloads.items():
         try:
             module = workload_module(w)
