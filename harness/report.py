@@ -33,7 +33,7 @@ ROW_COLUMNS = [
     "method", "baseline", "optimizer", "seed", "batch_size", "hp_lr", "status", "final_val_loss", "final_val_metric",
     "val_metric_name", "reached_target", "forgetting", "steps", "tokens", "flops", "train_time_s", "step_time_ms_p50",
     "time_to_target_s", "steps_to_target", "energy_j", "energy_to_target_j", "energy_method", "peak_mem_bytes",
-    "bytes_communicated", "simulated", "device",
+    "bytes_communicated", "simulated", "device", "threads", "contended",
 ]
 
 

@@ -63,6 +63,8 @@ SCHEMA = pa.schema(
         ("cpu_model", _S), ("cpu_count", _I), ("os", _S),
         ("torch_version", _S), ("python_version", _S), ("harness_version", _S), ("git_sha", _S),
         ("git_dirty", _B), ("impl_hash", _S), ("data_fingerprint", _S), ("started_at", _S),
+        # contention (harness.train.hardware.contention): torch threads, highest 1-min load, load > cores
+        ("threads", _I), ("load_avg", _F), ("contended", _B),
     ]
 )
 

@@ -23,7 +23,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from harness.contracts import registry
 from harness.contracts.adapters import optimizer_state_bytes
 from harness.contracts.interface import Method
-from harness.train.hardware import hardware_metadata, mfu
+from harness.train.hardware import contention, hardware_metadata, load_avg, mfu
 from harness.train.measure import Meter
 
 CHINCHILLA_UNITS_PER_PARAM = 20
@@ -324,6 +324,7 @@ def run_trial(trial: Trial, run_id: str = "") -> dict:
     """Run one trial (untimed warm-up on a throwaway copy first) and return its result row."""
     row = identity_row(trial) | {"run_id": run_id, "started_at": datetime.now(UTC).isoformat()}
     device = torch.device(trial.device)
+    loads = [load_avg()]
     try:
         parts = _components(trial)
         row["impl_hash"] = impl_hash(parts)
@@ -335,7 +336,8 @@ def run_trial(trial: Trial, run_id: str = "") -> dict:
     except Exception as exc:  # a failing trial is a row, never a crashed suite
         tb = traceback.extract_tb(exc.__traceback__)[-1]
         row.update(status="error", error=f"{type(exc).__name__}: {exc} ({tb.filename}:{tb.lineno})")
-    row.update(hardware_metadata(device))
+    loads.append(load_avg())
+    row.update(hardware_metadata(device), **contention([x for x in loads if x is not None]))
     if row.get("train_time_s"):
         row["mfu"] = mfu(row["flops"] / row["train_time_s"], device, torch.float32)
     return row
