@@ -229,6 +229,9 @@ def validate(cfg: DictConfig) -> None:
         _positive_int(cfg, key)
     if not isinstance(cfg.train.codecarbon, bool):
         raise ConfigError(f"train.codecarbon must be true or false, got {cfg.train.codecarbon!r}")
+    if cfg.train.precision not in ("fp32", "bf16") or not isinstance(cfg.train.compile, bool):
+        raise ConfigError(f"train.precision must be fp32 or bf16 and train.compile true or false, got "
+                          f"{cfg.train.precision!r} and {cfg.train.compile!r}")
     kind = cfg.kind
     if kind not in KINDS:
         raise ConfigError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")

@@ -1,10 +1,16 @@
-"""The fast paths of issue 20: contention flag, threads per row."""
+"""The fast paths of issue 20: contention flag, bf16 autocast, divergence checks without a per-step sync, MFU."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import asdict, replace
+
+import pytest
 import torch
 
-from harness.train import hardware
+from harness.train import hardware, trainer
+from harness.train.trainer import Trial, run_trial
 
 
 def test_contention_flags_load_above_the_cores():
@@ -13,3 +19,40 @@ def test_contention_flags_load_above_the_cores():
                                                          "contended": True}
     assert hardware.contention([0.1])["contended"] is False
     assert hardware.contention([])["contended"] is None
+
+
+def nano(**kw) -> Trial:
+    base = dict(suite="s", workload="gpt", scale="nano", budget_multiple=0.0, budget_tokens=1024 * 24,
+                method="adamw", kind="optimizer", optimizer="adamw", schedule="cosine", training_method=None,
+                hparams={"lr": 3e-3}, seed=0, evals=2, codecarbon=False)
+    return Trial(**{**base, **kw})
+
+
+def test_new_fields_at_their_defaults_keep_every_trial_id():
+    trial = nano()
+    old = {k: v for k, v in asdict(trial).items() if k not in (*trainer.NOT_IDENTITY, "precision", "compile")}
+    assert trial.trial_id == hashlib.sha256(json.dumps(old, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    assert replace(trial, precision="bf16").trial_id != trial.trial_id != replace(trial, compile=True).trial_id
+
+
+def test_bf16_autocast_trains_on_cpu():
+    row = run_trial(nano(precision="bf16"))
+    assert row["status"] == "ok", row["error"]
+    assert 0 < row["final_val_loss"] < 6 and row["mfu"] is None  # no peak FLOP/s for a CPU
+
+
+def test_a_late_divergence_check_names_the_same_step(monkeypatch):
+    trial = nano(hparams={"lr": 30.0}, divergence_factor=1.05, budget_tokens=1024 * 40)
+    every_step = run_trial(trial)
+    monkeypatch.setattr(trainer, "CHECK_EVERY", {"cpu": 8})
+    batched = run_trial(trial)
+    assert every_step["status"] == batched["status"] == "diverged"
+    assert every_step["error"] == batched["error"] and every_step["steps"] == batched["steps"]
+
+
+@pytest.mark.parametrize("dtype, precision", [("bfloat16", "bf16"), ("float16", "fp16")])
+def test_mfu_divides_by_the_dtypes_peak(dtype, precision):
+    from harness.train.hardware import matmul_precision, peak_flops
+
+    assert matmul_precision(getattr(torch, dtype)) == precision
+    assert peak_flops("NVIDIA H100 80GB HBM3", precision) == 989.4e12

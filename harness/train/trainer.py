@@ -29,6 +29,9 @@ from harness.train.measure import Meter
 CHINCHILLA_UNITS_PER_PARAM = 20
 COMMON_HPARAMS = ("lr", "weight_decay", "momentum", "warmup")
 NOT_IDENTITY = ("evals", "time_limit_s", "device", "codecarbon", "country", "baseline")  # do not change what is trained
+NEW_DEFAULTS = {"precision": "fp32", "compile": False}  # fields added later: at their default, ids stay as they were
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}  # bf16: autocast of forward and loss, fp32 weights
+CHECK_EVERY = {"cpu": 1}  # steps between host reads of the loss (divergence check) by device type; else 32
 
 
 @dataclass
@@ -62,15 +65,20 @@ class Trial:
     data: dict = field(default_factory=dict)
     codecarbon: bool = True
     country: str = "USA"
+    precision: str = "fp32"
+    compile: bool = False  # torch.compile the model's forward
 
     @property
     def trial_id(self) -> str:
-        identity = {k: v for k, v in asdict(self).items() if k not in NOT_IDENTITY}
+        identity = {k: v for k, v in asdict(self).items()
+                    if k not in NOT_IDENTITY and not (k in NEW_DEFAULTS and v == NEW_DEFAULTS[k])}
         return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class Diverged(Exception):
-    pass
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
 
 
 class TimeLimit(Exception):
@@ -145,6 +153,26 @@ def _to(batch, device: torch.device):
     return tuple(b.to(device, non_blocking=True) for b in batch)
 
 
+def autocast(trial: Trial, device: torch.device):
+    """bf16 autocast (forward, loss, evaluation) when ``trial.precision == "bf16"``; weights and optimizer stay fp32."""
+    dtype = PRECISIONS[trial.precision]
+    return torch.autocast(device.type, dtype=dtype) if dtype != torch.float32 else nullcontext()
+
+
+def _check(losses: list, first: float | None, factor: float, step: int) -> tuple[float, float]:
+    """One host read of the losses since the last check (steps ``step - len + 1 .. step``): ``(last, first)``;
+    raises ``Diverged`` at the first one that is not finite or above ``factor`` x the first loss."""
+    on_device = all(torch.is_tensor(v) for v in losses)
+    values = torch.stack(losses).tolist() if on_device else [float(v) for v in losses]
+    losses.clear()
+    for i, value in enumerate(values):
+        first = value if first is None else first
+        if not math.isfinite(value) or value > factor * max(first, 1e-12):
+            at = step - len(values) + 1 + i
+            raise Diverged(f"train loss {value:.4g} at step {at} (first {first:.4g})", at)
+    return values[-1], first
+
+
 def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup: bool = False,
            pilot: dict | None = None, grad_norms: list | None = None) -> dict:
     """Train until the budget (tokens or examples) is spent; ``warmup`` runs a few untimed steps only.
@@ -153,6 +181,9 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
     every step's gradient norm (``grad_norm`` of the schedule's hyperparameters: l1 or l2).
     """
     task, model, hooks, opts = _prepare(trial, parts, device)
+    forward = torch.compile(model) if trial.compile else model
+    cast, check_every = autocast(trial, device), CHECK_EVERY.get(device.type, 32)
+    losses: list = []  # since the last check, on the device
     schedule = parts["schedule"]
     sched_hp = {**schedule.hparams(trial.hparams), **(pilot or {})}
     budget = max(trial.budget_tokens, 1)
@@ -187,10 +218,12 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
                     g["lr"] = g["initial_lr"] * mult
             current[0] = batch
             if hooks is not None and hooks.update is not None:
-                loss = hooks.update(model, batch, opts, progress)
+                with cast:
+                    loss = hooks.update(model, batch, opts, progress)
             else:
                 with backward_context(create_graph):
-                    loss = task.loss(model, batch)
+                    with cast:
+                        loss = task.loss(forward, batch)
                     for opt in opts:
                         opt.zero_grad(set_to_none=True)
                     loss.backward(create_graph=create_graph)
@@ -208,18 +241,19 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
                 if hooks is not None:
                     hooks.after_step(model, progress)
             seen += getattr(hooks, "units_last_step", task.units_per_step)
-            value = float(loss.detach()) if torch.is_tensor(loss) else float(loss)
-            first_loss = value if first_loss is None else first_loss
-            if not math.isfinite(value) or value > trial.divergence_factor * max(first_loss, 1e-12):
-                raise Diverged(f"train loss {value:.4g} at step {step} (first {first_loss:.4g})")
+            losses.append(loss.detach().float() if torch.is_tensor(loss) else float(loss))
+            due = meter is not None and (len(curve["step"]) < len(eval_at) and
+                                         (seen >= eval_at[len(curve["step"])] or seen >= budget))
+            if due or first_loss is None or len(losses) >= check_every or seen >= budget:
+                value, first_loss = _check(losses, first_loss, trial.divergence_factor, step)
             if meter is None:
                 continue
             meter.step()
-            if len(curve["step"]) >= len(eval_at) or seen < eval_at[len(curve["step"])] and seen < budget:
+            if not due:
                 continue
             meter.pause()  # stop the clock
             model.eval()
-            with hooks.eval_weights(model) if hooks is not None else nullcontext():
+            with hooks.eval_weights(model) if hooks is not None else nullcontext(), cast:
                 val_loss, val_metric, *more = task.evaluate(model)
                 evaluated = more[0] if more else {}
             model.train()
@@ -232,7 +266,7 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
             if seen < budget:
                 meter.resume()  # start the clock
     except Diverged as exc:
-        status, error = "diverged", str(exc)
+        status, error, step = "diverged", str(exc), exc.step
     except TimeLimit as exc:
         status, error = "timeout", str(exc)
     finally:
@@ -339,5 +373,5 @@ def run_trial(trial: Trial, run_id: str = "") -> dict:
     loads.append(load_avg())
     row.update(hardware_metadata(device), **contention([x for x in loads if x is not None]))
     if row.get("train_time_s"):
-        row["mfu"] = mfu(row["flops"] / row["train_time_s"], device, torch.float32)
+        row["mfu"] = mfu(row["flops"] / row["train_time_s"], device, PRECISIONS[trial.precision])
     return row
