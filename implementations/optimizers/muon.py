@@ -47,7 +47,7 @@ def build(groups, lr, adam_lr, weight_decay, momentum, nesterov, ns_steps, adjus
         )
     adam_groups = param_groups(rest, weight_decay)
     if adam_groups:
-        opts.append(torch.optim.AdamW(adam_groups, lr=adam_lr, betas=(beta1, beta2), foreach=True))
+        opts.append(torch.optim.AdamW(adam_groups, lr=adam_lr, betas=(beta1, beta2), fused=True))
     return opts
 
 
