@@ -56,3 +56,32 @@ def test_mfu_divides_by_the_dtypes_peak(dtype, precision):
 
     assert matmul_precision(getattr(torch, dtype)) == precision
     assert peak_flops("NVIDIA H100 80GB HBM3", precision) == 989.4e12
+
+
+def test_muon_newton_schulz_in_bf16_is_torchs_and_fp32_orthogonalises_as_well():
+    from harness.contracts import registry
+
+    muon = registry.get("optimizer", "muon")
+    module = __import__(muon.build.__module__, fromlist=["Muon"])
+    torch.manual_seed(0)
+    shapes = [(64, 32), (32, 48)]
+    mats = [torch.nn.Parameter(torch.randn(*s)) for s in shapes]
+    theirs_p = [torch.nn.Parameter(m.detach().clone()) for m in mats]
+    ours, theirs = module.Muon(mats, lr=0.02, adjust_lr_fn="match_rms_adamw"), torch.optim.Muon(
+        theirs_p, lr=0.02, adjust_lr_fn="match_rms_adamw")
+    original = module.CPU_FP32_BELOW
+    try:
+        module.CPU_FP32_BELOW = 0  # bf16 everywhere: bit for bit torch's step
+        for _ in range(3):
+            for p, q in zip(mats, theirs_p):
+                p.grad = q.grad = torch.randn_like(p)
+            ours.step()
+            theirs.step()
+        assert all(torch.equal(p, q) for p, q in zip(mats, theirs_p))
+    finally:
+        module.CPU_FP32_BELOW = original
+    g = torch.randn(96, 32)
+    spread = {dt: float((torch.linalg.svdvals(module.newton_schulz(g, (3.4445, -4.775, 2.0315), 5, 1e-7, dt)
+                                              .float()) - 1).abs().max()) for dt in (torch.float32, torch.bfloat16)}
+    assert module.ns_dtype(g.shape, g.device) == torch.float32
+    assert abs(spread[torch.float32] - spread[torch.bfloat16]) < 0.05 and spread[torch.float32] < 0.4
