@@ -9,7 +9,9 @@ Nothing is lost if compaction is killed at any point: the new file is written as
 fsynced and renamed, and only then are the inputs it holds removed (a kill in between leaves rows stored twice,
 which readers count once). Concurrent writers stay safe: only the small files listed at the start are merged, and
 one is removed only if it is unchanged since it was read (same inode, size and mtime); a file written meanwhile
-stays and is merged next time. Two compactions of one folder never overlap (``fcntl.flock`` on
+stays and is merged next time. A run that waits for another run's trials may re-run one that was compacted
+meanwhile (its small file then wins; no row is lost or counted twice); the end of a suite therefore compacts only
+when no other run holds a lease in the folder. Two compactions of one folder never overlap (``fcntl.flock`` on
 ``.compact.lock``, released by the kernel when its holder dies). Memory: the compacted inputs are streamed
 row group by row group, so it grows with the small files and one row group, not with the whole suite.
 
