@@ -20,53 +20,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.store import compact, index
-
-_F, _I, _S, _B = pa.float64(), pa.int64(), pa.string(), pa.bool_()
-_LF = pa.list_(pa.float64())
-
-SCHEMA = pa.schema(
-    [
-        # identity
-        ("trial_id", _S), ("run_id", _S), ("suite", _S), ("suite_version", _S), ("baseline", _S), ("phase", _S),
-        ("workload", _S), ("scale", _S), ("params", _I), ("budget_tokens", _I),
-        ("budget_multiple", _F), ("method", _S), ("kind", _S), ("optimizer", _S),
-        ("schedule", _S), ("training_method", _S), ("seed", _I), ("study_id", _S),
-        ("tuning_trials", _I), ("tuning_protocol", _S), ("batch_size", _I),
-        # hyperparameters
-        ("hparams_json", _S), ("hp_lr", _F), ("hp_weight_decay", _F), ("hp_momentum", _F),
-        ("hp_warmup", _F),
-        # outcome
-        ("status", _S), ("error", _S),
-        # quality
-        ("final_val_loss", _F), ("final_val_metric", _F), ("val_metric_name", _S),
-        ("target_value", _F), ("reached_target", _B),
-        # continual workloads: average forgetting (Chaudhry et al. 2018) and per-task numbers
-        ("forgetting", _F), ("task_metrics_json", _S),
-        # cost
-        ("steps", _I), ("tokens", _I), ("flops", _F), ("train_time_s", _F),
-        ("step_time_ms_p50", _F), ("step_time_ms_p90", _F), ("time_to_target_s", _F),
-        ("steps_to_target", _I), ("energy_j", _F), ("energy_to_target_j", _F),
-        ("energy_method", _S), ("emissions_kg", _F), ("peak_mem_bytes", _I),
-        ("optimizer_state_bytes", _I), ("mfu", _F),
-        # how cost was measured (harness/measure.py)
-        ("cpu_energy_j", _F), ("ram_energy_j", _F), ("cpu_power_source", _S), ("energy_windows", _I),
-        ("energy_window_reliable", _B), ("power_limit_w", _F), ("temp_start_c", _F), ("temp_end_c", _F),
-        ("throttle_reasons", _S), ("peak_mem_method", _S), ("measure_warnings", _S),
-        # what a training method reports about itself
-        ("bytes_communicated", _I), ("communication_rounds", _I), ("simulated", _S),
-        # curve
-        ("curve_step", pa.list_(pa.int64())), ("curve_tokens", pa.list_(pa.int64())),
-        ("curve_time_s", _LF), ("curve_energy_j", _LF), ("curve_val_loss", _LF),
-        ("curve_train_loss", _LF),
-        # provenance
-        ("device", _S), ("device_name", _S), ("gpu_count", _I), ("driver", _S), ("cuda_version", _S),
-        ("cpu_model", _S), ("cpu_count", _I), ("os", _S),
-        ("torch_version", _S), ("python_version", _S), ("harness_version", _S), ("git_sha", _S),
-        ("git_dirty", _B), ("impl_hash", _S), ("data_fingerprint", _S), ("started_at", _S),
-        # contention (harness.train.hardware.contention): torch threads, highest 1-min load, load > cores
-        ("threads", _I), ("load_avg", _F), ("contended", _B),
-    ]
-)
+from harness.store.schema import SCHEMA, _conform, _fsync_dir  # noqa: F401  (the canonical schema lives there)
 
 
 def trial_path(results: Path, suite: str, trial_id: str) -> Path:
@@ -91,31 +45,10 @@ def write_row(results: Path, row: dict) -> Path:
     return final
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def stored_ids(results: Path, suite: str) -> set[str]:
     """Trial ids already in the store for ``suite`` (resume skips them)."""
     folder = Path(results) / f"suite={suite}"
     return {p.stem for p in compact.files(folder)[1]} | index.compacted_ids(folder)
-
-
-def _conform(table: pa.Table, schema: pa.Schema = SCHEMA) -> pa.Table:
-    """Cast a file's table to ``schema``: missing columns become nulls, extra ones are dropped."""
-    if table.schema.equals(schema):
-        return table
-    cols = []
-    for f in schema:
-        if f.name in table.column_names:
-            cols.append(table.column(f.name).cast(f.type))
-        else:
-            cols.append(pa.nulls(table.num_rows, f.type))
-    return pa.Table.from_arrays(cols, schema=schema)
 
 
 def read_results(results: Path, suite: str | None = None,

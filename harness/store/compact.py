@@ -31,6 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from harness.store.schema import SCHEMA, _conform, _fsync_dir
+
 PREFIX = "compacted-"
 ROW_GROUP = 65_536  # rows per row group of a compacted file
 MAX_PARTS = 8  # compacted parts in a folder before they are merged into one
@@ -67,8 +69,6 @@ def compact(results: Path, suite: str | None = None, merge: bool = True) -> dict
 
 
 def _compact_folder(folder: Path, merge: bool) -> int | None:
-    from harness.store import SCHEMA, _conform, _fsync_dir
-
     lock = os.open(folder / ".compact.lock", os.O_CREAT | os.O_RDWR, 0o644)
     try:
         try:

@@ -16,6 +16,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from harness.store.compact import files
+from harness.store.schema import SCHEMA, _conform
 
 OUTCOME = ("trial_id", "study_id", "phase", "status", "final_val_loss")
 
@@ -24,8 +25,6 @@ def read_compacted(paths: list[Path], schema: pa.Schema, exclude: pa.ChunkedArra
                    problems: list[str]) -> pa.Table:
     """Rows of compacted files (``schema``'s columns), newest file first, without the ids in ``exclude`` (newer
     small files) and without ids a newer compacted file already gave (a compaction killed before its clean-up)."""
-    from harness.store import _conform
-
     tables = []
     for path in reversed(paths):
         try:
@@ -79,6 +78,4 @@ def outcomes(results: Path, suite: str, cache: dict | None = None) -> pd.DataFra
 
 
 def _schema(columns) -> pa.Schema:
-    from harness.store import SCHEMA
-
     return pa.schema([SCHEMA.field(c) for c in columns])
