@@ -85,3 +85,16 @@ def test_muon_newton_schulz_in_bf16_is_torchs_and_fp32_orthogonalises_as_well():
                                               .float()) - 1).abs().max()) for dt in (torch.float32, torch.bfloat16)}
     assert module.ns_dtype(g.shape, g.device) == torch.float32
     assert abs(spread[torch.float32] - spread[torch.bfloat16]) < 0.05 and spread[torch.float32] < 0.4
+
+
+@pytest.mark.parametrize("spec", [dict(), dict(training_method="nm_sparsity", kind="method", method="nm_sparsity")])
+def test_one_build_per_trial_trains_exactly_as_two_builds(spec):
+    """run_trial builds the task once (the warm-up trains a deep copy): the run is bit for bit a fresh build's."""
+    trial = nano(budget_tokens=1024 * 8, **spec)
+    parts = trainer._components(trial)
+    device = torch.device("cpu")
+    trainer._train(trial, parts, device, warmup=True)
+    fresh = trainer._train(trial, parts, device)
+    row = run_trial(trial)
+    assert row["status"] == "ok", row["error"]
+    assert row["curve_train_loss"] == fresh["curve_train_loss"] and row["final_val_loss"] == fresh["final_val_loss"]

@@ -7,6 +7,7 @@ out-of-memory, time limit and exceptions all become a row with their ``status``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib
 import json
@@ -106,12 +107,23 @@ def impl_hash(parts: dict[str, Method]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _prepare(trial: Trial, parts: dict[str, Method], device: torch.device):
-    """Build task, hooks and optimizers from the seed alone (called twice: warm-up copy, real run)."""
+def build_task(trial: Trial) -> tuple:
+    """The trial's task built from its seed, with the CPU and numpy RNG states right after building."""
     torch.manual_seed(trial.seed)
     np.random.seed(trial.seed)
     data = {**trial.data, "batch_size": trial.batch_size}
     task = workload_module(trial.workload).build(trial.scale, trial.seed, data)
+    return task, (torch.get_rng_state(), np.random.get_state())
+
+
+def _prepare(trial: Trial, parts: dict[str, Method], device: torch.device, built: tuple | None = None):
+    """Hooks and optimizers on a task from the seed alone: ``built`` (``build_task``'s, used as is; the warm-up gets
+    a deep copy of it) or a fresh build. The RNGs are put back where building left them, so both give the same run.
+    """
+    task, (cpu_rng, np_rng) = built or build_task(trial)
+    torch.set_rng_state(cpu_rng)
+    np.random.set_state(np_rng)
+    torch.cuda.manual_seed_all(trial.seed)  # building runs on CPU: CUDA's generator is as manual_seed left it
     hooks = None
     model = task.model
     if "method" in parts:
@@ -174,13 +186,13 @@ def _check(losses: list, first: float | None, factor: float, step: int) -> tuple
 
 
 def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup: bool = False,
-           pilot: dict | None = None, grad_norms: list | None = None) -> dict:
+           pilot: dict | None = None, grad_norms: list | None = None, built: tuple | None = None) -> dict:
     """Train until the budget (tokens or examples) is spent; ``warmup`` runs a few untimed steps only.
 
     ``pilot`` is handed to the schedule (``pilot_grad_norms``); ``grad_norms``, when a list, receives
     every step's gradient norm (``grad_norm`` of the schedule's hyperparameters: l1 or l2).
     """
-    task, model, hooks, opts = _prepare(trial, parts, device)
+    task, model, hooks, opts = _prepare(trial, parts, device, built)
     forward = torch.compile(model) if trial.compile else model
     cast, check_every = autocast(trial, device), CHECK_EVERY.get(device.type, 32)
     losses: list = []  # since the last check, on the device
@@ -363,8 +375,9 @@ def run_trial(trial: Trial, run_id: str = "") -> dict:
         parts = _components(trial)
         row["impl_hash"] = impl_hash(parts)
         pilot = _pilot(trial, parts, device)
-        _train(trial, parts, device, warmup=True, pilot=pilot)
-        row.update(_train(trial, parts, device, pilot=pilot))
+        built = build_task(trial)  # once: the warm-up trains a copy (a workload's closures are shared, not copied)
+        _train(trial, parts, device, warmup=True, pilot=pilot, built=(copy.deepcopy(built[0]), built[1]))
+        row.update(_train(trial, parts, device, pilot=pilot, built=built))
     except torch.OutOfMemoryError as exc:
         row.update(status="oom", error=str(exc).splitlines()[0])
     except Exception as exc:  # a failing trial is a row, never a crashed suite
