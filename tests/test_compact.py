@@ -163,3 +163,31 @@ def test_report_reads_every_column_the_statistics_use():
     for path in [*root.glob("stats/*.py"), root / "report.py"]:
         named |= set(re.findall(r'"([a-z_0-9]+)"', path.read_text())) & set(store.SCHEMA.names)
     assert named <= set(report.ROW_COLUMNS), sorted(named - set(report.ROW_COLUMNS))
+
+
+def test_a_suite_compacts_at_its_end_and_resumes_from_compacted_files(tmp_path, monkeypatch):
+    from harness import config
+    from harness.run.executors import run_suite
+    from harness.run.options import Options
+
+    suite = tmp_path / "q.yaml"
+    suite.write_text("include: _defaults.yaml\nmethods: [adamw, sgd]\nbaseline: adamw\n"
+                     "workloads:\n  quadratic: {scales: [tiny], budgets: [1]}\n"
+                     "tuning: {trials: 3, seeds: 2}\ntrain: {codecarbon: false, evals: 1, warmup_steps: 1}\n")
+    monkeypatch.setattr(compact, "MIN_SMALL", 4)
+    cfg = config.load([f"suite={suite}", f"results={tmp_path / 'results'}"])
+    first = run_suite(cfg, show=False, opts=Options(runner="tests.protocol_runners:run"))
+    packed, small = compact.files(tmp_path / "results" / "suite=q")
+    assert first["ran"] == 10 and len(packed) == 1 and small == []
+    again = run_suite(cfg, show=False, opts=Options(runner="tests.protocol_runners:run"))
+    assert again["ran"] == 0  # every trial found in the compacted file: nothing reruns
+    rows, problems = store.read_results(tmp_path / "results")
+    assert problems == [] and len(rows) == 10 and rows["trial_id"].is_unique
+
+
+def test_harness_compact_command(tmp_path, cli):
+    fill(tmp_path)
+    done = cli("compact", f"results={tmp_path}")
+    assert done.returncode == 0 and "suite s: 6 rows in one compacted file" in done.stdout
+    assert cli("compact", f"results={tmp_path}").stdout.startswith("Nothing to compact")
+    assert cli("compact", f"results={tmp_path / 'none'}").returncode == 2
