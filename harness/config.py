@@ -26,7 +26,6 @@ from omegaconf.errors import OmegaConfBaseException
 from harness.contracts import registry
 from harness.contracts.interface import KINDS
 from harness.errors import ConfigError, suggest
-from harness.train.trainer import workload_module
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 SHORTCUTS = ("suite", "preset", "method", "workload", "scale", "budget")
@@ -344,6 +343,9 @@ def validate(cfg: DictConfig) -> None:
         _positive_int(cfg, "train.batch_size")
     if not isinstance(cfg.train.codecarbon, bool):
         raise ConfigError(f"train.codecarbon must be true or false, got {cfg.train.codecarbon!r}")
+    if cfg.train.precision not in ("fp32", "bf16") or not isinstance(cfg.train.compile, bool):
+        raise ConfigError(f"train.precision must be fp32 or bf16 and train.compile true or false, got "
+                          f"{cfg.train.precision!r} and {cfg.train.compile!r}")
     kind = cfg.kind
     if kind not in KINDS:
         raise ConfigError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
@@ -367,6 +369,8 @@ def validate(cfg: DictConfig) -> None:
     _check_hparams(cfg)
     if not cfg.workloads:
         raise ConfigError("no workloads to run")
+    from harness.train.trainer import workload_module  # torch: only once a suite is validated (report needs none)
+
     for w, spec in cfg.workloads.items():
         try:
             module = workload_module(w) if re.fullmatch(r"[a-z]\w*", str(w)) else None

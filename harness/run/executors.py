@@ -34,8 +34,10 @@ from harness.run import protocols
 from harness.run.backends import RETRIES, make_backend
 from harness.run.leases import Leases
 from harness.run.options import Options, in_shard
+from harness.store.compact import compact
 from harness.train.trainer import Trial
 
+FINAL_COLUMNS = ["study_id", "phase", "status", "final_val_loss", "hparams_json"]  # what picks the best configs
 WAIT_POLLS = 3  # polls without any live lease of another run before we stop waiting for it
 
 
@@ -197,10 +199,12 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
     try:
         ran, missing = run_tuning(cfg, results, run_id, show, opts, backend, leases)
         incomplete = {t.study_id for t in missing}
-        rows, _ = store.read_results(results, cfg.name)
+        rows, _ = store.read_results(results, cfg.name, columns=FINAL_COLUMNS)
         rows = rows[~rows["study_id"].isin(incomplete)]
         finals = protocols.final_trials(cfg, rows)
         ran += run_trials(finals, results, "final", run_id, show, opts, backend, leases)
+        if not _live_leases(results, cfg.name, leases):  # another run's waits would miss compacted trials
+            compact(results, cfg.name, merge=False)
     finally:
         backend.close()
         leases.close()
