@@ -346,3 +346,14 @@ def test_infrastructure_failures_stored_by_an_older_version_are_set_aside(tmp_pa
     assert [m.split(" -> ")[0] for m in moved] == [str(tmp_path / "suite=s" / f"{t}.parquet") for t in "ab"]
     assert all("infrastructure failure" in m and m.split(" -> ")[1].split(":")[0].endswith(".infra") for m in moved)
     assert store.stored_ids(tmp_path, "s") == {"c", "d"}  # a method's failure is a result: kept
+
+
+def test_a_partial_write_of_a_killed_run_is_removed_by_the_next_one(tmp_path):
+    folder = tmp_path / "suite=s"
+    folder.mkdir()
+    old, fresh = folder / ".a.parquet.123.tmp", folder / ".b.parquet.456.tmp"
+    old.write_bytes(b"PAR1 half")
+    fresh.write_bytes(b"PAR1 being written")
+    os.utime(old, (time.time() - 1000, time.time() - 1000))
+    assert store.set_aside(tmp_path, "s") == [f"{old} -> removed: the partial write of a killed run"]
+    assert not old.exists() and fresh.exists()  # a live writer's file is left alone

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -173,14 +174,20 @@ def _conform(table: pa.Table) -> pa.Table:
 
 
 INFRA = ("worker died ", "killed by the executor")  # how older versions stored infrastructure failures
+STALE_TMP_S = 300.0  # a temporary file this old belongs to a killed writer (of this host or another)
 
 
 def set_aside(results: Path, suite: str) -> list[str]:
     """Rename every unreadable or invalid trial file of ``suite`` to ``<name>.unreadable``, and every
     infrastructure failure an older version stored to ``<name>.infra`` (kept, never read again), so that
-    their trials run again; returns ``"path -> new path: problem"`` for each."""
+    their trials run again; remove temporary files older than ``STALE_TMP_S``. Returns one line for each."""
     folder = Path(results) / f"suite={suite}"
     moved = []
+    for tmp in folder.glob(".*.parquet.*.tmp") if folder.is_dir() else []:  # a write takes milliseconds
+        with contextlib.suppress(FileNotFoundError):
+            if time.time() - tmp.stat().st_mtime > STALE_TMP_S:
+                tmp.unlink()
+                moved.append(f"{tmp} -> removed: the partial write of a killed run")
     for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
         try:
             with pq.ParquetFile(path) as file:  # one open: 3x faster than read_schema + read_table
