@@ -272,8 +272,7 @@ def _check_shapes(cfg: DictConfig) -> None:
         if not (key in NULLABLE and value is None) and not _fits(value, shape):
             raise ConfigError(f"{key} must be {shape}{' or null' if key in NULLABLE else ''}, got {value!r}")
     for w, spec in cfg.workloads.items():
-        if not isinstance(spec, DictConfig) or not _fits(spec.get("scales"), _NAMES) or set(spec) - {"scales",
-                                                                                                 "budgets"}:
+        if not isinstance(spec, DictConfig) or not _fits(spec.get("scales"), _NAMES) or len(spec) != 2:
             raise ConfigError(f"workloads.{w} must be a mapping with scales: [names] and budgets: [numbers]")
         for field in ("budgets", "baseline_budgets"):
             budgets = spec.get(field)
