@@ -68,6 +68,8 @@ SCHEMA = pa.schema(
         ("torch_version", _S), ("python_version", _S), ("harness_version", _S), ("git_sha", _S),
         ("git_dirty", _B), ("impl_hash", _S), ("data_fingerprint", _S), ("started_at", _S),
         ("threads", _I),
+        # where a row comes from: null = measured here; "published" = transcribed (harness.store.published)
+        ("source", _S), ("citation", _S),
     ]
 )
 STATUSES = ("ok", "diverged", "oom", "timeout", "error", "skipped")
