@@ -52,10 +52,13 @@ def _cmd_run(args) -> int:
 
 def _cmd_validate(args) -> int:
     """Check a configuration without running it."""
+    from harness.run.options import Options
+    from harness.run.plan import make_plan
     from harness.run.protocols import describe
 
     cfg = config.load(args.overrides)
     print(f"suite {cfg.name!r} is valid: {describe(cfg)}")
+    print(make_plan(cfg, Options.from_config(cfg).threads).text())
     return 0
 
 

@@ -19,3 +19,9 @@ def harness_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess
 @pytest.fixture
 def cli():
     return harness_cli
+
+
+@pytest.fixture(autouse=True)
+def _step_time_cache(tmp_path_factory, monkeypatch):
+    """Trials run by tests record their step times in a throwaway cache, not the user's ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))

@@ -1,0 +1,181 @@
+"""A plan before every run: how many studies, trials and training steps, and how long they should take.
+
+Step times are measured, never guessed: every finished trial records its median step time and its
+per-trial overhead (build, warm-up, evaluations: wall time minus training steps) in
+``$XDG_CACHE_HOME/speedproof/step_times.json`` (default ``~/.cache``), keyed by optimizer, schedule,
+training method, workload, scale, batch size, device, threads and machine. A trial whose key has no
+measurement yet makes the estimate "unknown" for it; the first run measures it. The ``Tracker`` feeds
+the progress bar: the count over every phase (stored trials included, so a resumed run counts on),
+the trial's budget and an ETA from the plan, corrected by how fast this run really goes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from harness import store
+from harness.run import protocols, tuning
+from harness.train.trainer import Trial, workload_module
+
+KEEP = 20  # measurements kept per key (their median is used)
+
+
+def cache_path() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "speedproof" / "step_times.json"
+
+
+def step_key(trial: Trial, threads: int | None) -> str:
+    """What a step time depends on besides the hyperparameters."""
+    return "|".join(str(x) for x in (trial.optimizer, trial.schedule, trial.training_method, trial.workload,
+                                     trial.scale, trial.batch_size, trial.device, threads or "all", platform.node()))
+
+
+def load_times(path: Path | None = None) -> dict:
+    try:
+        return json.loads((path or cache_path()).read_text())
+    except (OSError, ValueError):  # none yet, or a half-written file from a killed run: start afresh
+        return {}
+
+
+def record(times: dict, key: str, row: dict, wall_s: float | None, path: Path | None = None) -> None:
+    """Add one finished trial's step time and overhead (``wall_s`` None: not known) to ``times``; save it."""
+    steps, step_ms = row.get("steps"), row.get("step_time_ms_p50")
+    if row.get("status") != "ok" or not steps or not step_ms or not math.isfinite(step_ms):
+        return
+    entry = times.setdefault(key, {"step_s": [], "overhead_s": []})
+    step_s = step_ms / 1000
+    entry["step_s"] = [*entry["step_s"], round(step_s, 6)][-KEEP:]
+    if wall_s is not None:
+        entry["overhead_s"] = [*entry["overhead_s"], round(max(wall_s - steps * step_s, 0.0), 3)][-KEEP:]
+    path = path or cache_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(times, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+@dataclass
+class Plan:
+    """The trials a configuration runs (``bound``: coordinate descent's count is a cap, not exact)."""
+
+    studies: int
+    tune: int
+    final: int
+    stored: int
+    steps: int
+    bound: bool
+    seconds: float  # estimated wall time of the trials not stored yet, over those with a measured step time
+    unknown: list[str] = field(default_factory=list)  # "method workload/scale" without a measurement
+    estimates: dict[str, float] = field(default_factory=dict)  # step key -> seconds per trial
+
+    @property
+    def trials(self) -> int:
+        return self.tune + self.final
+
+    def text(self) -> str:
+        cap = "at most " if self.bound else ""
+        head = (f"plan: {self.studies} studies, {cap}{self.tune} tuning + {self.final} final = {self.trials} trials "
+                f"({self.stored} stored), {cap}{self.steps:,} training steps")
+        if self.unknown:
+            part = f"at least {duration(self.seconds)}; " if self.seconds else ""
+            return (f"{head}; estimated wall time: {part}unknown for {', '.join(self.unknown)} "
+                    "(no step time measured on this machine yet: the first run measures it)")
+        return f"{head}; estimated wall time {cap}{duration(self.seconds)} (step times measured on this machine)"
+
+
+def duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, m, s = seconds // 3600, seconds // 60 % 60, seconds % 60
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def make_plan(cfg, threads: int | None = None, times: dict | None = None) -> Plan:
+    """Count and time what ``harness run`` would do with ``cfg`` now (stored trials are not run again)."""
+    times = load_times() if times is None else times
+    studies = tuning.studies(cfg)
+    seeds = int(cfg.tuning.seeds)
+    if cfg.tuning.protocol == "grid":
+        tune, final = protocols.grid_trials(cfg), []
+    elif cfg.tuning.protocol == "coordinate_descent":
+        tune = [s for s in studies for _ in range(int(cfg.tuning.trials))]
+        final = [s for s in studies for _ in range(seeds)]
+    else:
+        tune, final = tuning.tune_trials(cfg), [s for s in studies for _ in range(seeds)]
+    done = store.outcomes(Path(cfg.results), cfg.name)
+    done = done[done["study_id"].isin({s.study_id for s in studies})]
+    stored_tune = min(int((done["phase"] != "final").sum()), len(tune))
+    stored_final = min(int((done["phase"] == "final").sum()), len(final))
+    steps, seconds, unknown, estimates = 0, 0.0, {}, {}
+    units: dict[tuple, int] = {}
+    for group, stored in ((tune, stored_tune), (final, stored_final)):
+        for i, trial in enumerate(group):
+            shape = (trial.workload, trial.scale, trial.batch_size)
+            if shape not in units:
+                data = {k: v for k, v in {**trial.data, "batch_size": trial.batch_size}.items() if v is not None}
+                units[shape] = workload_module(trial.workload).build(trial.scale, 0, data).units_per_step
+            n = math.ceil(max(trial.budget_tokens, 1) / units[shape])
+            steps += n
+            if i < stored:  # which ones are stored does not change the count; skip as many as are
+                continue
+            key = step_key(trial, threads)
+            entry = times.get(key)
+            if entry and entry.get("step_s"):
+                overhead = statistics.median(entry["overhead_s"]) if entry.get("overhead_s") else 0.0
+                estimates[key] = (n + trial.warmup_steps) * statistics.median(entry["step_s"]) + overhead
+                seconds += estimates[key]
+            else:
+                unknown[f"{trial.method} {trial.workload}/{trial.scale}"] = True
+    return Plan(len(studies), len(tune), len(final), stored_tune + stored_final, steps,
+                cfg.tuning.protocol == "coordinate_descent", seconds, list(unknown), estimates)
+
+
+class Tracker:
+    """Counts trials over every phase, records step times, and estimates the time left."""
+
+    def __init__(self, plan: Plan, threads: int | None = None, path: Path | None = None):
+        self.plan, self.threads, self.path = plan, threads, path
+        self.done, self.times = plan.stored, load_times(path)
+        self.left_s = plan.seconds
+        self.spent_s = self.planned_s = 0.0
+        self.ran = 0
+        self.started: dict[str, float] = {}
+
+    def start(self, trial: Trial) -> None:
+        self.started[trial.trial_id] = time.monotonic()
+
+    def finish(self, trial: Trial, row: dict | None = None) -> None:
+        """One trial more is stored (``row``: it ran here, and its step time is recorded)."""
+        self.done += 1
+        key = step_key(trial, self.threads)
+        guess = self.plan.estimates.get(key, 0.0)
+        self.left_s = max(self.left_s - guess, 0.0)
+        began = self.started.pop(trial.trial_id, None)
+        if row is not None and began is not None:
+            wall = time.monotonic() - began
+            self.spent_s += wall
+            self.planned_s += guess if guess else wall
+            first = not self.ran  # the process's first trial also pays one-off imports: no overhead from it
+            self.ran += 1
+            record(self.times, key, row, None if first else wall, self.path)
+
+    def eta(self) -> str:
+        if self.plan.unknown and not self.spent_s:
+            return "ETA unknown"
+        pace = self.spent_s / self.planned_s if self.planned_s else 1.0  # this run against the plan
+        left = self.left_s * pace
+        if self.plan.unknown and self.ran:  # no plan for some: the mean trial so far
+            left = max(left, (self.plan.trials - self.done) * self.spent_s / self.ran)
+        return f"ETA {duration(left)}"
+
+    def text(self, trial: Trial) -> str:
+        total = f"{self.done}/{'≤' if self.plan.bound else ''}{self.plan.trials}"
+        return (f"{trial.method} {trial.workload}/{trial.scale} budget {trial.budget_multiple:g}x "
+                f"({trial.budget_tokens:,} units) · {total} trials overall · {self.eta()}")
