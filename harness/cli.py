@@ -151,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("overrides", nargs="*", help="key=value overrides")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--format", choices=FORMATS, default="terminal", help="how tables are printed")
+    if not (sys.argv[1:] if argv is None else argv):  # bare `harness`: the help, not an error
+        parser.print_help()
+        return 0
     args, extra = parser.parse_known_args(argv)
     flags = [e for e in extra if e.startswith("-")]
     if flags:
