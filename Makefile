@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install -q torch==2.13.0   # the CPU build; an unpinned torch pulls CUDA wheels
 	$(BIN)/python -m pip install -q -r requirements.lock
 	$(BIN)/python -m pip install -q -e . --no-deps
+	$(BIN)/python -m pip check   # a lock older than pyproject.toml fails here: run `make lock`
 	touch $(STAMP)
 
 # regenerate the lock after a dependency changes in pyproject.toml (pip resolves; nothing is installed)
