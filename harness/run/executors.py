@@ -209,7 +209,7 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
     leases = Leases(results, run_id)
     plan = make_plan(cfg, opts.threads)
     print(plan.text(), file=sys.stderr)  # stdout stays the leaderboard (--format markdown > file)
-    tracker = Tracker(plan, opts.threads)
+    tracker = Tracker(plan)
     try:
         ran, missing = run_tuning(cfg, results, run_id, show, opts, backend, leases, tracker)
         incomplete = {t.study_id for t in missing}

@@ -74,11 +74,25 @@ class Plan:
     bound: bool
     seconds: float  # estimated wall time of the trials not stored yet, over those with a measured step time
     unknown: list[str] = field(default_factory=list)  # "method workload/scale" without a measurement
-    estimates: dict[str, float] = field(default_factory=dict)  # step key -> seconds per trial
+    threads: int | None = None
+    rates: dict[str, tuple[float, float]] = field(default_factory=dict)  # step key -> (step s, overhead s)
+    units: dict[tuple, int] = field(default_factory=dict)  # (workload, scale, batch size) -> units a step
 
     @property
     def trials(self) -> int:
         return self.tune + self.final
+
+    def steps_of(self, trial: Trial) -> int:
+        shape = (trial.workload, trial.scale, trial.batch_size)
+        if shape not in self.units:
+            data = {k: v for k, v in {**trial.data, "batch_size": trial.batch_size}.items() if v is not None}
+            self.units[shape] = workload_module(trial.workload).build(trial.scale, 0, data).units_per_step
+        return math.ceil(max(trial.budget_tokens, 1) / self.units[shape])
+
+    def seconds_of(self, trial: Trial) -> float | None:
+        """(steps + warm-up) x the median step time + the median overhead; None without a measurement."""
+        rate = self.rates.get(step_key(trial, self.threads))
+        return (self.steps_of(trial) + trial.warmup_steps) * rate[0] + rate[1] if rate else None
 
     def text(self) -> str:
         cap = "at most " if self.bound else ""
@@ -113,35 +127,29 @@ def make_plan(cfg, threads: int | None = None, times: dict | None = None) -> Pla
     done = done[done["study_id"].isin({s.study_id for s in studies})]
     stored_tune = min(int((done["phase"] != "final").sum()), len(tune))
     stored_final = min(int((done["phase"] == "final").sum()), len(final))
-    steps, seconds, unknown, estimates = 0, 0.0, {}, {}
-    units: dict[tuple, int] = {}
+    rates = {key: (statistics.median(e["step_s"]), statistics.median(e.get("overhead_s") or [0.0]))
+             for key, e in times.items() if e.get("step_s")}
+    plan = Plan(len(studies), len(tune), len(final), stored_tune + stored_final, 0,
+                cfg.tuning.protocol == "coordinate_descent", 0.0, threads=threads, rates=rates)
+    unknown = {}
     for group, stored in ((tune, stored_tune), (final, stored_final)):
         for i, trial in enumerate(group):
-            shape = (trial.workload, trial.scale, trial.batch_size)
-            if shape not in units:
-                data = {k: v for k, v in {**trial.data, "batch_size": trial.batch_size}.items() if v is not None}
-                units[shape] = workload_module(trial.workload).build(trial.scale, 0, data).units_per_step
-            n = math.ceil(max(trial.budget_tokens, 1) / units[shape])
-            steps += n
+            plan.steps += plan.steps_of(trial)
             if i < stored:  # which ones are stored does not change the count; skip as many as are
                 continue
-            key = step_key(trial, threads)
-            entry = times.get(key)
-            if entry and entry.get("step_s"):
-                overhead = statistics.median(entry["overhead_s"]) if entry.get("overhead_s") else 0.0
-                estimates[key] = (n + trial.warmup_steps) * statistics.median(entry["step_s"]) + overhead
-                seconds += estimates[key]
-            else:
+            seconds = plan.seconds_of(trial)
+            plan.seconds += seconds or 0.0
+            if seconds is None:
                 unknown[f"{trial.method} {trial.workload}/{trial.scale}"] = True
-    return Plan(len(studies), len(tune), len(final), stored_tune + stored_final, steps,
-                cfg.tuning.protocol == "coordinate_descent", seconds, list(unknown), estimates)
+    plan.unknown = list(unknown)
+    return plan
 
 
 class Tracker:
     """Counts trials over every phase, records step times, and estimates the time left."""
 
-    def __init__(self, plan: Plan, threads: int | None = None, path: Path | None = None):
-        self.plan, self.threads, self.path = plan, threads, path
+    def __init__(self, plan: Plan, path: Path | None = None):
+        self.plan, self.path = plan, path
         self.done, self.times = plan.stored, load_times(path)
         self.left_s = plan.seconds
         self.spent_s = self.planned_s = 0.0
@@ -154,8 +162,8 @@ class Tracker:
     def finish(self, trial: Trial, row: dict | None = None) -> None:
         """One trial more is stored (``row``: it ran here, and its step time is recorded)."""
         self.done += 1
-        key = step_key(trial, self.threads)
-        guess = self.plan.estimates.get(key, 0.0)
+        key = step_key(trial, self.plan.threads)
+        guess = self.plan.seconds_of(trial) or 0.0
         self.left_s = max(self.left_s - guess, 0.0)
         began = self.started.pop(trial.trial_id, None)
         if row is not None and began is not None:
