@@ -25,6 +25,7 @@ from harness.run import protocols, tuning
 from harness.train.trainer import Trial, workload_module
 
 KEEP = 20  # measurements kept per key (their median is used)
+SHOWN = 4  # method/scale pairs without a measurement named in the plan
 
 
 def cache_path() -> Path:
@@ -98,9 +99,12 @@ class Plan:
         cap = "at most " if self.bound else ""
         head = (f"plan: {self.studies} studies, {cap}{self.tune} tuning + {self.final} final = {self.trials} trials "
                 f"({self.stored} stored), {cap}{self.steps:,} training steps")
+        if self.stored == self.trials and not self.bound:
+            return f"{head}; nothing left to run"
         if self.unknown:
             part = f"at least {duration(self.seconds)}; " if self.seconds else ""
-            return (f"{head}; estimated wall time: {part}unknown for {', '.join(self.unknown)} "
+            more = f" and {len(self.unknown) - SHOWN} more" if len(self.unknown) > SHOWN else ""
+            return (f"{head}; estimated wall time: {part}unknown for {', '.join(self.unknown[:SHOWN])}{more} "
                     "(no step time measured on this machine yet: the first run measures it)")
         return f"{head}; estimated wall time {cap}{duration(self.seconds)} (step times measured on this machine)"
 
