@@ -72,3 +72,12 @@ def test_validate_prints_the_plan(cfg, capsys):
 
 def test_durations_read_like_a_clock():
     assert [planning.duration(s) for s in (4.4, 83, 3725)] == ["4s", "1m23s", "1h02m"]
+
+
+def test_nothing_left_to_run_once_every_trial_is_stored(cfg):
+    rows = [(t, "tune") for t in tune_trials(cfg)] + [(s, "final") for s in studies(cfg)]
+    for i, (trial, phase) in enumerate(rows):
+        store.write_row(cfg.results, {"trial_id": f"t{i}", "suite": cfg.name, "study_id": trial.study_id,
+                                      "phase": phase, "status": "ok", "final_val_loss": 4.0})
+    p = planning.make_plan(cfg)
+    assert p.stored == p.trials == 9 and p.text().endswith("nothing left to run")

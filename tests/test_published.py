@@ -2,6 +2,7 @@
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -125,3 +126,12 @@ def test_published_rows_never_reach_our_results(tmp_path, pub):
 def test_a_missing_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="not found"):
         read_published(tmp_path)
+
+
+def test_every_row_names_its_source_and_the_readme_counts_match(pub):
+    raw = pub.raw
+    assert raw["where"].str.contains(r"@[0-9a-f]{40}:|arXiv:\d{4}\.\d{5}").all()  # a commit or a paper
+    assert raw.loc[raw["metric"] != "speedup_vs_adamw_reported", "value"].map(math.isfinite).all()
+    readme = (Path(__file__).resolve().parent.parent / "published" / "README.md").read_text()
+    stated = dict(re.findall(r"`(\w+\.csv)` \((\d+) rows\)", readme))
+    assert {f: int(n) for f, n in stated.items()} == raw.groupby("file").size().to_dict()
