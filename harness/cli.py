@@ -53,12 +53,17 @@ def _cmd_run(args) -> int:
 def _cmd_validate(args) -> int:
     """Check a configuration without running it."""
     from harness.run.options import Options
-    from harness.run.plan import make_plan
+    from harness.run.plan import make_plan, measure
     from harness.run.protocols import describe
 
     cfg = config.load(args.overrides)
     print(f"suite {cfg.name!r} is valid: {describe(cfg)}")
-    print(make_plan(cfg, Options.from_config(cfg).threads).text())
+    plan = make_plan(cfg, Options.from_config(cfg).threads)
+    if args.measure and plan.unmeasured:  # a few steps of each unmeasured method, then the plan again
+        print(f"measuring {len(plan.unmeasured)} step times ...", flush=True)
+        measure(plan)
+        plan = make_plan(cfg, plan.threads)
+    print(plan.text())
     return 0
 
 
@@ -151,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("overrides", nargs="*", help="key=value overrides")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--format", choices=FORMATS, default="terminal", help="how tables are printed")
+        if name == "validate":
+            p.add_argument("--measure", action="store_true", help="time a few steps of each unmeasured method")
     if not (sys.argv[1:] if argv is None else argv):  # bare `harness`: the help, not an error
         parser.print_help()
         return 0

@@ -1,6 +1,7 @@
 """The plan printed before a run: counts, steps, estimated time from cached step times, the progress text."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -81,3 +82,12 @@ def test_nothing_left_to_run_once_every_trial_is_stored(cfg):
                                       "phase": phase, "status": "ok", "final_val_loss": 4.0})
     p = planning.make_plan(cfg)
     assert p.stored == p.trials == 9 and p.text().endswith("nothing left to run")
+
+
+def test_validate_measure_times_a_few_steps_of_unmeasured_methods(cfg, capsys):
+    args = ["validate", "suite=optimizers", "preset=smoke", "method=adamw", f"results={cfg.results}"]
+    assert cli.main(args) == 0 and "unknown for adamw gpt/nano" in capsys.readouterr().out
+    assert cli.main([*args, "--measure"]) == 0
+    out = capsys.readouterr().out
+    assert "measuring 1 step times" in out and "unknown" not in out and "estimated wall time" in out
+    assert not list(Path(cfg.results).rglob("*.parquet"))  # a measurement is not a result

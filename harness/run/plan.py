@@ -4,7 +4,8 @@ Step times are measured, never guessed: every finished trial records its median 
 per-trial overhead (build, warm-up, evaluations: wall time minus training steps) in
 ``$XDG_CACHE_HOME/speedproof/step_times.json`` (default ``~/.cache``), keyed by optimizer, schedule,
 training method, workload, scale, batch size, device, threads and machine. A trial whose key has no
-measurement yet makes the estimate "unknown" for it; the first run measures it. The ``Tracker`` feeds
+measurement yet makes the estimate "unknown" for it; the first run measures it, or ``measure``
+(``harness validate --measure``) times a few steps of each beforehand. The ``Tracker`` feeds
 the progress bar: the count over every phase (stored trials included, so a resumed run counts on),
 the trial's budget and an ETA from the plan, corrected by how fast this run really goes.
 """
@@ -17,15 +18,16 @@ import os
 import platform
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness import store
 from harness.run import protocols, tuning
-from harness.train.trainer import Trial, workload_module
+from harness.train.trainer import Trial, run_trial, workload_module
 
 KEEP = 20  # measurements kept per key (their median is used)
 SHOWN = 4  # method/scale pairs without a measurement named in the plan
+MEASURE_STEPS = 8  # training steps of a quick measurement (``measure``), at least one per evaluation
 
 
 def cache_path() -> Path:
@@ -78,6 +80,7 @@ class Plan:
     threads: int | None = None
     rates: dict[str, tuple[float, float]] = field(default_factory=dict)  # step key -> (step s, overhead s)
     units: dict[tuple, int] = field(default_factory=dict)  # (workload, scale, batch size) -> units a step
+    unmeasured: dict[str, Trial] = field(default_factory=dict)  # step key -> a trial that would measure it
 
     @property
     def trials(self) -> int:
@@ -145,8 +148,32 @@ def make_plan(cfg, threads: int | None = None, times: dict | None = None) -> Pla
             plan.seconds += seconds or 0.0
             if seconds is None:
                 unknown[f"{trial.method} {trial.workload}/{trial.scale}"] = True
+                plan.unmeasured.setdefault(step_key(trial, threads), trial)
     plan.unknown = list(unknown)
     return plan
+
+
+def measure(plan: Plan, path: Path | None = None, steps: int = MEASURE_STEPS) -> int:
+    """Time a few training steps of every trial kind the plan has no measurement for; returns how many.
+
+    Each runs in this process with its suite's evaluations and meters (so its overhead is a real
+    trial's), on a budget of ``max(steps, evals)`` steps; the first one's overhead is not kept (imports).
+    """
+    import torch  # loaded already by the workloads the plan built
+
+    times, measured, threads = load_times(path), 0, torch.get_num_threads()
+    torch.set_num_threads(plan.threads or threads)  # as the local executor runs it
+    try:
+        for key, trial in plan.unmeasured.items():
+            units = plan.units[(trial.workload, trial.scale, trial.batch_size)]
+            short = replace(trial, budget_tokens=max(steps, trial.evals) * units, phase="measure")
+            began = time.monotonic()
+            row = run_trial(short)
+            record(times, key, row, time.monotonic() - began if measured else None, path)
+            measured += 1
+    finally:
+        torch.set_num_threads(threads)
+    return measured
 
 
 class Tracker:
