@@ -143,8 +143,8 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
                     time.sleep(opts.poll_s)
                     still = [t for t in waiting if not _stored(results, t)]
                     bar.advance(task, len(waiting) - len(still))
-                    for t in (t for t in waiting if tracker and t not in still):
-                        tracker.finish(t)
+                    for t in [t for t in waiting if t not in still] if tracker else []:
+                        tracker.finish(t)  # another run stored it
                     live = [t for t in still if leases.live_elsewhere(t.suite, t.trial_id)]
                     todo.extend(t for t in still if t not in live)  # its owner died: ours now
                     waiting = live
@@ -205,11 +205,11 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
     store.check_writable(results, cfg.name)
     for moved in store.set_aside(results, cfg.name):
         print(f"harness: results file set aside, its trial runs again: {moved}", file=sys.stderr)
-    backend = make_backend(opts, str(cfg.train.device))  # starts its workers on the first trial
-    leases = Leases(results, run_id)
     plan = make_plan(cfg, opts.threads)
     print(plan.text(), file=sys.stderr)  # stdout stays the leaderboard (--format markdown > file)
     tracker = Tracker(plan)
+    backend = make_backend(opts, str(cfg.train.device))  # starts its workers on the first trial
+    leases = Leases(results, run_id)
     try:
         ran, missing = run_tuning(cfg, results, run_id, show, opts, backend, leases, tracker)
         incomplete = {t.study_id for t in missing}
