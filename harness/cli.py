@@ -58,11 +58,12 @@ def _cmd_validate(args) -> int:
 
     cfg = config.load(args.overrides)
     print(f"suite {cfg.name!r} is valid: {describe(cfg)}")
-    plan = make_plan(cfg, Options.from_config(cfg).threads)
+    opts = Options.from_config(cfg)
+    plan = make_plan(cfg, opts.threads, shard=opts.shard)
     if args.measure and plan.unmeasured:  # a few steps of each unmeasured method, then the plan again
         print(f"measuring {len(plan.unmeasured)} step times ...", flush=True)
         measure(plan)
-        plan = make_plan(cfg, plan.threads)
+        plan = make_plan(cfg, opts.threads, shard=opts.shard)
     print(plan.text())
     return 0
 

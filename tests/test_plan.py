@@ -91,3 +91,10 @@ def test_validate_measure_times_a_few_steps_of_unmeasured_methods(cfg, capsys):
     out = capsys.readouterr().out
     assert "measuring 1 step times" in out and "unknown" not in out and "estimated wall time" in out
     assert not list(Path(cfg.results).rglob("*.parquet"))  # a measurement is not a result
+
+
+def test_shards_split_the_plan(cfg):
+    whole = planning.make_plan(cfg)
+    halves = [planning.make_plan(cfg, shard=(i, 2)) for i in range(2)]
+    assert sum(h.tune for h in halves) == whole.tune and sum(h.final for h in halves) == whole.final
+    assert sum(h.steps for h in halves) == whole.steps

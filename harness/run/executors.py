@@ -205,7 +205,7 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
     store.check_writable(results, cfg.name)
     for moved in store.set_aside(results, cfg.name):
         print(f"harness: results file set aside, its trial runs again: {moved}", file=sys.stderr)
-    plan = make_plan(cfg, opts.threads)
+    plan = make_plan(cfg, opts.threads, shard=opts.shard)
     print(plan.text(), file=sys.stderr)  # stdout stays the leaderboard (--format markdown > file)
     tracker = Tracker(plan)
     backend = make_backend(opts, str(cfg.train.device))  # starts its workers on the first trial

@@ -23,6 +23,7 @@ from pathlib import Path
 
 from harness import store
 from harness.run import protocols, tuning
+from harness.run.options import in_shard
 from harness.train.trainer import Trial, run_trial, workload_module
 
 KEEP = 20  # measurements kept per key (their median is used)
@@ -118,8 +119,12 @@ def duration(seconds: float) -> str:
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
 
 
-def make_plan(cfg, threads: int | None = None, times: dict | None = None) -> Plan:
-    """Count and time what ``harness run`` would do with ``cfg`` now (stored trials are not run again)."""
+def make_plan(cfg, threads: int | None = None, times: dict | None = None, shard: tuple[int, int] | None = None) -> Plan:
+    """Count and time what ``harness run`` would do with ``cfg`` now (stored trials are not run again).
+
+    With ``shard=(i, n)``: this shard's trials; where their ids are not known before tuning (final seeds,
+    coordinate descent), every n-th one stands for them.
+    """
     times = load_times() if times is None else times
     studies = tuning.studies(cfg)
     seeds = int(cfg.tuning.seeds)
@@ -132,6 +137,11 @@ def make_plan(cfg, threads: int | None = None, times: dict | None = None) -> Pla
         tune, final = tuning.tune_trials(cfg), [s for s in studies for _ in range(seeds)]
     done = store.outcomes(Path(cfg.results), cfg.name)
     done = done[done["study_id"].isin({s.study_id for s in studies})]
+    if shard:
+        known = cfg.tuning.protocol != "coordinate_descent"
+        tune = [t for t in tune if in_shard(t.trial_id, shard)] if known else tune[shard[0]::shard[1]]
+        final = final[shard[0]::shard[1]]
+        done = done[done["trial_id"].map(lambda t: in_shard(str(t), shard)).astype(bool)]
     stored_tune = min(int((done["phase"] != "final").sum()), len(tune))
     stored_final = min(int((done["phase"] == "final").sum()), len(final))
     rates = {key: (statistics.median(e["step_s"]), statistics.median(e.get("overhead_s") or [0.0]))
