@@ -149,8 +149,16 @@ COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "report": _cmd_report, "ls":
             "validate": _cmd_validate, "dashboard": _cmd_dashboard}
 
 
+EXAMPLES = """examples (arguments are key=value overrides of suites/<suite>.yaml; see README.md):
+  harness ls                                        methods, workloads, suites
+  harness validate suite=optimizers preset=smoke    the plan: trials, steps, estimated time (--measure)
+  harness run suite=optimizers preset=smoke         run (resumes), then the leaderboard
+  harness verify method=muon preset=cpu             the claim beside the measurement, and a verdict"""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0], epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, fn in COMMANDS.items():
         p = sub.add_parser(name, help=(fn.__doc__ or name))

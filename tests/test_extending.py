@@ -36,7 +36,7 @@ def test_optimizers_by_path_get_the_documented_search_space():
 def test_bare_harness_prints_the_help(capsys):
     assert cli.main([]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("usage: harness") and "validate" in out
+    assert out.startswith("usage: harness") and "harness run suite=optimizers preset=smoke" in out
 
 
 def test_an_unknown_scale_lists_the_valid_ones(capsys):

@@ -98,3 +98,19 @@ def test_shards_split_the_plan(cfg):
     halves = [planning.make_plan(cfg, shard=(i, 2)) for i in range(2)]
     assert sum(h.tune for h in halves) == whole.tune and sum(h.final for h in halves) == whole.final
     assert sum(h.steps for h in halves) == whole.steps
+
+
+def test_the_eta_follows_the_plan_and_this_runs_pace(cfg, monkeypatch):
+    times = {}
+    for trial in studies(cfg):
+        planning.record(times, planning.step_key(trial, None), ok_row(step_ms=100.0), 2.0 + 18 * 0.1)
+    p = planning.make_plan(cfg)
+    tracker = planning.Tracker(p, path=planning.cache_path())
+    trial = tune_trials(cfg)[0]
+    per_trial = p.seconds_of(trial)
+    assert p.seconds == pytest.approx(9 * per_trial) and tracker.eta() == f"ETA {planning.duration(p.seconds)}"
+    clock = iter([100.0, 100.0 + 2 * per_trial])  # this trial takes twice the plan: the rest will too
+    monkeypatch.setattr(planning.time, "monotonic", lambda: next(clock))
+    tracker.start(trial)
+    tracker.finish(trial, ok_row(step_ms=100.0))
+    assert tracker.eta() == f"ETA {planning.duration(2 * 8 * per_trial)}"
