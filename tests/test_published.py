@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from harness.errors import ConfigError
-from harness.stats.analysis import data_speedup
+from harness.stats.speedup import data_speedup
 from harness.stats.published import replications
 from harness.store import SCHEMA, read_results, write_row
 from harness.store.published import read_published
@@ -42,22 +42,31 @@ def test_marin_losses_fall_with_budget(pub):
         assert (np.diff(losses) < 0).all(), g[["method", "scale", "budget_multiple", "final_val_loss"]]
 
 
-def _speedups(pub, scale, method, budgets=(1, 2, 4, 8)):
-    rows = pub.losses[(pub.losses["scale"] == scale) & pub.losses["budget_multiple"].isin(budgets)]
+def _speedups(pub, scale, method):
+    """Our estimator on the paper's losses at every budget it tabulates (1-8x, and 16x at 130M/300M)."""
+    rows = pub.losses[pub.losses["scale"] == scale]
     base, mine = rows[rows["method"] == "adamw"], rows[rows["method"] == method]
     return data_speedup(base["budget_multiple"], base["final_val_loss"], mine["budget_multiple"],
-                        mine["final_val_loss"]).set_index("budget")["speedup"]
+                        mine["final_val_loss"]).set_index("budget")
 
 
 def test_marin_speedups_recomputed_land_in_the_papers_band(pub):
-    """The abstract: "1.4x over AdamW for 0.1B parameter models to merely 1.1x for 1.2B" (checks.csv)."""
+    """The abstract: "1.4x over AdamW for 0.1B parameter models to merely 1.1x for 1.2B" (checks.csv).
+
+    Our estimator never extrapolates: at the largest budget a method that beats the baseline is a bound
+    ("> 1.00x"), so the band is checked on the values inside the budgets (1-8x at 130M thanks to its 16x runs).
+    """
     claim_small, claim_large = expected(pub, "marin_speedup_0.1b")[0], expected(pub, "marin_speedup_1.2b")[0]
     assert (claim_small, claim_large) == (1.4, 1.1)
     small = pd.concat([_speedups(pub, "130m", "muon"), _speedups(pub, "130m", "soap")])
-    assert len(small) == 8 and small.between(1.25, 1.45).all(), small
-    large = _speedups(pub, "1.2b", "muon").loc[[2.0, 4.0, 8.0]]
-    assert large.between(1.05, 1.15).all(), large
-    assert _speedups(pub, "1.2b", "soap").loc[1.0] < 1  # the outlier checks.csv notes: Soap's 1x loss > AdamW's
+    inside = small.loc[small.index <= 8]
+    assert len(inside) == 8 and (inside["kind"] == "value").all() and inside["speedup"].between(1.25, 1.45).all()
+    assert abs(_speedups(pub, "130m", "muon").loc[1.0, "speedup"] - claim_small) < 0.05
+    large = _speedups(pub, "1.2b", "muon")
+    assert large.loc[[1.0, 2.0, 4.0], "speedup"].between(1.05, 1.15).all()
+    assert large.loc[8.0, "kind"] == "lower_bound" and large.loc[8.0, "text"].startswith("> 1.00x")
+    soap = _speedups(pub, "1.2b", "soap").loc[1.0]  # the outlier checks.csv notes: Soap's 1x loss > AdamW's
+    assert soap["kind"] == "upper_bound" and soap["text"].startswith("< 1.00x")
 
 
 def test_the_reported_figures_match_the_abstract(pub):
@@ -106,9 +115,10 @@ def test_modded_nanogpt_speedrun_tracks(pub):
 def test_replications_label_how_each_speedup_was_obtained(pub):
     muon = replications("muon", "adamw", pub.losses, pub.reported, pub.records)
     assert set(muon["how"]) == {"estimator"}  # raw losses at every scale: the reported figure is not repeated
-    by_scale = muon.groupby("scale")["speedup"]
-    assert by_scale.min()["130m"] > 1.25 and by_scale.max()["130m"] < 1.45
-    assert by_scale.min()["1.2b"] > 1.05 and by_scale.max()["1.2b"] < 1.15
+    values = muon[muon["kind"] == "value"].groupby("scale")["speedup"]
+    assert values.min()["130m"] > 1.25 and values.max()["130m"] < 1.45
+    assert values.min()["1.2b"] > 1.05 and values.max()["1.2b"] < 1.15
+    assert set(muon.loc[muon["kind"] != "value", "text"].str[:7]) == {"> 1.00x"}  # the largest budget: a bound
     assert muon["citation"].str.contains("hyperparam_tables_muon").all()
     kron = replications("kron", "adamw", pub.losses, pub.reported, pub.records)
     assert list(kron["how"]) == ["reported", "reported"] and kron["budget_multiple"].isna().all()

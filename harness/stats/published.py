@@ -1,8 +1,10 @@
 """Published speedups beside ours: what other people's numbers say about a method against a baseline.
 
 ``replications`` takes the tables of ``harness.store.published.read_published`` (rows only, no I/O):
-where a source published raw final losses, this project's own estimator (``analysis.data_speedup``)
+where a source published raw final losses, this project's own estimator (``speedup.data_speedup``)
 is applied to them; where it did not, its own stated figure is used. Each row says which (``how``).
+The estimator never extrapolates: a method loss beyond the baseline's budgets is a bound (``kind``
+``lower_bound``: "> speedup", ``upper_bound``: "< speedup"), ``text`` says it as the report does.
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from harness.stats.analysis import data_speedup
+from harness.stats.speedup import data_speedup
 
-COLUMNS = ("source", "workload", "scale", "params", "budget_multiple", "method", "baseline", "speedup", "metric",
-           "how", "extrapolated", "citation")
+COLUMNS = ("source", "workload", "scale", "params", "budget_multiple", "method", "baseline", "speedup", "kind",
+           "text", "metric", "how", "citation")
 HOW = {"estimator": "our data-speedup estimator on the source's final losses",
        "reported": "the source's own figure",
        "steps_ratio": "baseline steps / method steps to the target, from the source's table"}
@@ -34,7 +36,8 @@ def replications(method: str, baseline: str, losses: pd.DataFrame, reported: pd.
         mine = reported[(reported["method"] == method) & (reported["baseline"] == baseline)]
         rows += [{"source": r.source_id, "workload": r.workload, "scale": r.scale, "params": r.params,
                   "budget_multiple": np.nan, "method": method, "baseline": baseline, "speedup": r.speedup,
-                  "metric": r.metric, "how": "reported", "extrapolated": False, "citation": r.citation}
+                  "kind": "value", "text": f"{r.speedup:.2f}x (reported)", "metric": r.metric, "how": "reported",
+                  "citation": r.citation}
                  for r in mine.itertuples() if (r.source_id, r.scale) not in covered]
     if records is not None:
         rows += _steps_ratios(method, baseline, records)
@@ -53,7 +56,7 @@ def _estimated(method: str, baseline: str, losses: pd.DataFrame) -> list[dict]:
         citation = g[g["method"] == method].groupby("budget_multiple")["citation"].first()  # the method's row
         rows += [{"source": source, "workload": workload, "scale": scale, "params": g["params"].iloc[0],
                   "budget_multiple": t.budget, "method": method, "baseline": baseline, "speedup": t.speedup,
-                  "metric": "data", "how": "estimator", "extrapolated": t.extrapolated,
+                  "kind": t.kind, "text": t.text, "metric": "data", "how": "estimator",
                   "citation": citation.get(t.budget)}
                  for t in table.itertuples()]
     return rows
@@ -68,8 +71,8 @@ def _steps_ratios(method: str, baseline: str, records: pd.DataFrame) -> list[dic
             m, b = best.loc[method], best.loc[baseline]
             rows.append({"source": f"modded_nanogpt_{track}", "workload": "modded-nanogpt", "scale": m["scale"],
                          "params": np.nan, "budget_multiple": np.nan, "method": method, "baseline": baseline,
-                         "speedup": b["steps_to_target"] / m["steps_to_target"], "metric": "steps",
-                         "how": "steps_ratio", "extrapolated": False,
+                         "speedup": (ratio := b["steps_to_target"] / m["steps_to_target"]), "kind": "value",
+                         "text": f"{ratio:.2f}x (steps to target)", "metric": "steps", "how": "steps_ratio",
                          "citation": f"results #{m['number']} ({m['steps_to_target']:g} steps) and "
                                      f"#{b['number']} ({b['steps_to_target']:g} steps); {m['citation']}"})
     return rows
