@@ -10,8 +10,8 @@ import pyarrow as pa
 import pytest
 
 from harness.errors import ConfigError
-from harness.stats.speedup import data_speedup
 from harness.stats.published import replications
+from harness.stats.speedup import data_speedup
 from harness.store import SCHEMA, read_results, write_row
 from harness.store.published import read_published
 
