@@ -92,6 +92,8 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
                 print(f"harness: trial {trial.trial_id} not stored ({reason}); the next run retries it",
                       file=sys.stderr)
                 bar.advance(task)
+                if tracker:
+                    tracker.finish(trial)
 
             while todo or running or waiting:
                 while todo and backend.free():
