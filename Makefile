@@ -5,14 +5,21 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup demo test bench dashboard clean
+.PHONY: setup lock demo test bench dashboard clean
 
-$(STAMP): pyproject.toml
+# requirements.lock pins every version; torch first, so the lock's torch==2.13.0 is the CPU build already there
+$(STAMP): pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q torch==2.13.0   # the CPU build; an unpinned torch pulls CUDA wheels
-	$(BIN)/python -m pip install -q -e ".[energy,dashboard,ray,dev]"
+	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q -e . --no-deps
+	$(BIN)/python -m pip check   # a lock older than pyproject.toml fails here: run `make lock`
 	touch $(STAMP)
+
+# regenerate the lock after a dependency changes in pyproject.toml (pip resolves; nothing is installed)
+lock:
+	$(PY) tools/lock.py > requirements.lock.tmp && mv requirements.lock.tmp requirements.lock
 
 setup: $(STAMP)
 

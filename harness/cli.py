@@ -52,10 +52,19 @@ def _cmd_run(args) -> int:
 
 def _cmd_validate(args) -> int:
     """Check a configuration without running it."""
+    from harness.run.options import Options
+    from harness.run.plan import make_plan, measure
     from harness.run.protocols import describe
 
     cfg = config.load(args.overrides)
     print(f"suite {cfg.name!r} is valid: {describe(cfg)}")
+    opts = Options.from_config(cfg)
+    plan = make_plan(cfg, opts.threads, shard=opts.shard)
+    if args.measure and plan.unmeasured:  # a few steps of each unmeasured method, then the plan again
+        print(f"measuring {len(plan.unmeasured)} step times ...", flush=True)
+        measure(plan)
+        plan = make_plan(cfg, opts.threads, shard=opts.shard)
+    print(plan.text())
     return 0
 
 
@@ -159,14 +168,27 @@ COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "report": _cmd_report, "comp
             "validate": _cmd_validate, "dashboard": _cmd_dashboard}
 
 
+EXAMPLES = """examples (arguments are key=value overrides of suites/<suite>.yaml; see README.md):
+  harness ls                                        methods, workloads, suites
+  harness validate suite=optimizers preset=smoke    the plan: trials, steps, estimated time (--measure)
+  harness run suite=optimizers preset=smoke         run (resumes), then the leaderboard
+  harness verify method=muon preset=cpu             the claim beside the measurement, and a verdict"""
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0], epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, fn in COMMANDS.items():
         p = sub.add_parser(name, help=(fn.__doc__ or name))
         p.add_argument("overrides", nargs="*", help="key=value overrides")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--format", choices=FORMATS, default="terminal", help="how tables are printed")
+        if name == "validate":
+            p.add_argument("--measure", action="store_true", help="time a few steps of each unmeasured method")
+    if not (sys.argv[1:] if argv is None else argv):  # bare `harness`: the help, not an error
+        parser.print_help()
+        return 0
     args, extra = parser.parse_known_args(argv)
     flags = [e for e in extra if e.startswith("-")]
     if flags:

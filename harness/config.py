@@ -379,7 +379,8 @@ def validate(cfg: DictConfig) -> None:
             raise ConfigError(f"unknown workload {w!r}")
         for s in spec.scales:
             if s not in module.SCALES:
-                raise ConfigError(f"workload {w!r} has no scale {s!r}{suggest(s, module.SCALES)}")
+                raise ConfigError(f"workload {w!r} has no scale {s!r}{suggest(s, module.SCALES)}; "
+                                  f"its scales: {', '.join(module.SCALES)}")
         for b in spec.budgets:
             if not _fits(b, _NUM) or b > MAX_BUDGET:
                 raise ConfigError(f"budgets must be positive multiples of the Chinchilla budget up to {MAX_BUDGET:g}, "

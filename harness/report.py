@@ -34,7 +34,7 @@ ROW_COLUMNS = [
     "val_metric_name", "reached_target", "forgetting", "steps", "tokens", "flops", "train_time_s", "step_time_ms_p50",
     "time_to_target_s", "steps_to_target", "energy_j", "energy_to_target_j", "energy_method", "peak_mem_bytes",
     "bytes_communicated", "simulated", "device", "threads", "contended", "hparams_json", "chance_loss", "kind",
-    "schedule",
+    "schedule", "run_id", "source", "citation",
 ]
 
 

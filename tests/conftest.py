@@ -26,3 +26,9 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if "kill" in item.name:
             item.add_marker(pytest.mark.serial)
+
+
+@pytest.fixture(autouse=True)
+def _step_time_cache(tmp_path_factory, monkeypatch):
+    """Trials run by tests record their step times in a throwaway cache, not the user's ~/.cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))

@@ -203,7 +203,7 @@ def test_full_disk_names_the_path_leaves_no_tmp_and_the_next_run_finishes(tmp_pa
 
     monkeypatch.setattr(store.pq, "write_table", full)
     assert main(args) == 2
-    err = capsys.readouterr().err.strip()
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # after the plan: the one-line error
     assert err.startswith("harness: error: cannot write ") and str(out) in err and "No space left" in err
     assert len(list(out.rglob("*.parquet"))) == 1 and not list(out.rglob(".*"))  # no .tmp, no lease
     monkeypatch.setattr(store.pq, "write_table", real)

@@ -34,6 +34,7 @@ from harness.run import protocols
 from harness.run.backends import RETRIES, make_backend
 from harness.run.leases import Leases
 from harness.run.options import Options, in_shard
+from harness.run.plan import Tracker, make_plan
 from harness.store.compact import compact
 from harness.train.trainer import Trial
 
@@ -59,8 +60,10 @@ def _kill_after(trial: Trial, opts: Options) -> float:
 
 
 def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show: bool = True,
-               opts: Options | None = None, backend=None, leases: Leases | None = None) -> int:
-    """Run and store every pending trial of this shard; returns how many ran here."""
+               opts: Options | None = None, backend=None, leases: Leases | None = None,
+               tracker: Tracker | None = None) -> int:
+    """Run and store every pending trial of this shard; returns how many ran here (``tracker``: the count
+    over all phases, the budget and the ETA in the bar, step times recorded)."""
     opts = opts or Options()
     todo = deque(pending(trials, results, opts.shard))
     own_backend, own_leases = backend is None, leases is None
@@ -83,12 +86,16 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
                 leases.release(trial.trial_id)
                 ran += 1
                 bar.advance(task)
+                if tracker:
+                    tracker.finish(trial, row)
 
             def give_up(trial: Trial, reason: str) -> None:  # infrastructure: not a result, retried next run
                 leases.release(trial.trial_id)
                 print(f"harness: trial {trial.trial_id} not stored ({reason}); the next run retries it",
                       file=sys.stderr)
                 bar.advance(task)
+                if tracker:
+                    tracker.finish(trial)
 
             while todo or running or waiting:
                 while todo and backend.free():
@@ -96,6 +103,8 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
                     if trial.trial_id not in leases.held:
                         if _stored(results, trial):
                             bar.advance(task)
+                            if tracker:
+                                tracker.finish(trial)
                             continue
                         if not leases.take(trial.suite, trial.trial_id):
                             waiting.append(trial)  # another live run trains it
@@ -104,7 +113,10 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
                             leases.release(trial.trial_id)
                             bar.advance(task)
                             continue
-                    bar.update(task, description=f"{label}: {trial.method} {trial.workload}/{trial.scale}")
+                    text = tracker.text(trial) if tracker else f"{trial.method} {trial.workload}/{trial.scale}"
+                    bar.update(task, description=f"{label}: {text}")
+                    if tracker:
+                        tracker.start(trial)
                     # a pool worker's start-up (a fresh process after a death) is not the trial's time
                     grace = START_UP_S if getattr(backend, "announces_start", False) else 0.0
                     running[backend.submit(trial, run_id, opts.runner)] = (trial, time.monotonic() + grace)
@@ -135,6 +147,8 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
                     time.sleep(opts.poll_s)
                     still = [t for t in waiting if not _stored(results, t)]
                     bar.advance(task, len(waiting) - len(still))
+                    for t in [t for t in waiting if t not in still] if tracker else []:
+                        tracker.finish(t)  # another run stored it
                     live = [t for t in still if leases.live_elsewhere(t.suite, t.trial_id)]
                     todo.extend(t for t in still if t not in live)  # its owner died: ours now
                     waiting = live
@@ -157,7 +171,8 @@ def _live_leases(results: Path, suite: str, leases: Leases) -> bool:
     return any(leases.live_elsewhere(suite, p.name[1:-len(".lease")]) for p in folder.glob(".*.lease"))
 
 
-def run_tuning(cfg, results: Path, run_id: str, show: bool, opts: Options, backend, leases: Leases) -> tuple:
+def run_tuning(cfg, results: Path, run_id: str, show: bool, opts: Options, backend, leases: Leases,
+               tracker: Tracker | None = None) -> tuple:
     """Run the protocol's proposals until it proposes nothing new: ``(trials run here, trials still missing)``.
 
     Each pass reads the store and asks the protocol (``harness.run.protocols``) what is missing; an adaptive one
@@ -171,7 +186,7 @@ def run_tuning(cfg, results: Path, run_id: str, show: bool, opts: Options, backe
         mine = pending(missing, results, opts.shard)
         if mine and not {t.trial_id for t in mine} <= tried:
             tried |= {t.trial_id for t in mine}
-            ran += run_trials(mine, results, "tune", run_id, show, opts, backend, leases)
+            ran += run_trials(mine, results, "tune", run_id, show, opts, backend, leases, tracker)
             quiet = 0
             continue
         if not missing or mine or quiet >= WAIT_POLLS:  # mine: ran once and still not stored; give up
@@ -191,20 +206,24 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
     results, run_id = Path(cfg.results), uuid.uuid4().hex[:12]
     _prepare(cfg, results)
     opts = opts or Options.from_config(cfg)
+    plan = make_plan(cfg, opts.threads, shard=opts.shard)
+    print(plan.text(), file=sys.stderr)  # stdout stays the leaderboard (--format markdown > file)
+    tracker = Tracker(plan)
     backend = make_backend(opts, str(cfg.train.device))  # starts its workers on the first trial
     leases = Leases(results, run_id)
     try:
-        ran, missing = run_tuning(cfg, results, run_id, show, opts, backend, leases)
+        ran, missing = run_tuning(cfg, results, run_id, show, opts, backend, leases, tracker)
         incomplete = {t.study_id for t in missing}
         rows, _ = store.read_results(results, cfg.name, columns=FINAL_COLUMNS)
         rows = rows[~rows["study_id"].isin(incomplete)]
-        ran += run_trials(protocols.final_trials(cfg, rows), results, "final", run_id, show, opts, backend, leases)
+        finals = protocols.final_trials(cfg, rows)
+        ran += run_trials(finals, results, "final", run_id, show, opts, backend, leases, tracker)
         if not _live_leases(results, cfg.name, leases):  # another run's waits would miss compacted trials
             compact(results, cfg.name, merge=False)
     finally:
         backend.close()
         leases.close()
-    left = missing + pending(protocols.final_trials(cfg, rows), results)
+    left = missing + pending(finals, results)
     mine = [t for t in left if in_shard(t.trial_id, opts.shard)]
     if left:
         others = f", {len(left) - len(mine)} of other shards" if opts.shard else ""

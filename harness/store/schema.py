@@ -52,6 +52,8 @@ SCHEMA = pa.schema(
         ("git_dirty", _B), ("impl_hash", _S), ("data_fingerprint", _S), ("started_at", _S),
         # contention (harness.train.hardware.contention): torch threads, highest 1-min load, load > cores
         ("threads", _I), ("load_avg", _F), ("contended", _B),
+        # where a row comes from: null = measured here; "published" = transcribed (harness.store.published)
+        ("source", _S), ("citation", _S),
     ]
 )
 

@@ -1,0 +1,230 @@
+"""A plan before every run: how many studies, trials and training steps, and how long they should take.
+
+Step times are measured, never guessed: every finished trial records its median step time and its
+per-trial overhead (build, warm-up, evaluations: wall time minus training steps) in
+``$XDG_CACHE_HOME/speedproof/step_times.json`` (default ``~/.cache``), keyed by optimizer, schedule,
+training method, workload, scale, batch size, device, threads and machine. A trial whose key has no
+measurement yet makes the estimate "unknown" for it; the first run measures it, or ``measure``
+(``harness validate --measure``) times a few steps of each beforehand. The ``Tracker`` feeds
+the progress bar: the count over every phase (stored trials included, so a resumed run counts on),
+the trial's budget and an ETA from the plan, corrected by how fast this run really goes.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import statistics
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from harness import store
+from harness.run import protocols, tuning
+from harness.run.options import in_shard
+from harness.train.trainer import Trial, run_trial, workload_module
+
+KEEP = 20  # measurements kept per key (their median is used)
+SHOWN = 4  # method/scale pairs without a measurement named in the plan
+MEASURE_STEPS = 8  # training steps of a quick measurement (``measure``), at least one per evaluation
+
+
+def cache_path() -> Path:
+    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(root) / "speedproof" / "step_times.json"
+
+
+def step_key(trial: Trial, threads: int | None) -> str:
+    """What a step time depends on besides the hyperparameters."""
+    return "|".join(str(x) for x in (trial.optimizer, trial.schedule, trial.training_method, trial.workload,
+                                     trial.scale, trial.batch_size, trial.device, threads or "all", platform.node()))
+
+
+def load_times(path: Path | None = None) -> dict:
+    try:
+        return json.loads((path or cache_path()).read_text())
+    except (OSError, ValueError):  # none yet, or a half-written file from a killed run: start afresh
+        return {}
+
+
+def record(times: dict, key: str, row: dict, wall_s: float | None, path: Path | None = None) -> None:
+    """Add one finished trial's step time and overhead (``wall_s`` None: not known) to ``times``; save it."""
+    steps, step_ms = row.get("steps"), row.get("step_time_ms_p50")
+    if row.get("status") != "ok" or not steps or not step_ms or not math.isfinite(step_ms):
+        return
+    entry = times.setdefault(key, {"step_s": [], "overhead_s": []})
+    step_s = step_ms / 1000
+    entry["step_s"] = [*entry["step_s"], round(step_s, 6)][-KEEP:]
+    if wall_s is not None:
+        entry["overhead_s"] = [*entry["overhead_s"], round(max(wall_s - steps * step_s, 0.0), 3)][-KEEP:]
+    path = path or cache_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(times, indent=1, sort_keys=True))
+    os.replace(tmp, path)
+
+
+@dataclass
+class Plan:
+    """The trials a configuration runs (``bound``: coordinate descent's count is a cap, not exact)."""
+
+    studies: int
+    tune: int
+    final: int
+    stored: int
+    steps: int
+    bound: bool
+    seconds: float  # estimated wall time of the trials not stored yet, over those with a measured step time
+    unknown: list[str] = field(default_factory=list)  # "method workload/scale" without a measurement
+    threads: int | None = None
+    rates: dict[str, tuple[float, float]] = field(default_factory=dict)  # step key -> (step s, overhead s)
+    units: dict[tuple, int] = field(default_factory=dict)  # (workload, scale, batch size) -> units a step
+    unmeasured: dict[str, Trial] = field(default_factory=dict)  # step key -> a trial that would measure it
+
+    @property
+    def trials(self) -> int:
+        return self.tune + self.final
+
+    def steps_of(self, trial: Trial) -> int:
+        shape = (trial.workload, trial.scale, trial.batch_size)
+        if shape not in self.units:
+            data = {k: v for k, v in {**trial.data, "batch_size": trial.batch_size}.items() if v is not None}
+            self.units[shape] = workload_module(trial.workload).build(trial.scale, 0, data).units_per_step
+        return math.ceil(max(trial.budget_tokens, 1) / self.units[shape])
+
+    def seconds_of(self, trial: Trial) -> float | None:
+        """(steps + warm-up) x the median step time + the median overhead; None without a measurement."""
+        rate = self.rates.get(step_key(trial, self.threads))
+        return (self.steps_of(trial) + trial.warmup_steps) * rate[0] + rate[1] if rate else None
+
+    def text(self) -> str:
+        cap = "at most " if self.bound else ""
+        head = (f"plan: {self.studies} studies, {cap}{self.tune} tuning + {self.final} final = {self.trials} trials "
+                f"({self.stored} stored), {cap}{self.steps:,} training steps")
+        if self.stored == self.trials and not self.bound:
+            return f"{head}; nothing left to run"
+        if self.unknown:
+            part = f"at least {duration(self.seconds)}; " if self.seconds else ""
+            more = f" and {len(self.unknown) - SHOWN} more" if len(self.unknown) > SHOWN else ""
+            return (f"{head}; estimated wall time: {part}unknown for {', '.join(self.unknown[:SHOWN])}{more} "
+                    "(no step time measured on this machine yet: the first run measures it)")
+        return f"{head}; estimated wall time {cap}{duration(self.seconds)} (step times measured on this machine)"
+
+
+def duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    h, m, s = seconds // 3600, seconds // 60 % 60, seconds % 60
+    return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
+
+
+def make_plan(cfg, threads: int | None = None, times: dict | None = None, shard: tuple[int, int] | None = None) -> Plan:
+    """Count and time what ``harness run`` would do with ``cfg`` now (stored trials are not run again).
+
+    With ``shard=(i, n)``: this shard's trials; where their ids are not known before tuning (final seeds,
+    coordinate descent), every n-th one stands for them.
+    """
+    times = load_times() if times is None else times
+    studies = tuning.studies(cfg)
+    seeds = int(cfg.tuning.seeds)
+    if cfg.tuning.protocol == "grid":
+        tune, final = protocols.grid_trials(cfg), []
+    elif cfg.tuning.protocol == "coordinate_descent":
+        tune = [s for s in studies for _ in range(int(cfg.tuning.trials))]
+        final = [s for s in studies for _ in range(seeds)]
+    else:
+        tune, final = tuning.tune_trials(cfg), [s for s in studies for _ in range(seeds)]
+    done = store.outcomes(Path(cfg.results), cfg.name)
+    done = done[done["study_id"].isin({s.study_id for s in studies})]
+    if shard:
+        known = cfg.tuning.protocol != "coordinate_descent"
+        tune = [t for t in tune if in_shard(t.trial_id, shard)] if known else tune[shard[0]::shard[1]]
+        final = final[shard[0]::shard[1]]
+        done = done[done["trial_id"].map(lambda t: in_shard(str(t), shard)).astype(bool)]
+    stored_tune = min(int((done["phase"] != "final").sum()), len(tune))
+    stored_final = min(int((done["phase"] == "final").sum()), len(final))
+    rates = {key: (statistics.median(e["step_s"]), statistics.median(e.get("overhead_s") or [0.0]))
+             for key, e in times.items() if e.get("step_s")}
+    plan = Plan(len(studies), len(tune), len(final), stored_tune + stored_final, 0,
+                cfg.tuning.protocol == "coordinate_descent", 0.0, threads=threads, rates=rates)
+    unknown = {}
+    for group, stored in ((tune, stored_tune), (final, stored_final)):
+        for i, trial in enumerate(group):
+            plan.steps += plan.steps_of(trial)
+            if i < stored:  # which ones are stored does not change the count; skip as many as are
+                continue
+            seconds = plan.seconds_of(trial)
+            plan.seconds += seconds or 0.0
+            if seconds is None:
+                unknown[f"{trial.method} {trial.workload}/{trial.scale}"] = True
+                plan.unmeasured.setdefault(step_key(trial, threads), trial)
+    plan.unknown = list(unknown)
+    return plan
+
+
+def measure(plan: Plan, path: Path | None = None, steps: int = MEASURE_STEPS) -> int:
+    """Time a few training steps of every trial kind the plan has no measurement for; returns how many.
+
+    Each runs in this process with its suite's evaluations and meters (so its overhead is a real
+    trial's), on a budget of ``max(steps, evals)`` steps; the first one's overhead is not kept (imports).
+    """
+    import torch  # loaded already by the workloads the plan built
+
+    times, measured, threads = load_times(path), 0, torch.get_num_threads()
+    torch.set_num_threads(plan.threads or threads)  # as the local executor runs it
+    try:
+        for key, trial in plan.unmeasured.items():
+            units = plan.units[(trial.workload, trial.scale, trial.batch_size)]
+            short = replace(trial, budget_tokens=max(steps, trial.evals) * units, phase="measure")
+            began = time.monotonic()
+            row = run_trial(short)
+            record(times, key, row, time.monotonic() - began if measured else None, path)
+            measured += 1
+    finally:
+        torch.set_num_threads(threads)
+    return measured
+
+
+class Tracker:
+    """Counts trials over every phase, records step times, and estimates the time left."""
+
+    def __init__(self, plan: Plan, path: Path | None = None):
+        self.plan, self.path = plan, path
+        self.done, self.times = plan.stored, load_times(path)
+        self.left_s = plan.seconds
+        self.spent_s = self.planned_s = 0.0
+        self.ran = 0
+        self.started: dict[str, float] = {}
+
+    def start(self, trial: Trial) -> None:
+        self.started[trial.trial_id] = time.monotonic()
+
+    def finish(self, trial: Trial, row: dict | None = None) -> None:
+        """One trial more is stored (``row``: it ran here, and its step time is recorded)."""
+        self.done += 1
+        key = step_key(trial, self.plan.threads)
+        guess = self.plan.seconds_of(trial) or 0.0
+        self.left_s = max(self.left_s - guess, 0.0)
+        began = self.started.pop(trial.trial_id, None)
+        if row is not None and began is not None:
+            wall = time.monotonic() - began
+            self.spent_s += wall
+            self.planned_s += guess if guess else wall
+            first = not self.ran  # the process's first trial also pays one-off imports: no overhead from it
+            self.ran += 1
+            record(self.times, key, row, None if first else wall, self.path)
+
+    def eta(self) -> str:
+        if self.plan.unknown and not self.spent_s:
+            return "ETA unknown"
+        pace = self.spent_s / self.planned_s if self.planned_s else 1.0  # this run against the plan
+        left = self.left_s * pace
+        if self.plan.unknown and self.ran:  # no plan for some: the mean trial so far
+            left = max(left, (self.plan.trials - self.done) * self.spent_s / self.ran)
+        return f"ETA {duration(left)}"
+
+    def text(self, trial: Trial) -> str:
+        total = f"{self.done}/{'≤' if self.plan.bound else ''}{self.plan.trials}"
+        return (f"{trial.method} {trial.workload}/{trial.scale} budget {trial.budget_multiple:g}x "
+                f"({trial.budget_tokens:,} units) · {total} trials overall · {self.eta()}")

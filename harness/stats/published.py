@@ -1,0 +1,78 @@
+"""Published speedups beside ours: what other people's numbers say about a method against a baseline.
+
+``replications`` takes the tables of ``harness.store.published.read_published`` (rows only, no I/O):
+where a source published raw final losses, this project's own estimator (``speedup.data_speedup``)
+is applied to them; where it did not, its own stated figure is used. Each row says which (``how``).
+The estimator never extrapolates: a method loss beyond the baseline's budgets is a bound (``kind``
+``lower_bound``: "> speedup", ``upper_bound``: "< speedup"), ``text`` says it as the report does.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from harness.stats.speedup import data_speedup
+
+COLUMNS = ("source", "workload", "scale", "params", "budget_multiple", "method", "baseline", "speedup", "kind",
+           "text", "metric", "how", "citation")
+HOW = {"estimator": "our data-speedup estimator on the source's final losses",
+       "reported": "the source's own figure",
+       "steps_ratio": "baseline steps / method steps to the target, from the source's table"}
+
+
+def replications(method: str, baseline: str, losses: pd.DataFrame, reported: pd.DataFrame | None = None,
+                 records: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Published speedups of ``method`` over ``baseline``, one row per (source, scale, budget).
+
+    ``losses``: rows of the results schema (``final_val_loss`` per ``budget_multiple``, one per budget
+    or averaged), grouped by ``run_id`` (the source), workload and scale. ``reported``: a source's
+    stated speedups, used for a (source, scale) only where no losses of both methods exist.
+    ``records``: modded-nanogpt-style steps to a target; the fewest steps of each method are compared.
+    """
+    rows = _estimated(method, baseline, losses)
+    covered = {(r["source"], r["scale"]) for r in rows}
+    if reported is not None:
+        mine = reported[(reported["method"] == method) & (reported["baseline"] == baseline)]
+        rows += [{"source": r.source_id, "workload": r.workload, "scale": r.scale, "params": r.params,
+                  "budget_multiple": np.nan, "method": method, "baseline": baseline, "speedup": r.speedup,
+                  "kind": "value", "text": f"{r.speedup:.2f}x (reported)", "metric": r.metric, "how": "reported",
+                  "citation": r.citation}
+                 for r in mine.itertuples() if (r.source_id, r.scale) not in covered]
+    if records is not None:
+        rows += _steps_ratios(method, baseline, records)
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _estimated(method: str, baseline: str, losses: pd.DataFrame) -> list[dict]:
+    rows = []
+    ok = losses[(losses["status"] == "ok") & losses["final_val_loss"].notna()]
+    for (source, workload, scale), g in ok.groupby(["run_id", "workload", "scale"], sort=True):
+        base = g[g["method"] == baseline].groupby("budget_multiple")["final_val_loss"].mean()
+        mine = g[g["method"] == method].groupby("budget_multiple")["final_val_loss"].mean()
+        if base.empty or mine.empty:
+            continue
+        table = data_speedup(base.index, base.values, mine.index, mine.values)
+        citation = g[g["method"] == method].groupby("budget_multiple")["citation"].first()  # the method's row
+        rows += [{"source": source, "workload": workload, "scale": scale, "params": g["params"].iloc[0],
+                  "budget_multiple": t.budget, "method": method, "baseline": baseline, "speedup": t.speedup,
+                  "kind": t.kind, "text": t.text, "metric": "data", "how": "estimator",
+                  "citation": citation.get(t.budget)}
+                 for t in table.itertuples()]
+    return rows
+
+
+def _steps_ratios(method: str, baseline: str, records: pd.DataFrame) -> list[dict]:
+    rows = []
+    steps = records[records["steps_to_target"].notna()]
+    for track, g in steps.groupby("track", sort=True):
+        best = g.sort_values(["steps_to_target", "number"]).groupby("method").head(1).set_index("method")
+        if method in best.index and baseline in best.index:
+            m, b = best.loc[method], best.loc[baseline]
+            rows.append({"source": f"modded_nanogpt_{track}", "workload": "modded-nanogpt", "scale": m["scale"],
+                         "params": np.nan, "budget_multiple": np.nan, "method": method, "baseline": baseline,
+                         "speedup": (ratio := b["steps_to_target"] / m["steps_to_target"]), "kind": "value",
+                         "text": f"{ratio:.2f}x (steps to target)", "metric": "steps", "how": "steps_ratio",
+                         "citation": f"results #{m['number']} ({m['steps_to_target']:g} steps) and "
+                                     f"#{b['number']} ({b['steps_to_target']:g} steps); {m['citation']}"})
+    return rows

@@ -1,0 +1,116 @@
+"""The plan printed before a run: counts, steps, estimated time from cached step times, the progress text."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness import cli, config, store
+from harness.run import plan as planning
+from harness.run.tuning import studies, tune_trials
+
+
+@pytest.fixture
+def cfg(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return config.load(["suite=optimizers", "preset=smoke", f"results={tmp_path / 'results'}"])
+
+
+def ok_row(steps=18, step_ms=10.0):
+    return {"status": "ok", "steps": steps, "step_time_ms_p50": step_ms}
+
+
+def test_counts_studies_trials_and_steps(cfg):
+    p = planning.make_plan(cfg)
+    assert (p.studies, p.tune, p.final, p.trials, p.stored, p.bound) == (3, 6, 3, 9, 0, False)
+    trial = tune_trials(cfg)[0]
+    per_trial = -(-trial.budget_tokens // (64 * 16))  # gpt nano: 16 sequences of 64 tokens a step
+    assert p.steps == 9 * per_trial
+    assert sorted(p.unknown) == ["adamw gpt/nano", "muon gpt/nano", "sgd gpt/nano"]
+    assert "estimated wall time: unknown for" in p.text()
+
+
+def test_estimate_from_cached_step_times(cfg):
+    times = {}
+    for trial in studies(cfg):
+        planning.record(times, planning.step_key(trial, None), ok_row(), 2.0 + 18 * 0.01)
+    assert json.loads(planning.cache_path().read_text()) == times  # saved where the next run reads it
+    p = planning.make_plan(cfg)
+    per_trial = (p.steps / 9 + 1) * 0.01 + 2.0  # (steps + 1 warm-up) x step time + overhead
+    assert not p.unknown and p.seconds == pytest.approx(9 * per_trial)
+    assert "estimated wall time" in p.text() and "unknown" not in p.text()
+
+
+def test_failed_trials_are_not_timed(tmp_path):
+    times = {}
+    planning.record(times, "k", {"status": "diverged", "steps": 3, "step_time_ms_p50": 1.0}, 1.0, tmp_path / "t.json")
+    planning.record(times, "k", {"status": "ok", "steps": 3, "step_time_ms_p50": None}, 1.0, tmp_path / "t.json")
+    assert times == {} and planning.load_times(tmp_path / "t.json") == {}
+    (tmp_path / "bad.json").write_text("{half")
+    assert planning.load_times(tmp_path / "bad.json") == {}
+
+
+def test_a_resumed_run_counts_stored_trials(cfg):
+    for trial in tune_trials(cfg)[:4]:
+        store.write_row(cfg.results, {"trial_id": trial.trial_id, "suite": cfg.name, "study_id": trial.study_id,
+                                      "phase": "tune", "status": "ok", "final_val_loss": 4.0})
+    p = planning.make_plan(cfg)
+    assert p.stored == 4
+    tracker = planning.Tracker(p, path=planning.cache_path())
+    trial = tune_trials(cfg)[4]
+    tracker.start(trial)
+    tracker.finish(trial, ok_row())
+    text = tracker.text(trial)
+    assert "5/9 trials overall" in text and f"budget {trial.budget_multiple:g}x" in text and "ETA" in text
+    assert planning.step_key(trial, None) in planning.load_times()
+
+
+def test_validate_prints_the_plan(cfg, capsys):
+    assert cli.main(["validate", "suite=optimizers", "preset=smoke", f"results={cfg.results}"]) == 0
+    out = capsys.readouterr().out
+    assert "plan: 3 studies, 6 tuning + 3 final = 9 trials (0 stored)" in out and "training steps" in out
+
+
+def test_durations_read_like_a_clock():
+    assert [planning.duration(s) for s in (4.4, 83, 3725)] == ["4s", "1m23s", "1h02m"]
+
+
+def test_nothing_left_to_run_once_every_trial_is_stored(cfg):
+    rows = [(t, "tune") for t in tune_trials(cfg)] + [(s, "final") for s in studies(cfg)]
+    for i, (trial, phase) in enumerate(rows):
+        store.write_row(cfg.results, {"trial_id": f"t{i}", "suite": cfg.name, "study_id": trial.study_id,
+                                      "phase": phase, "status": "ok", "final_val_loss": 4.0})
+    p = planning.make_plan(cfg)
+    assert p.stored == p.trials == 9 and p.text().endswith("nothing left to run")
+
+
+def test_validate_measure_times_a_few_steps_of_unmeasured_methods(cfg, capsys):
+    args = ["validate", "suite=optimizers", "preset=smoke", "method=adamw", f"results={cfg.results}"]
+    assert cli.main(args) == 0 and "unknown for adamw gpt/nano" in capsys.readouterr().out
+    assert cli.main([*args, "--measure"]) == 0
+    out = capsys.readouterr().out
+    assert "measuring 1 step times" in out and "unknown" not in out and "estimated wall time" in out
+    assert not list(Path(cfg.results).rglob("*.parquet"))  # a measurement is not a result
+
+
+def test_shards_split_the_plan(cfg):
+    whole = planning.make_plan(cfg)
+    halves = [planning.make_plan(cfg, shard=(i, 2)) for i in range(2)]
+    assert sum(h.tune for h in halves) == whole.tune and sum(h.final for h in halves) == whole.final
+    assert sum(h.steps for h in halves) == whole.steps
+
+
+def test_the_eta_follows_the_plan_and_this_runs_pace(cfg, monkeypatch):
+    times = {}
+    for trial in studies(cfg):
+        planning.record(times, planning.step_key(trial, None), ok_row(step_ms=100.0), 2.0 + 18 * 0.1)
+    p = planning.make_plan(cfg)
+    tracker = planning.Tracker(p, path=planning.cache_path())
+    trial = tune_trials(cfg)[0]
+    per_trial = p.seconds_of(trial)
+    assert p.seconds == pytest.approx(9 * per_trial) and tracker.eta() == f"ETA {planning.duration(p.seconds)}"
+    clock = iter([100.0, 100.0 + 2 * per_trial])  # this trial takes twice the plan: the rest will too
+    monkeypatch.setattr(planning.time, "monotonic", lambda: next(clock))
+    tracker.start(trial)
+    tracker.finish(trial, ok_row(step_ms=100.0))
+    assert tracker.eta() == f"ETA {planning.duration(2 * 8 * per_trial)}"
