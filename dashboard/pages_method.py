@@ -1,5 +1,6 @@
 """Method: what a registered method is — its summary, its formula (the module docstring), its
-paper, defaults, search space and claims — straight from ``harness.contracts.registry``."""
+paper (linked), defaults, search space and claims, straight from ``harness.contracts.registry`` —
+and what was measured: its leaderboard rows and the verdicts on its claims."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import importlib
 import pandas as pd
 import streamlit as st
 
+from dashboard import data, look, verdicts
 from harness.contracts import registry
 from harness.contracts.interface import Choice, Method
 
@@ -30,7 +32,7 @@ def show(kind: str, entry: Method) -> None:
     st.header(f"`{entry.name}` · {kind}")
     if entry.summary:
         st.markdown(f"**{entry.summary}**")
-    st.markdown(f"**Paper:** {entry.citation}")
+    st.markdown(f"**Paper:** {look.linked(entry.citation)}")
     extras = []
     if getattr(entry, "needs", ()):
         extras.append(f"needs from the trainer: {', '.join(entry.needs)}")
@@ -49,8 +51,34 @@ def show(kind: str, entry: Method) -> None:
     if not entry.claims:
         st.caption("No claim registered (a baseline, or a method without a quantitative claim).")
     for claim in entry.claims:
-        st.markdown(f"- **{claim.metric}**, {claim.factor:g} vs `{claim.baseline}` (suite `{claim.suite}`): "
-                    f"“{claim.quote}” — {claim.source}")
+        st.markdown(verdicts.quote(claim))
+    results(entry)
+
+
+def results(entry: Method) -> None:
+    """The method's leaderboard rows (every suite it ran in) and one verdict per claim and scale."""
+    st.subheader("Results")
+    df = data.load()
+    if df is None:
+        return
+    board, _ = data.board({})
+    mine = board[board["method"] == entry.name] if not board.empty else board
+    if mine.empty:
+        st.info(f"No final-phase results of `{entry.name}` in `{data.results_path()}` yet.")
+    else:
+        table = pd.DataFrame({
+            "suite": mine["suite"], "workload": mine["workload"], "scale": mine["scale"],
+            "budget": mine["budget_multiple"].map(lambda b: f"{b:g}×"), "hardware": mine["hardware"],
+            "rank": mine["rank"], "speedup": [look.factor(p, lo, hi, b) for p, lo, hi, b in zip(
+                mine["data_speedup"], mine["data_speedup_lo"], mine["data_speedup_hi"],
+                mine.get("data_speedup_bound", pd.Series(None, index=mine.index)))],
+            "vs": mine["baseline"], "loss": mine["loss"], "seeds": mine["n_seeds"],
+            "flags": mine.get("flags", pd.Series(None, index=mine.index)).map(look.text)})
+        st.dataframe(table, hide_index=True, column_config={"loss": st.column_config.NumberColumn(format="%.4f")})
+    judged = verdicts.per_scale(verdicts.per_budget(df, [e for e in verdicts.all_claims() if e[1] == entry.name]))
+    if len(judged):
+        st.markdown("\n".join(f"- {verdicts.badge(r['verdict'])} {r['sentence']} ({r['hardware']})"
+                               for _, r in judged.iterrows()))
 
 
 def main() -> None:

@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, look
 from harness.stats import analysis
 from harness.stats.analysis import MEASURED_ENERGY_METHODS
 
@@ -46,8 +46,8 @@ def chart(rows: pd.DataFrame, cost: str, color: alt.Color) -> alt.FacetChart:
                  alt.Tooltip("final_val_loss:Q", format=".4f"), "energy_method", "on frontier"])
     front = base.transform_filter("datum.front").mark_line(color="black", interpolate="step-after").encode(
         x=x, y=y, order=f"{cost}:Q")
-    return alt.layer(front, dots, data=rows).properties(width=380, height=280).facet(
-        facet=alt.Facet("panel:N", title=None), columns=2).resolve_scale(x="independent")
+    return alt.layer(front, dots, data=rows).properties(width=340, height=260).facet(
+        facet=alt.Facet("panel:N", title=None), columns=2).resolve_scale(x="independent", y="independent")
 
 
 def main() -> None:
@@ -71,7 +71,7 @@ def main() -> None:
             if cost == "energy_j" and (~rows["energy_method"].isin(MEASURED_ENERGY_METHODS)).any():
                 st.warning("Some energy here is **estimated** (CodeCarbon's model of CPU/RAM power without RAPL), not "
                            "measured: do not rank on it. Panels say which.")
-            st.altair_chart(chart(rows, cost, data.method_color(df)))
+            st.altair_chart(chart(rows, cost, look.method_color(df, rows)))
 
 
 if __name__ == "__main__":  # streamlit runs a page as __main__; tests import it

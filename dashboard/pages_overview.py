@@ -1,0 +1,116 @@
+"""Who wins: per suite, for each workload, scale and budget the method with the lowest final loss
+(methods whose intervals overlap tie), its data speedup over the suite's baseline with the 95%
+interval, the claim verdicts, and the AlgoPerf performance profile and score of the suite."""
+
+from __future__ import annotations
+
+import altair as alt
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, look, verdicts
+from harness.stats import analysis
+
+TAUS = np.linspace(1.0, 4.0, 61)
+
+
+def winners(board: pd.DataFrame) -> pd.DataFrame:
+    """One row per (workload, scale, budget, hardware): the rank-1 method(s), its speedup as text
+    (``1.41× [1.35, 1.47]``, a bound, or ``baseline``), its seeds and flags."""
+    rows = []
+    keys = ["workload", "scale", "budget_multiple", "hardware"]
+    for key, g in board.groupby(keys, sort=False):
+        first = g[g["rank"] == 1]
+        row = dict(zip(keys, key, strict=True))
+        row["study"] = f"{key[0]} · {key[1]} · {key[2]:g}×"
+        if len(first) > 1:
+            row.update(winner="tie: " + ", ".join(first.sort_values("loss")["method"]), speedup="—",
+                       seeds=", ".join(str(int(n)) for n in first["n_seeds"]), flags="")
+        else:
+            w = first.iloc[0]
+            baseline = w["method"] == w["baseline"]
+            row.update(winner=w["method"], seeds=str(int(w["n_seeds"])), flags=look.text(w.get("flags")).strip("—"),
+                       speedup="baseline (1×)" if baseline else look.factor(
+                           w["data_speedup"], w["data_speedup_lo"], w["data_speedup_hi"],
+                           w.get("data_speedup_bound")))
+        row["vs"] = g["baseline"].iloc[0]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+@st.cache_data(show_spinner=False)
+def profiles(path: str, key: str) -> dict[tuple[str, str], tuple[pd.DataFrame, pd.Series]]:
+    """``analysis.performance_profile`` and ``analysis.algoperf_score`` of time to target, per (suite,
+    hardware), on every study of the suite (filters do not change them)."""
+    df = data.read(path, key)[0]
+    out = {}
+    for (suite, hardware), part in df.groupby(["suite", "hardware"]):
+        times = analysis.target_times(part)
+        if times.empty or not np.isfinite(times.to_numpy(float)).any():
+            continue
+        out[(suite, hardware)] = (analysis.performance_profile(times, TAUS), analysis.algoperf_score(times))
+    return out
+
+
+def profile_chart(profile: pd.DataFrame, color: alt.Color) -> alt.Chart:
+    long = profile.reset_index().melt(id_vars="tau", var_name="method", value_name="rho")
+    return alt.Chart(long).mark_line(interpolate="step-after", strokeWidth=2).encode(
+        x=alt.X("tau:Q", title="τ: time to target within τ× the fastest", scale=alt.Scale(domain=[1, 4])),
+        y=alt.Y("rho:Q", title="fraction of studies", scale=alt.Scale(domain=[0, 1])), color=color,
+        tooltip=["method", alt.Tooltip("tau:Q", format=".2f"), alt.Tooltip("rho:Q", format=".2f")]
+    ).properties(height=220)
+
+
+def suite_section(suite: str, board: pd.DataFrame, everything: pd.DataFrame, shown: pd.DataFrame,
+                  judged: pd.DataFrame, profs: dict) -> None:
+    st.header(f"Suite `{suite}`", anchor=f"suite-{suite}")
+    for hardware, part in board.groupby("hardware", sort=False):
+        table = winners(part)
+        st.markdown(f"**{hardware}** · speedups are over **`{table['vs'].iloc[0]}`** (data speedup D*/D, 95% "
+                    "bootstrap interval over seeds)")
+        st.table(table[["study", "winner", "speedup", "seeds", "flags"]].rename(columns={
+            "speedup": f"speedup over {table['vs'].iloc[0]}"}).set_index("study"))
+        if (suite, hardware) in profs:
+            prof, score = profs[(suite, hardware)]
+            left, right = st.columns([3, 2])
+            left.altair_chart(profile_chart(prof, look.method_color(everything, shown)), use_container_width=True)
+            right.dataframe(score.sort_values(ascending=False).rename("AlgoPerf score").reset_index(),
+                            hide_index=True, column_config={"AlgoPerf score": st.column_config.ProgressColumn(
+                                "AlgoPerf score", min_value=0.0, max_value=1.0, format="%.2f",
+                                help="Area under the profile up to τ = 4, scaled to [0, 1]: 1 = fastest to the "
+                                     "target on every study.")})
+    mine = judged[judged["suite"] == suite] if not judged.empty else judged
+    if len(mine):
+        st.markdown("**Claims** (one verdict per claim, scale and hardware; details on the Claims page)")
+        lines = [f"- {verdicts.badge(r['verdict'])} `{r['method']}`: {r['claimed_text']} vs `{r['baseline']}` "
+                 f"· {r['workload']}/{r['scale']} · {r['hardware']}" for _, r in mine.iterrows()]
+        st.markdown("\n".join(lines))
+
+
+def main() -> None:
+    st.title("Who wins")
+    st.caption("Per suite: at each workload, scale and budget the method with the lowest final loss (methods whose "
+               "intervals overlap tie), and how much less data it needs than the baseline for the same loss.")
+    df = data.load()
+    if df is None:
+        return
+    chosen = data.sidebar_filters(df)
+    board, notes = data.board(chosen)
+    for note in notes:
+        st.warning(note)
+    if board.empty:
+        st.info("No final-phase trials match these filters: a winner needs the final seeds of a study.")
+        return
+    path = data.results_path()
+    profs = profiles(str(path), data.stamp(path))
+    judged = verdicts.per_scale(verdicts.per_budget(df, verdicts.all_claims()))
+    if not judged.empty:
+        judged = data.apply_filters(judged, chosen)
+    shown = data.apply_filters(df, chosen)
+    for suite, part in board.groupby("suite", sort=True):
+        suite_section(suite, part, df, shown[shown["suite"] == suite], judged, profs)
+
+
+if __name__ == "__main__":  # streamlit runs a page as __main__; tests import it
+    main()

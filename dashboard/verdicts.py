@@ -1,0 +1,93 @@
+"""Every registered claim beside what was measured: ``harness.stats.claims.verify`` on the full
+leaderboard (made against the claim's own baseline), one verdict per claim and scale from
+``claims.summarize``. Shared by the first screen, the Claims page and the Method page."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from dashboard import data, look
+from harness.contracts import registry
+from harness.stats import claims as judging
+
+COLORS = {"supported": "#1a7f37", "not supported": "#cf222e", "inconclusive": "#6e7781", "mixed": "#9a6700"}
+BADGES = {"supported": ("green", ":material/check_circle:"), "not supported": ("red", ":material/cancel:"),
+          "inconclusive": ("gray", ":material/help:"), "mixed": ("orange", ":material/contrast:")}
+ORDER = {"supported": 0, "not supported": 1, "mixed": 2, "inconclusive": 3}
+
+
+@st.cache_resource
+def all_claims() -> list[tuple[str, str, object]]:
+    """(kind, method, claim) for every claim of every importable method."""
+    return [(kind, name, claim) for kind in registry.FOLDERS for name, method in registry.available(kind).items()
+            for claim in method.claims]
+
+
+def _measured(df: pd.DataFrame, method: str, claim) -> bool:
+    mine = df[df["suite"] == claim.suite]["method"]
+    return bool(len(mine)) and method in set(mine) and claim.baseline in set(mine)
+
+
+def per_budget(df: pd.DataFrame, entries) -> pd.DataFrame:
+    """``claims.verify`` of each measured claim on every leaderboard row of its method, per hardware;
+    with the claim's method, kind, source and suite beside it."""
+    suites = {suite: data.suite_baseline(suite, df) for suite in df["suite"].unique()}
+    parts = []
+    for kind, method, claim in entries:
+        if not _measured(df, method, claim):
+            continue
+        own = claim.baseline == suites.get(claim.suite)
+        board, _ = data.board({}, baseline=None if own else claim.baseline)  # the suite's board is shared
+        board = board[board["suite"] == claim.suite] if not board.empty else board
+        for hardware, part in board.groupby("hardware"):
+            judged = judging.verify(part, method, [claim])
+            if not judged.empty:
+                parts.append(judged.assign(hardware=hardware, method=method, kind=kind, source=claim.source,
+                                           suite=claim.suite, setting=claim.setting))
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def per_scale(judged: pd.DataFrame) -> pd.DataFrame:
+    """One verdict per (claim, workload, scale, hardware): ``claims.summarize`` of the rows of each
+    hardware, measured claims first (supported, not supported, mixed, inconclusive)."""
+    if judged.empty:
+        return judged
+    keep = ["method", "kind", "source", "suite", "setting"]
+    parts = []
+    for hardware, part in judged.groupby("hardware"):
+        summary = _summarize(part)
+        extra = part.drop_duplicates("quote").set_index("quote")[keep]
+        parts.append(summary.join(extra, on="quote").assign(hardware=hardware))
+    out = pd.concat(parts, ignore_index=True)
+    out["order"] = out["verdict"].map(ORDER).fillna(9)
+    return out.sort_values(["order", "method", "quote", "params"], kind="stable").drop(columns="order").reset_index(
+        drop=True)
+
+
+def badge(verdict: str, text: str | None = None) -> str:
+    color, icon = BADGES.get(verdict, ("gray", ":material/help:"))
+    return f":{color}-badge[{icon} {text or verdict}]"
+
+
+def quote(claim) -> str:
+    size = f"; model size {claim.scale_params:.3g} parameters" if claim.scale_params else ""
+    gpu = " (wall-clock on GPUs)" if claim.hardware == "gpu" else ""
+    return f"> “{claim.quote}”\n\n— {look.linked(claim.source)}. Setting: {claim.setting}{size}{gpu}."
+
+
+def _summarize(part: pd.DataFrame) -> pd.DataFrame:  # TEMPORARY until claims.summarize lands on main (issue 15)
+    if hasattr(judging, "summarize"):
+        return judging.summarize(part)
+    rows = []
+    for key, g in part.groupby(["quote", "baseline", "metric", "claimed", "workload", "scale"], sort=False):
+        verdicts = set(g["verdict"])
+        verdict = (next(iter(verdicts)) if len(verdicts) == 1 else
+                   "mixed" if {"supported", "not supported"} <= verdicts else "inconclusive")
+        last = g.sort_values("budget_multiple").iloc[-1]
+        rows.append(dict(zip(["quote", "baseline", "metric", "claimed", "workload", "scale"], key), verdict=verdict,
+                         claimed_text=f"{key[3]:g}x", params=None, budgets=", ".join(f"{b:g}x" for b in
+                                                                                   g["budget_multiple"]),
+                         sentence=f"{verdict}: " + "; ".join(g["reason"]), point=last["point"], lo=last["lo"],
+                         hi=last["hi"], bound="", labels=last["labels"], flags=""))
+    return pd.DataFrame(rows)
