@@ -93,9 +93,11 @@ def defaults(board: pd.DataFrame) -> list[str]:
     return chosen
 
 
-def column_config() -> dict:
+def column_config(metric: str | None = None) -> dict:
+    """Titles, help and formats; the metric columns are titled by the workload's metric (``accuracy Δ``)."""
     config = {}
     for column, (title, text) in COLUMNS.items():
+        title = title.replace("metric", metric) if metric and column.startswith("metric_delta") else title
         pinned = column in ("group", "method")
         if column in FORMATS:
             config[column] = st.column_config.NumberColumn(title, help=text, format=FORMATS[column], pinned=pinned)
@@ -112,8 +114,9 @@ def chooser(board: pd.DataFrame) -> list[str]:
     if "cols" not in st.session_state:
         wanted = st.query_params.get_all("cols")
         st.session_state["cols"] = [c for c in wanted if c in options] or [c for c in defaults(board) if c in options]
-    picked = st.multiselect("Columns", options, key="cols", format_func=lambda c: COLUMNS[c][0],
-                            help="Which columns the tables show (method and group are always shown).")
+    with st.expander("Columns shown"):
+        picked = st.multiselect("Columns", options, key="cols", format_func=lambda c: COLUMNS[c][0],
+                                help="Which columns the tables show (scale · budget and method always are).")
     st.query_params["cols"] = picked
     return ["group", "method", *picked]
 
@@ -140,12 +143,12 @@ def main() -> None:
                 "Widen the filters, or let the suite finish its final seeds.")
         return
     columns = chooser(board)
-    config = column_config()
     for (suite, workload, hardware), part in board.groupby(["suite", "workload", "hardware"], sort=False):
         st.subheader(f"{suite} · {workload}", anchor=False)
         shown = view(part)
         st.caption(f"{hardware} · baseline `{part['baseline'].iloc[0]}` · {len(part)} rows")
-        st.dataframe(shown[[c for c in columns if c in shown]], column_config=config, hide_index=True,
+        metric = part["metric_name"].dropna().iloc[0] if part["metric_name"].notna().any() else None
+        st.dataframe(shown[[c for c in columns if c in shown]], column_config=column_config(metric), hide_index=True,
                      placeholder="—", key=f"board-{suite}-{workload}-{hardware}")
     st.caption(f"{len(board)} rows in all")
     left, right, _ = st.columns([1, 1, 4])

@@ -59,7 +59,7 @@ def chart(points: pd.DataFrame, curves: pd.DataFrame, color: alt.Color) -> alt.L
         fit = alt.Chart(curves).mark_line(color="black", strokeDash=[6, 4], strokeWidth=2).encode(
             x=x, y=alt.Y("fit_loss:Q"), tooltip=["fit"])
         layers.insert(0, fit)
-    return alt.layer(*layers).properties(height=260)
+    return alt.layer(*layers).properties(height=360)
 
 
 def main() -> None:
@@ -88,7 +88,7 @@ def main() -> None:
                 with cells[i % 2]:
                     st.markdown(f"**{panel}**")
                     st.altair_chart(chart(mine, curves[curves["panel"] == panel], look.method_color(df, mine)),
-                                    use_container_width=True)
+                                    width="stretch")
             if not curves.empty:
                 st.dataframe(curves.groupby("panel")["fit"].first().reset_index(), hide_index=True,
                              column_config={"fit": st.column_config.TextColumn(

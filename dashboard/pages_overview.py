@@ -59,7 +59,7 @@ def profile_chart(profile: pd.DataFrame, color: alt.Color) -> alt.Chart:
         x=alt.X("tau:Q", title="τ: time to target within τ× the fastest", scale=alt.Scale(domain=[1, 4])),
         y=alt.Y("rho:Q", title="fraction of studies", scale=alt.Scale(domain=[0, 1])), color=color,
         tooltip=["method", alt.Tooltip("tau:Q", format=".2f"), alt.Tooltip("rho:Q", format=".2f")]
-    ).properties(height=220)
+    ).properties(height=320)
 
 
 def suite_section(suite: str, board: pd.DataFrame, everything: pd.DataFrame, shown: pd.DataFrame,
@@ -74,7 +74,7 @@ def suite_section(suite: str, board: pd.DataFrame, everything: pd.DataFrame, sho
         if (suite, hardware) in profs:
             prof, score = profs[(suite, hardware)]
             left, right = st.columns([3, 2])
-            left.altair_chart(profile_chart(prof, look.method_color(everything, shown)), use_container_width=True)
+            left.altair_chart(profile_chart(prof, look.method_color(everything, shown)), width="stretch")
             right.dataframe(score.sort_values(ascending=False).rename("AlgoPerf score").reset_index(),
                             hide_index=True, column_config={"AlgoPerf score": st.column_config.ProgressColumn(
                                 "AlgoPerf score", min_value=0.0, max_value=1.0, format="%.2f",

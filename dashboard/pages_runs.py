@@ -139,7 +139,7 @@ def main() -> None:
                 x = st.segmented_control("x axis", ["step", "seen", "time_s"], default="step", key="runs_x",
                                          format_func={"step": "step", "seen": "data seen", "time_s": "time"}.get)
                 st.altair_chart(overlay(points, x or "step", look.method_color(df, chosen_rows)),
-                                use_container_width=True)
+                                width="stretch")
             if picked:
                 detail = st.selectbox("Details of", picked, format_func=labels.get, key="trial")
                 show_trial(df[df["trial_id"] == detail].iloc[0])

@@ -43,8 +43,8 @@ def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.LayerC
     values = values[np.isfinite(values) & (values > 0)]
     domain = [min(values.min(), 1.0) / 1.3, max(values.max(), 1.0) * 1.3]
     x = alt.X("scale:N", sort=scales, title="model scale (small → large)", axis=alt.Axis(labelAngle=0))
-    y = alt.Y("data_speedup:Q", title="data speedup over baseline (×, log scale)",
-              scale=alt.Scale(type="log", domain=domain, clamp=True))
+    y = alt.Y("data_speedup:Q", title="speedup (×, log scale)", scale=alt.Scale(type="log", domain=domain, clamp=True),
+              axis=alt.Axis(format="~g", tickCount=6))
     offset = alt.XOffset("method:N")
     tooltip = ["method", "scale", "params", "budget_multiple", alt.Tooltip("data_speedup:Q", format=".3f",
                                                                            title="speedup"),
@@ -65,7 +65,7 @@ def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.LayerC
                         legend=None))
     labels = base.transform_filter("isValid(datum.bound_value)").mark_text(dy=-14, fontSize=11).encode(
         x=x, xOffset=offset, y=alt.Y("bound_value:Q"), text="bound:N", color=color)
-    return alt.layer(shade, one, bars, points, arrows, labels).properties(height=300)
+    return alt.layer(shade, one, bars, points, arrows, labels).properties(height=420)
 
 
 def main() -> None:
@@ -95,7 +95,7 @@ def main() -> None:
     for panel, part in shown.groupby("panel", sort=False):
         st.subheader(panel, anchor=False)
         st.altair_chart(chart(part, data.scale_order(part), look.method_color(df, part)),
-                        use_container_width=True)
+                        width="stretch")
     with st.expander("The numbers behind the charts"):
         st.dataframe(rows.drop(columns=["panel", "bound_dir", "bound_value"]), hide_index=True)
 
