@@ -63,15 +63,16 @@ def main() -> None:
         st.info("No claim is measured in this view yet: run a claim's suite with the method and its baseline.")
     else:
         st.dataframe(overview(summary), hide_index=True, column_config=COLUMN_CONFIG)
-        claims = {claim.quote: claim for _, _, claim in entries}
-        for quote, part in summary.groupby("quote", sort=False):
-            claim, first = claims[quote], part.iloc[0]
-            with st.container(border=True):
+        claims = {(method, claim.quote, claim.factor): claim for _, method, claim in entries}
+        for i, (key, part) in enumerate(summary.groupby(["method", "quote", "claimed"], sort=False)):
+            claim, first = claims[key], part.iloc[0]  # one paper sentence can carry several claims
+            with st.container(border=True, key=f"claim-{i}"):
                 st.markdown(f"#### `{first['method']}`: {first['claimed_text']} vs `{first['baseline']}`")
                 st.markdown(verdicts.quote(claim))
                 st.markdown("\n".join(f"- {verdicts.badge(r['verdict'])} {r['sentence']}" for _, r in part.iterrows()))
                 with st.expander("Per budget"):
-                    rows = judged[judged["quote"] == quote]
+                    rows = judged[(judged["method"] == key[0]) & (judged["quote"] == key[1])
+                                  & (judged["claimed"] == key[2])]
                     st.dataframe(rows[["workload", "scale", "budget_multiple", "hardware", "point", "lo", "hi",
                                        "verdict", "labels", "reason"]], hide_index=True)
     measured = set(judged["quote"]) if not judged.empty else set()

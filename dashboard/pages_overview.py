@@ -62,24 +62,24 @@ def profile_chart(profile: pd.DataFrame, color: alt.Color) -> alt.Chart:
     ).properties(height=320)
 
 
-def suite_section(suite: str, board: pd.DataFrame, everything: pd.DataFrame, shown: pd.DataFrame,
+def suite_section(suite: str, board: pd.DataFrame, everything: pd.DataFrame, shown_rows: pd.DataFrame,
                   judged: pd.DataFrame, profs: dict) -> None:
     st.header(f"Suite `{suite}`", anchor=f"suite-{suite}")
     for hardware, part in board.groupby("hardware", sort=False):
         table = winners(part)
         st.markdown(f"**{hardware}** · speedups are over **`{table['vs'].iloc[0]}`** (data speedup D*/D, 95% "
                     "bootstrap interval over seeds)")
-        st.table(table[["study", "winner", "speedup", "seeds", "flags"]].rename(columns={
-            "speedup": f"speedup over {table['vs'].iloc[0]}"}).set_index("study"))
+        shown = table[["study", "winner", "speedup", "seeds", "flags"]]
+        shown = shown.drop(columns=[c for c in ("flags",) if not shown[c].astype(bool).any()])
+        st.table(shown.rename(columns={"speedup": f"speedup over {table['vs'].iloc[0]}"}).set_index("study"))
         if (suite, hardware) in profs:
             prof, score = profs[(suite, hardware)]
-            left, right = st.columns([3, 2])
-            left.altair_chart(profile_chart(prof, look.method_color(everything, shown)), width="stretch")
-            right.dataframe(score.sort_values(ascending=False).rename("AlgoPerf score").reset_index(),
-                            hide_index=True, column_config={"AlgoPerf score": st.column_config.ProgressColumn(
-                                "AlgoPerf score", min_value=0.0, max_value=1.0, format="%.2f",
-                                help="Area under the profile up to τ = 4, scaled to [0, 1]: 1 = fastest to the "
-                                     "target on every study.")})
+            ranked = score.sort_values(ascending=False)
+            st.markdown("AlgoPerf score (time to target, τ ≤ 4; 1 = fastest on every study): "
+                        + " · ".join(f"`{m}` **{v:.2f}**" for m, v in ranked.items()),
+                        help="Area under the performance profile up to τ = 4, scaled to [0, 1].")
+            with st.expander("Performance profile"):
+                st.altair_chart(profile_chart(prof, look.method_color(everything, shown_rows)), width="stretch")
     mine = judged[judged["suite"] == suite] if not judged.empty else judged
     if len(mine):
         st.markdown("**Claims** (one verdict per claim, scale and hardware; details on the Claims page)")

@@ -43,15 +43,15 @@ def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.LayerC
     values = values[np.isfinite(values) & (values > 0)]
     domain = [min(values.min(), 1.0) / 1.3, max(values.max(), 1.0) * 1.3]
     x = alt.X("scale:N", sort=scales, title="model scale (small → large)", axis=alt.Axis(labelAngle=0))
-    y = alt.Y("data_speedup:Q", title="speedup (×, log scale)", scale=alt.Scale(type="log", domain=domain, clamp=True),
-              axis=alt.Axis(format="~g", tickCount=6))
+    log = alt.Scale(type="log", domain=domain, clamp=True, nice=False)
+    y = alt.Y("data_speedup:Q", title="speedup (×, log scale)", scale=log, axis=alt.Axis(format="~g", tickCount=6))
     offset = alt.XOffset("method:N")
     tooltip = ["method", "scale", "params", "budget_multiple", alt.Tooltip("data_speedup:Q", format=".3f",
                                                                            title="speedup"),
                alt.Tooltip("ci:N", title="95% CI"), "bound", "n_seeds"]
     base = alt.Chart(rows)
     shade = base.mark_bar(color="#dbe9f6", opacity=0.6).encode(
-        x=x, y=alt.Y("min(range_lo):Q", scale=alt.Scale(type="log", domain=domain, clamp=True)),
+        x=x, y=alt.Y("min(range_lo):Q", scale=log),
         y2="max(range_hi):Q", tooltip=[alt.Tooltip("min(range_lo):Q", format=".2f", title="measurable from"),
                                        alt.Tooltip("max(range_hi):Q", format=".2f", title="measurable up to")])
     one = base.mark_rule(strokeDash=[5, 4], color="gray").encode(y=alt.datum(1.0))

@@ -57,8 +57,9 @@ def per_scale(judged: pd.DataFrame) -> pd.DataFrame:
     parts = []
     for hardware, part in judged.groupby("hardware"):
         summary = _summarize(part)
-        extra = part.drop_duplicates("quote").set_index("quote")[keep]
-        parts.append(summary.join(extra, on="quote").assign(hardware=hardware))
+        claim = ["quote", "baseline", "metric", "claimed"]  # one paper sentence can carry several claims
+        extra = part.drop_duplicates(claim).set_index(claim)[keep]
+        parts.append(summary.join(extra, on=claim).assign(hardware=hardware))
     out = pd.concat(parts, ignore_index=True)
     out["order"] = out["verdict"].map(ORDER).fillna(9)
     return out.sort_values(["order", "method", "quote", "params"], kind="stable").drop(columns="order").reset_index(
