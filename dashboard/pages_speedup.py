@@ -14,6 +14,7 @@ import streamlit as st
 from dashboard import data, look
 
 BOUND = re.compile(r"([<>])\s*([0-9.]+)")
+TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 20, 50, 100, 200, 500, 1000)
 
 
 def frame(board: pd.DataFrame) -> pd.DataFrame:
@@ -44,7 +45,8 @@ def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.LayerC
     domain = [min(values.min(), 1.0) / 1.3, max(values.max(), 1.0) * 1.3]
     x = alt.X("scale:N", sort=scales, title="model scale (small → large)", axis=alt.Axis(labelAngle=0))
     log = alt.Scale(type="log", domain=domain, clamp=True, nice=False)
-    y = alt.Y("data_speedup:Q", title="speedup (×, log scale)", scale=log, axis=alt.Axis(format="~g", tickCount=6))
+    ticks = [v for v in TICKS if domain[0] <= v <= domain[1]]
+    y = alt.Y("data_speedup:Q", title="speedup (×, log scale)", scale=log, axis=alt.Axis(format="~g", values=ticks))
     offset = alt.XOffset("method:N")
     tooltip = ["method", "scale", "params", "budget_multiple", alt.Tooltip("data_speedup:Q", format=".3f",
                                                                            title="speedup"),
@@ -57,7 +59,7 @@ def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.LayerC
     one = base.mark_rule(strokeDash=[5, 4], color="gray").encode(y=alt.datum(1.0))
     bars = base.transform_filter("isValid(datum.data_speedup_lo) && isValid(datum.data_speedup_hi)").mark_rule(
         strokeWidth=2).encode(x=x, xOffset=offset, y=alt.Y("data_speedup_lo:Q"), y2="data_speedup_hi:Q", color=color)
-    points = base.transform_filter("isValid(datum.data_speedup)").mark_point(size=80, filled=True).encode(
+    points = base.transform_filter("isValid(datum.data_speedup)").mark_point(size=120, filled=True).encode(
         x=x, xOffset=offset, y=y, color=color, tooltip=tooltip)
     arrows = base.transform_filter("isValid(datum.bound_value)").mark_point(size=160, filled=True).encode(
         x=x, xOffset=offset, y=alt.Y("bound_value:Q"), color=color, tooltip=tooltip,
