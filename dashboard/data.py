@@ -203,12 +203,14 @@ def _file_baseline(suite: str) -> str | None:
 
 
 @st.cache_data(show_spinner="Computing speedups and bootstrap confidence intervals…")
-def full_board(path: str, key: str, baseline: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+def full_board(path: str, key: str, baseline: str | None = None, suite: str | None = None
+               ) -> tuple[pd.DataFrame, list[str]]:
     """``analysis.leaderboard`` of each (suite, suite version, hardware) part of ALL rows, against
     ``baseline`` or the suite's own; plus ``rank`` (ties when intervals overlap) within each (suite,
     workload, scale, budget, hardware) and ``target_value`` (the target behind the "to target" ratios).
-    Computed once on whole studies: filters then only hide rows (``board``)."""
+    Computed once on whole studies: filters then only hide rows (``board``). ``suite``: that suite only."""
     df = read(path, key)[0]
+    df = df[df["suite"] == suite] if suite else df
     parts, notes = [], []
     for (suite, version, hardware), part in df.groupby(PARTITION, sort=True):
         base = baseline or suite_baseline(suite, part)

@@ -82,7 +82,8 @@ def suite_section(suite: str, board: pd.DataFrame, everything: pd.DataFrame, sho
                 st.altair_chart(profile_chart(prof, look.method_color(everything, shown_rows)), width="stretch")
     mine = judged[judged["suite"] == suite] if not judged.empty else judged
     if len(mine):
-        st.markdown("**Claims** (one verdict per claim, scale and hardware; details on the Claims page)")
+        st.markdown(f"**Claims against `{mine['baseline'].iloc[0]}`** (one verdict per claim, scale and hardware; "
+                    "claims against other baselines and the details are on the Claims page)")
         lines = [f"- {verdicts.badge(r['verdict'])} `{r['method']}`: {r['claimed_text']} vs `{r['baseline']}` "
                  f"· {r['workload']}/{r['scale']} · {r['hardware']}" for _, r in mine.iterrows()]
         st.markdown("\n".join(lines))
@@ -104,7 +105,7 @@ def main() -> None:
         return
     path = data.results_path()
     profs = profiles(str(path), data.stamp(path))
-    judged = verdicts.per_scale(verdicts.per_budget(df, verdicts.all_claims()))
+    judged = verdicts.per_scale(verdicts.per_budget(df, verdicts.all_claims(), own_baseline_only=True))
     if not judged.empty:
         judged = data.apply_filters(judged, chosen)
     shown = data.apply_filters(df, chosen)

@@ -29,16 +29,20 @@ def _measured(df: pd.DataFrame, method: str, claim) -> bool:
     return bool(len(mine)) and method in set(mine) and claim.baseline in set(mine)
 
 
-def per_budget(df: pd.DataFrame, entries) -> pd.DataFrame:
+def per_budget(df: pd.DataFrame, entries, own_baseline_only: bool = False) -> pd.DataFrame:
     """``claims.verify`` of each measured claim on every leaderboard row of its method, per hardware;
-    with the claim's method, kind, source and suite beside it."""
+    with the claim's method, kind, source and suite beside it. A claim against another baseline than
+    its suite's needs a leaderboard of its own (a full recomputation): ``own_baseline_only`` skips those."""
     suites = {suite: data.suite_baseline(suite, df) for suite in df["suite"].unique()}
+    path = data.results_path()
+    key = data.stamp(path)
     parts = []
     for kind, method, claim in entries:
-        if not _measured(df, method, claim):
-            continue
         own = claim.baseline == suites.get(claim.suite)
-        board, _ = data.board({}, baseline=None if own else claim.baseline)  # the suite's board is shared
+        if not _measured(df, method, claim) or (own_baseline_only and not own):
+            continue
+        board, _ = (data.full_board(str(path), key) if own  # the suite's own board is shared with every page
+                    else data.full_board(str(path), key, claim.baseline, claim.suite))
         board = board[board["suite"] == claim.suite] if not board.empty else board
         for hardware, part in board.groupby("hardware"):
             judged = judging.verify(part, method, [claim])
