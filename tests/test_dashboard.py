@@ -256,6 +256,8 @@ def test_pareto_marks_the_frontier_and_estimated_energy(results):
         assert 0 < g["front"].sum() < len(g)
     at = run("pages_pareto.py")
     assert any("estimated" in w.value for w in at.warning) and at.selectbox[0].value == "digits"
+    at = run("pages_pareto.py", {"workload": "gpt"})
+    assert at.selectbox[0].value == "gpt" and len(at.get("vega_lite_chart")) == 4  # 2 costs x 2 hardware
 
 
 # --------------------------------------------------------------------------- claims, runs, method
