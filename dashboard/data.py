@@ -95,8 +95,9 @@ def hardware_label(df: pd.DataFrame) -> pd.Series:
     return df["device_name"].astype("string").fillna(cpu).fillna("unknown").astype(str)
 
 
-@st.cache_data(show_spinner="Reading results…")
+@st.cache_resource(show_spinner="Reading results…", max_entries=2)
 def read(path: str, key: str) -> tuple[pd.DataFrame, list[str]]:
+    """Every row (shared between sessions and reruns, not copied: pages never modify it)."""
     df, problems = store.read_results(Path(path))
     problems = [lost(p) for p in problems]
     df["hardware"] = hardware_label(df)
@@ -202,13 +203,14 @@ def _file_baseline(suite: str) -> str | None:
     return str(value) if value else None
 
 
-@st.cache_data(show_spinner="Computing speedups and bootstrap confidence intervals…")
+@st.cache_resource(show_spinner="Computing speedups and bootstrap confidence intervals…", max_entries=8)
 def full_board(path: str, key: str, baseline: str | None = None, suite: str | None = None
                ) -> tuple[pd.DataFrame, list[str]]:
     """``analysis.leaderboard`` of each (suite, suite version, hardware) part of ALL rows, against
     ``baseline`` or the suite's own; plus ``rank`` (ties when intervals overlap) within each (suite,
     workload, scale, budget, hardware) and ``target_value`` (the target behind the "to target" ratios).
-    Computed once on whole studies: filters then only hide rows (``board``). ``suite``: that suite only."""
+    Computed once on whole studies (shared, never modified): filters then only hide rows (``board``).
+    ``suite``: that suite only."""
     df = read(path, key)[0]
     df = df[df["suite"] == suite] if suite else df
     parts, notes = [], []

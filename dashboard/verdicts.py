@@ -24,22 +24,19 @@ def all_claims() -> list[tuple[str, str, object]]:
             for claim in method.claims]
 
 
-def _measured(df: pd.DataFrame, method: str, claim) -> bool:
-    mine = df[df["suite"] == claim.suite]["method"]
-    return bool(len(mine)) and method in set(mine) and claim.baseline in set(mine)
-
-
 def per_budget(df: pd.DataFrame, entries, own_baseline_only: bool = False) -> pd.DataFrame:
     """``claims.verify`` of each measured claim on every leaderboard row of its method, per hardware;
     with the claim's method, kind, source and suite beside it. A claim against another baseline than
     its suite's needs a leaderboard of its own (a full recomputation): ``own_baseline_only`` skips those."""
     suites = {suite: data.suite_baseline(suite, df) for suite in df["suite"].unique()}
+    ran = set(zip(df["suite"], df["method"]))  # (suite, method) pairs with trials
     path = data.results_path()
     key = data.stamp(path)
     parts = []
     for kind, method, claim in entries:
         own = claim.baseline == suites.get(claim.suite)
-        if not _measured(df, method, claim) or (own_baseline_only and not own):
+        measured = (claim.suite, method) in ran and (claim.suite, claim.baseline) in ran
+        if not measured or (own_baseline_only and not own):
             continue
         board, _ = (data.full_board(str(path), key) if own  # the suite's own board is shared with every page
                     else data.full_board(str(path), key, claim.baseline, claim.suite))

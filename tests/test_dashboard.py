@@ -39,7 +39,8 @@ def results(tmp_path_factory) -> Path:
 
 @pytest.fixture(autouse=True)
 def fresh(monkeypatch, results):
-    st.cache_data.clear()  # it survives between AppTest instances in one process
+    st.cache_data.clear()  # caches survive between AppTest instances in one process
+    st.cache_resource.clear()
     monkeypatch.setenv(data.RESULTS_ENV, str(results))
     monkeypatch.setenv(data.RESAMPLES_ENV, "10")  # the intervals' format is tested here, not their accuracy
 
