@@ -63,7 +63,8 @@ def profile_chart(profile: pd.DataFrame, color: alt.Color) -> alt.Chart:
 
 
 def suite_section(suite: str, board: pd.DataFrame, everything: pd.DataFrame, shown_rows: pd.DataFrame,
-                  judged: pd.DataFrame, profs: dict) -> None:
+                  profs: dict):
+    """The suite's winners and scores; returns the empty place its claims go (filled once judged)."""
     st.header(f"Suite `{suite}`", anchor=f"suite-{suite}")
     for hardware, part in board.groupby("hardware", sort=False):
         table = winners(part)
@@ -80,7 +81,10 @@ def suite_section(suite: str, board: pd.DataFrame, everything: pd.DataFrame, sho
                         help="Area under the performance profile up to τ = 4, scaled to [0, 1].")
             with st.expander("Performance profile"):
                 st.altair_chart(profile_chart(prof, look.method_color(everything, shown_rows)), width="stretch")
-    mine = judged[judged["suite"] == suite] if not judged.empty else judged
+    return st.container()
+
+
+def claims_section(mine: pd.DataFrame) -> None:
     if len(mine):
         st.markdown(f"**Claims against `{mine['baseline'].iloc[0]}`** (one verdict per claim, scale and hardware; "
                     "claims against other baselines and the details are on the Claims page)")
@@ -105,12 +109,15 @@ def main() -> None:
         return
     path = data.results_path()
     profs = profiles(str(path), data.stamp(path))
-    judged = verdicts.per_scale(verdicts.per_budget(df, verdicts.all_claims(), own_baseline_only=True))
-    if not judged.empty:
-        judged = data.apply_filters(judged, chosen)
     shown = data.apply_filters(df, chosen)
-    for suite, part in board.groupby("suite", sort=True):
-        suite_section(suite, part, df, shown[shown["suite"] == suite], judged, profs)
+    places = {suite: suite_section(suite, part, df, shown[shown["suite"] == suite], profs)
+              for suite, part in board.groupby("suite", sort=True)}
+    judged = verdicts.per_scale(verdicts.per_budget(df, verdicts.all_claims(), own_baseline_only=True))  # after the
+    if not judged.empty:  # winners are on screen: reading the registry imports every method
+        judged = data.apply_filters(judged, chosen)
+        for suite, place in places.items():
+            with place:
+                claims_section(judged[judged["suite"] == suite])
 
 
 if __name__ == "__main__":  # streamlit runs a page as __main__; tests import it
