@@ -8,6 +8,8 @@ import re
 import altair as alt
 import pandas as pd
 
+from harness.stats.claims import DELTA_METRICS
+
 # 24 colours far enough apart to tell lines apart (Kelly's list without white/black, then Glasbey's);
 # beyond 24 methods the colours repeat and the shape of the point tells the methods apart.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -28,7 +30,7 @@ def method_color(everything: pd.DataFrame, shown: pd.DataFrame, title: str = "me
     fixed = colors(everything)
     domain = sorted(m for m in shown["method"].unique() if m in fixed)
     return alt.Color("method:N", title=title, scale=alt.Scale(domain=domain, range=[fixed[m] for m in domain]),
-                     legend=alt.Legend(orient="bottom", columns=4, labelLimit=180))
+                     legend=alt.Legend(orient="bottom", columns=3, labelLimit=110))
 
 
 def interval(lo, hi, digits: int = 3) -> str:
@@ -46,6 +48,17 @@ def factor(point, lo, hi, bound: str | None = None) -> str:
         return "—"
     ci = "" if pd.isna(lo) or pd.isna(hi) else f" [{lo:.2f}, {hi:.2f}]"
     return f"{point:.2f}×{ci}"
+
+
+def measured(metric: str, point, lo, hi, bound: str | None = None) -> str:
+    """A claim's measurement as read: a difference (``+0.031 [+0.028, +0.033]``) for quality and
+    forgetting claims, a factor (``1.38× [1.35, 1.41]``) otherwise."""
+    if metric not in DELTA_METRICS or (isinstance(bound, str) and bound):
+        return factor(point, lo, hi, bound)
+    if pd.isna(point):
+        return "—"
+    ci = "" if pd.isna(lo) or pd.isna(hi) else f" [{lo:+.3f}, {hi:+.3f}]"
+    return f"{point:+.3f}{ci}"
 
 
 def linked(text: str | None) -> str:

@@ -32,8 +32,8 @@ def overview(summary: pd.DataFrame) -> pd.DataFrame:
     """The first table: one row per claim, scale and hardware, the paper's number beside ours."""
     out = pd.DataFrame({
         "method": summary["method"], "verdict": summary["verdict"], "paper": summary["claimed_text"],
-        "ours": [look.factor(p, lo, hi, b) for p, lo, hi, b in zip(summary["point"], summary["lo"], summary["hi"],
-                                                                    summary["bound"])],
+        "ours": [look.measured(m, p, lo, hi, b) for m, p, lo, hi, b in zip(
+            summary["metric"], summary["point"], summary["lo"], summary["hi"], summary["bound"])],
         "baseline": summary["baseline"], "where": summary["workload"] + " / " + summary["scale"],
         "budgets": summary["budgets"].map(look.text), "hardware": summary["hardware"],
         "labels": [", ".join(x for x in (look.text(a).strip("—"), look.text(b).strip("—")) if x)

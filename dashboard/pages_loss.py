@@ -47,7 +47,8 @@ def fits(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 def chart(points: pd.DataFrame, curves: pd.DataFrame, color: alt.Color) -> alt.LayerChart:
     """One panel: seeds as dots, each method's mean as a thin line, the baseline's fit dashed."""
     unit = points["unit"].iloc[0]
-    x = alt.X("budget:Q", scale=alt.Scale(type="log"), title=f"budget (training {unit}, log)")
+    x = alt.X("budget:Q", scale=alt.Scale(type="log"), title=f"budget (training {unit}, log)",
+              axis=alt.Axis(format="~s"))
     y = alt.Y("final_val_loss:Q", scale=alt.Scale(zero=False), title="final validation loss")
     dots = alt.Chart(points).mark_circle(size=45, opacity=0.75).encode(
         x=x, y=y, color=color, tooltip=["method", "seed", "budget_multiple", alt.Tooltip("budget:Q", format=",.0f"),

@@ -304,3 +304,11 @@ def test_method_page_shows_formula_paper_results_and_verdicts():
     declared = registry.get("optimizer", "muon").search_space
     assert set(space["hyperparameter"]) == set(declared)
     assert len(results) == 8 and set(results["suite"]) == {"optimizers"} and (results["rank"] == 1).all()
+
+
+def test_a_quality_claim_reads_as_a_difference_and_a_factor_as_a_factor():
+    assert look.measured("quality", 0.031, 0.028, 0.033) == "+0.031 [+0.028, +0.033]"
+    assert look.measured("data", 1.381, 1.35, 1.41) == "1.38× [1.35, 1.41]"
+    assert look.measured("data", np.nan, np.nan, np.nan, "> 2.00x") == "> 2.00×"
+    assert look.linked("Wen et al., arXiv:2509.02046") == (
+        "Wen et al., [arXiv:2509.02046](https://arxiv.org/abs/2509.02046)")
