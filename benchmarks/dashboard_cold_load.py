@@ -1,6 +1,6 @@
 """Cold load of the dashboard's first page ("Who wins") over ~2,000 synthetic trials.
 
-    PYTHONPATH=. python benchmarks/dashboard_cold_load.py [--repeats 3] [--resamples 1000] [--results DIR]
+    PYTHONPATH=. python benchmarks/dashboard_cold_load.py [--repeats 3] [--results DIR]
 
 Each repeat starts a fresh ``streamlit run`` (empty caches) on 127.0.0.1, opens ``/`` in headless
 Debian chromium (Playwright) and times from navigation until the winner table is visible and the
@@ -44,11 +44,10 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def cold_load(results: Path, resamples: int, browser) -> tuple[float, float]:
+def cold_load(results: Path, browser) -> tuple[float, float]:
     """Seconds from opening ``/`` on a fresh server to the first winner table, and to the page done."""
     port = _port()
-    env = {**launch.environment(), "SPEEDPROOF_RESAMPLES": str(resamples)}
-    proc = subprocess.Popen(launch.command(str(results), port), env=env, stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen(launch.command(str(results), port), env=launch.environment(), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -73,7 +72,7 @@ def cold_load(results: Path, resamples: int, browser) -> tuple[float, float]:
         proc.wait(timeout=30)
 
 
-def breakdown(results: Path, resamples: int) -> None:
+def breakdown(results: Path) -> None:
     """The two costs of a cold first page, timed here: reading every trial, and the leaderboards."""
     start = time.perf_counter()
     df, _ = store.read_results(results)
@@ -81,7 +80,7 @@ def breakdown(results: Path, resamples: int) -> None:
     df["hardware"] = data.hardware_label(df)
     start = time.perf_counter()
     for (suite, _, _), part in df.groupby(data.PARTITION):
-        analysis.leaderboard(part, data.suite_baseline(suite, part) or "", n_resamples=resamples)
+        analysis.leaderboard(part, data.suite_baseline(suite, part) or "")
     board = time.perf_counter() - start
     print(f"  of which: store.read_results {read:.2f} s · analysis.leaderboard {board:.2f} s "
           f"(load {os.getloadavg()[0]:.1f})")
@@ -90,7 +89,6 @@ def breakdown(results: Path, resamples: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples (the dashboard's default)")
     parser.add_argument("--results", type=Path, help="an existing results folder (default: write ~2,000 trials)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
@@ -100,19 +98,18 @@ def main() -> None:
         if args.results is None:
             print(f"wrote {write(results)} synthetic trials to {results}")
         files = sum(1 for _ in results.glob("suite=*/*.parquet"))
-        print(f"{files} Parquet files · {os.cpu_count()} CPUs · load {os.getloadavg()[0]:.1f} · "
-              f"{args.resamples} bootstrap resamples")
+        print(f"{files} Parquet files · {os.cpu_count()} CPUs · load {os.getloadavg()[0]:.1f}")
         times = []
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
             for i in range(args.repeats):
-                times.append(cold_load(results, args.resamples, browser))
+                times.append(cold_load(results, browser))
                 print(f"repeat {i + 1}: winner table after {times[-1][0]:.2f} s, page done after {times[-1][1]:.2f} s "
                       f"(load {os.getloadavg()[0]:.1f})")
             browser.close()
         print(f"median cold load of the first page: winner table {statistics.median(t[0] for t in times):.2f} s, "
               f"page done {statistics.median(t[1] for t in times):.2f} s")
-        breakdown(results, args.resamples)
+        breakdown(results)
 
 
 if __name__ == "__main__":

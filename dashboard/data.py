@@ -3,8 +3,7 @@ in the URL, and the leaderboard per suite, suite version and hardware.
 
 Presentation only: every number comes from ``harness.store``, ``harness.stats.analysis`` and
 ``harness.stats.claims``. The results folder is ``--results PATH`` after ``--`` on the ``streamlit run``
-command line, else ``$SPEEDPROOF_RESULTS``, else ``results``. ``$SPEEDPROOF_RESAMPLES`` sets the
-bootstrap resamples of the confidence intervals (default 1000).
+command line, else ``$SPEEDPROOF_RESULTS``, else ``results``.
 """
 
 from __future__ import annotations
@@ -22,9 +21,10 @@ import streamlit as st
 import yaml
 
 from harness import store
+from harness.contracts import registry
 from harness.stats import analysis
 
-RESULTS_ENV, RESAMPLES_ENV = "SPEEDPROOF_RESULTS", "SPEEDPROOF_RESAMPLES"
+RESULTS_ENV = "SPEEDPROOF_RESULTS"
 FILTERS = {  # column -> sidebar label
     "suite": "Suite", "workload": "Workload", "scale": "Scale", "budget_multiple": "Budget (x Chinchilla)",
     "hardware": "Hardware", "suite_version": "Suite version",
@@ -51,10 +51,6 @@ def results_path(argv: list[str] | None = None) -> Path:
     parser.add_argument("--results")
     known, _ = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
     return Path(known.results or os.environ.get(RESULTS_ENV) or "results")
-
-
-def resamples() -> int:
-    return int(os.environ.get(RESAMPLES_ENV) or 1000)
 
 
 def _files(path: Path) -> list[Path]:
@@ -203,7 +199,21 @@ def _file_baseline(suite: str) -> str | None:
     return str(value) if value else None
 
 
-@st.cache_resource(show_spinner="Computing speedups and bootstrap confidence intervals…", max_entries=8)
+@st.cache_resource
+def spaces(methods: tuple[str, ...]) -> dict:
+    """{method: its search space} from the registry, for the "possibly undertuned" flag."""
+    out = {}
+    for name in methods:
+        for kind in registry.FOLDERS:
+            try:
+                out[name] = registry.get(kind, name).search_space
+                break
+            except (KeyError, AttributeError):  # not of this kind, or unavailable
+                continue
+    return out
+
+
+@st.cache_resource(show_spinner="Computing speedups and confidence intervals…", max_entries=8)
 def full_board(path: str, key: str, baseline: str | None = None, suite: str | None = None
                ) -> tuple[pd.DataFrame, list[str]]:
     """``analysis.leaderboard`` of each (suite, suite version, hardware) part of ALL rows, against
@@ -220,7 +230,7 @@ def full_board(path: str, key: str, baseline: str | None = None, suite: str | No
             notes.append(f"Suite `{suite}` has no suite file here, so its baseline is unknown: no speedups.")
         elif base not in set(part["method"]):
             notes.append(f"`{suite}` on {hardware}: the baseline `{base}` has no trials: no speedups.")
-        table = analysis.leaderboard(part, base or "", n_resamples=resamples())
+        table = analysis.leaderboard(part, base or "", spaces=spaces(tuple(sorted(part["method"].unique()))))
         if table.empty:
             continue
         table.insert(1, "suite_version", version)

@@ -8,8 +8,6 @@ import re
 import altair as alt
 import pandas as pd
 
-from harness.stats.claims import DELTA_METRICS
-
 # 24 colours far enough apart to tell lines apart (Kelly's list without white/black, then Glasbey's);
 # beyond 24 methods the colours repeat and the shape of the point tells the methods apart.
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",
@@ -40,25 +38,9 @@ def interval(lo, hi, digits: int = 3) -> str:
     return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-def factor(point, lo, hi, bound: str | None = None) -> str:
-    """``1.41× [1.35, 1.47]``; a bound (``> 2.00x``) when the estimate is only a bound; — when nothing."""
-    if isinstance(bound, str) and bound:
-        return bound.replace("x", "×")
-    if pd.isna(point):
-        return "—"
-    ci = "" if pd.isna(lo) or pd.isna(hi) else f" [{lo:.2f}, {hi:.2f}]"
-    return f"{point:.2f}×{ci}"
-
-
-def measured(metric: str, point, lo, hi, bound: str | None = None) -> str:
-    """A claim's measurement as read: a difference (``+0.031 [+0.028, +0.033]``) for quality and
-    forgetting claims, a factor (``1.38× [1.35, 1.41]``) otherwise."""
-    if metric not in DELTA_METRICS or (isinstance(bound, str) and bound):
-        return factor(point, lo, hi, bound)
-    if pd.isna(point):
-        return "—"
-    ci = "" if pd.isna(lo) or pd.isna(hi) else f" [{lo:+.3f}, {hi:+.3f}]"
-    return f"{point:+.3f}{ci}"
+def times(text: str | None) -> str:
+    """A factor printed by ``harness.stats`` ("1.40x [1.38, 1.41]", "> 2.00x") with a proper ×."""
+    return re.sub(r"(\d)x\b", "\\1×", text) if isinstance(text, str) and text else "—"
 
 
 def linked(text: str | None) -> str:

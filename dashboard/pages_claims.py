@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, look, verdicts
+from harness.stats import claims as judging
 
 COLUMN_CONFIG = {
     "method": st.column_config.TextColumn("method", pinned=True, help="The method that makes the claim."),
@@ -32,8 +33,7 @@ def overview(summary: pd.DataFrame) -> pd.DataFrame:
     """The first table: one row per claim, scale and hardware, the paper's number beside ours."""
     out = pd.DataFrame({
         "method": summary["method"], "verdict": summary["verdict"], "paper": summary["claimed_text"],
-        "ours": [look.measured(m, p, lo, hi, b) for m, p, lo, hi, b in zip(
-            summary["metric"], summary["point"], summary["lo"], summary["hi"], summary["bound"])],
+        "ours": [look.times(judging.measured_text(r)) for _, r in summary.iterrows()],
         "baseline": summary["baseline"], "where": summary["workload"] + " / " + summary["scale"],
         "budgets": summary["budgets"].map(look.text), "hardware": summary["hardware"],
         "labels": [", ".join(x for x in (look.text(a).strip("—"), look.text(b).strip("—")) if x)

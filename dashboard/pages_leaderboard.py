@@ -11,7 +11,7 @@ import streamlit as st
 
 from dashboard import data, look
 
-CI = "95% bootstrap confidence interval over seeds; — when there are fewer than 2 seeds."
+CI = "95% t interval over seeds; — when there are fewer than 2 seeds."
 COLUMNS = {  # shown column -> (title, help); the first ones are the key columns (phones show these)
     "group": ("scale · budget", "The model scale and the budget (× Chinchilla) of the rows below it; ranks restart "
                                 "in each group."),
@@ -19,8 +19,9 @@ COLUMNS = {  # shown column -> (title, help); the first ones are the key columns
     "rank": ("rank", "By mean final loss within the group; methods whose loss intervals overlap share a rank (a "
                      "difference inside the noise is a tie)."),
     "speedup": ("speedup [95% CI]", "Data speedup (Fantastic Pretraining Optimizers): D*/D, where the baseline needs "
-                                    "D* of data to reach this method's final loss at budget D. > 1 = better than "
-                                    "the baseline. '> 2.00×' is a bound: the baseline was not measured that far."),
+                                    "D* of data to reach this method's final loss at budget D (interpolated between "
+                                    "the baseline's measured budgets). > 1 = better than the baseline. '> 2.00×' is "
+                                    "only a bound: the baseline was not measured that far."),
     "loss": ("final loss", "Mean final validation loss of the final-phase seeds (end of training, schedule complete)."),
     "loss_ci": ("loss CI", CI),
     "n_seeds": ("seeds", "Final-phase seeds that finished ok."),
@@ -64,9 +65,7 @@ def view(board: pd.DataFrame) -> pd.DataFrame:
     columns that hold nothing in this part dropped."""
     out = board.copy()
     out["group"] = out["scale"] + " · " + out["budget_multiple"].map(lambda b: f"{b:g}×")
-    out["speedup"] = [look.factor(p, lo, hi, bound) for p, lo, hi, bound in zip(
-        out["data_speedup"], out["data_speedup_lo"], out["data_speedup_hi"],
-        out.get("data_speedup_bound", pd.Series(None, index=out.index)))]
+    out["speedup"] = out["data_speedup_text"].map(look.times)
     for name, column in (("loss_ci", "loss"), ("time_ratio_ci", "time_ratio"), ("metric_delta_ci", "metric_delta")):
         out[name] = [look.interval(lo, hi) for lo, hi in zip(out[f"{column}_lo"], out[f"{column}_hi"])]
     out["target"] = out["target_value"].map(lambda t: "—" if pd.isna(t) else f"loss ≤ {t:g}")

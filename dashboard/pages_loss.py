@@ -1,5 +1,5 @@
 """Loss vs budget: each method's final losses (one point per seed) against the training budget,
-with the baseline's fitted curve L(D) = a·D^-b + c (``analysis.fit_power_law``); one panel per suite,
+with the baseline's fitted curve L(D) = a·D^-b + c (``power_law.fit_power_law``); one panel per suite,
 workload, scale and hardware, each with its own axes and the budget's unit (tokens or examples)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, look
-from harness.stats import analysis
+from harness.stats import power_law
 
 
 def trials(df: pd.DataFrame) -> pd.DataFrame:
@@ -27,12 +27,12 @@ def trials(df: pd.DataFrame) -> pd.DataFrame:
 
 def fits(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """The baseline's fitted curve per panel (60 budgets spanning the panel), and the panels where
-    no fit could be trusted (see ``analysis.fit_power_law``)."""
+    no fit could be trusted (see ``power_law.fit_power_law``)."""
     curves, failed = [], []
     for (panel, suite), g in points.groupby(["panel", "suite"]):
         baseline = data.suite_baseline(suite)
         means = g[g["method"] == baseline].groupby("budget")["final_val_loss"].mean()
-        law = analysis.fit_power_law(means.index, means.values) if len(means) else None
+        law = power_law.fit_power_law(means.index, means.values) if len(means) else None
         if law is None:
             failed.append(f"{panel} (baseline `{baseline}`, {len(means)} budget(s))")
             continue
@@ -65,9 +65,9 @@ def chart(points: pd.DataFrame, curves: pd.DataFrame, color: alt.Color) -> alt.L
 
 def main() -> None:
     st.title("Loss vs budget")
-    st.caption("Final validation loss of every final-phase seed against its budget. The dashed black curve is the "
-               "baseline's power-law fit L(D) = a·D^-b + c that the data speedup inverts; thin lines join each "
-               "method's mean.")
+    st.caption("Final validation loss of every final-phase seed against its budget; thin lines join each method's "
+               "mean. The dashed black curve is a power-law fit L(D) = a·D^-b + c of the baseline, to read the "
+               "trend: speedups interpolate between the baseline's measured budgets, they do not use the fit.")
     df = data.load()
     if df is not None:
         chosen = data.sidebar_filters(df)
@@ -80,7 +80,7 @@ def main() -> None:
             failed = [f for f in failed if f.split(" (")[0] in set(points["panel"])]
             if failed:
                 st.warning("No trustworthy power-law fit of the baseline (it needs 3 or more budgets with decreasing "
-                           "loss) for: " + "; ".join(failed) + ". The speedups there use monotone interpolation.")
+                           "loss) for: " + "; ".join(failed) + ".")
             order = {s: i for i, s in enumerate(data.scale_order(df))}
             panels = points.assign(o=points["scale"].map(order)).sort_values(["suite", "workload", "o", "panel"])
             cells = st.columns(2)

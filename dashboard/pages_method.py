@@ -69,9 +69,7 @@ def results(entry: Method) -> None:
         table = pd.DataFrame({
             "suite": mine["suite"], "workload": mine["workload"], "scale": mine["scale"],
             "budget": mine["budget_multiple"].map(lambda b: f"{b:g}×"), "hardware": mine["hardware"],
-            "rank": mine["rank"], "speedup": [look.factor(p, lo, hi, b) for p, lo, hi, b in zip(
-                mine["data_speedup"], mine["data_speedup_lo"], mine["data_speedup_hi"],
-                mine.get("data_speedup_bound", pd.Series(None, index=mine.index)))],
+            "rank": mine["rank"], "speedup": mine["data_speedup_text"].map(look.times),
             "vs": mine["baseline"], "loss": mine["loss"], "seeds": mine["n_seeds"],
             "flags": mine.get("flags", pd.Series(None, index=mine.index)).map(look.text)})
         st.dataframe(table, hide_index=True, column_config={"loss": st.column_config.NumberColumn(format="%.4f")})

@@ -17,23 +17,25 @@ TAUS = np.linspace(1.0, 4.0, 61)
 
 def winners(board: pd.DataFrame) -> pd.DataFrame:
     """One row per (workload, scale, budget, hardware): the rank-1 method(s), its speedup as text
-    (``1.41× [1.35, 1.47]``, a bound, or ``baseline``), its seeds and flags."""
+    as ``harness.stats`` prints it (``1.41× [1.35, 1.47]``, a bound ``> 2.00×``, or ``1.00× (baseline)``), its
+    seeds and flags."""
     rows = []
     keys = ["workload", "scale", "budget_multiple", "hardware"]
     for key, g in board.groupby(keys, sort=False):
         first = g[g["rank"] == 1]
         row = dict(zip(keys, key, strict=True))
         row["study"] = f"{key[0]} · {key[1]} · {key[2]:g}×"
-        if len(first) > 1:
-            row.update(winner="tie: " + ", ".join(first.sort_values("loss")["method"]), speedup="—",
-                       seeds=", ".join(str(int(n)) for n in first["n_seeds"]), flags="")
+        if len(first) > 1:  # a tie: the speedup of its best member that is not the baseline
+            first = first.sort_values("loss")
+            best = first[first["method"] != first["baseline"]].iloc[0]
+            row.update(winner="tie: " + ", ".join(first["method"]),
+                       seeds=", ".join(str(int(n)) for n in first["n_seeds"]),
+                       speedup=f"{best['method']}: {look.times(best['data_speedup_text'])}",
+                       flags=", ".join(sorted({f for v in first["flags"].fillna("") for f in v.split(", ") if f})))
         else:
             w = first.iloc[0]
-            baseline = w["method"] == w["baseline"]
             row.update(winner=w["method"], seeds=str(int(w["n_seeds"])), flags=look.text(w.get("flags")).strip("—"),
-                       speedup="baseline (1×)" if baseline else look.factor(
-                           w["data_speedup"], w["data_speedup_lo"], w["data_speedup_hi"],
-                           w.get("data_speedup_bound")))
+                       speedup=look.times(w["data_speedup_text"]))
         row["vs"] = g["baseline"].iloc[0]
         rows.append(row)
     return pd.DataFrame(rows)
@@ -69,7 +71,7 @@ def suite_section(suite: str, board: pd.DataFrame, everything: pd.DataFrame, sho
     for hardware, part in board.groupby("hardware", sort=False):
         table = winners(part)
         st.markdown(f"**{hardware}** · speedups are over **`{table['vs'].iloc[0]}`** (data speedup D*/D, 95% "
-                    "bootstrap interval over seeds)")
+                    "interval over seeds)")
         shown = table[["study", "winner", "speedup", "seeds", "flags"]]
         shown = shown.drop(columns=[c for c in ("flags",) if not shown[c].astype(bool).any()])
         st.table(shown.rename(columns={"speedup": f"speedup over {table['vs'].iloc[0]}"}).set_index("study"))

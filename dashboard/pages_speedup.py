@@ -4,8 +4,6 @@ can measure is shaded, intervals are bars, a speedup known only as a bound is an
 
 from __future__ import annotations
 
-import re
-
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -13,20 +11,23 @@ import streamlit as st
 
 from dashboard import data, look
 
-BOUND = re.compile(r"([<>])\s*([0-9.]+)")
+BOUNDS = {"lower_bound": ">", "upper_bound": "<"}  # data_speedup_kind -> the arrow's direction
 TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 20, 50, 100, 200, 500, 1000)
 
 
 def frame(board: pd.DataFrame) -> pd.DataFrame:
     """The chart's rows: one per (panel, scale, method) with the point, its interval, the bound
-    (``bound_value`` and ``bound_dir`` ``>``/``<``) and the measurable range [lo, hi] of the
+    (``bound_value`` and ``bound_dir`` ``>``/``<`` where ``harness.stats`` gives only a bound) and the
+    measurable range [lo, hi] of the
     baseline's budgets at that scale (D_min/D, D_max/D)."""
     out = board.copy()
     out["panel"] = out["suite"] + " · " + out["workload"] + " · " + out["hardware"]
-    bound = out.get("data_speedup_bound", pd.Series("", index=out.index)).fillna("").astype(str)
-    parsed = bound.str.extract(BOUND)
-    out["bound_dir"], out["bound_value"] = parsed[0], parsed[1].astype(float)
-    out["bound"] = bound.str.replace("x", "×")
+    kind = out["data_speedup_kind"]
+    bounded = kind.isin(list(BOUNDS))
+    out["bound_dir"] = kind.map(BOUNDS)
+    out["bound_value"] = out["data_speedup"].where(bounded)
+    out["data_speedup"] = out["data_speedup"].where(~bounded)  # a bound is drawn as an arrow, never as a point
+    out["bound"] = out["data_speedup_text"].where(bounded).map(look.times).where(bounded)
     base = out[out["method"] == out["baseline"]].groupby(["panel", "scale"])["budget"].agg(["min", "max"])
     ranges = base.reindex(list(zip(out["panel"], out["scale"]))).to_numpy()
     out["range_lo"], out["range_hi"] = ranges[:, 0] / out["budget"], ranges[:, 1] / out["budget"]
@@ -73,7 +74,7 @@ def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.LayerC
 def main() -> None:
     st.title("Speedup vs scale")
     st.caption("Data speedup D*/D over the suite's baseline (dashed line at 1×, log axis): above the line the method "
-               "reaches a lower loss than the baseline would with the same data. Bars are 95% bootstrap intervals "
+               "reaches a lower loss than the baseline would with the same data. Bars are 95% intervals "
                "over seeds; the shaded band is what the baseline's budgets can measure; an arrow is a bound.")
     df = data.load()
     if df is None:

@@ -57,7 +57,7 @@ def per_scale(judged: pd.DataFrame) -> pd.DataFrame:
     keep = ["method", "kind", "source", "suite", "setting"]
     parts = []
     for hardware, part in judged.groupby("hardware"):
-        summary = _summarize(part)
+        summary = judging.summarize(part)
         claim = ["quote", "baseline", "metric", "claimed"]  # one paper sentence can carry several claims
         extra = part.drop_duplicates(claim).set_index(claim)[keep]
         parts.append(summary.join(extra, on=claim).assign(hardware=hardware))
@@ -77,19 +77,3 @@ def quote(claim) -> str:
     gpu = " (wall-clock on GPUs)" if claim.hardware == "gpu" else ""
     return f"> “{claim.quote}”\n\n— {look.linked(claim.source)}. Setting: {claim.setting}{size}{gpu}."
 
-
-def _summarize(part: pd.DataFrame) -> pd.DataFrame:  # TEMPORARY until claims.summarize lands on main (issue 15)
-    if hasattr(judging, "summarize"):
-        return judging.summarize(part)
-    rows = []
-    for key, g in part.groupby(["quote", "baseline", "metric", "claimed", "workload", "scale"], sort=False):
-        verdicts = set(g["verdict"])
-        verdict = (next(iter(verdicts)) if len(verdicts) == 1 else
-                   "mixed" if {"supported", "not supported"} <= verdicts else "inconclusive")
-        last = g.sort_values("budget_multiple").iloc[-1]
-        rows.append(dict(zip(["quote", "baseline", "metric", "claimed", "workload", "scale"], key), verdict=verdict,
-                         claimed_text=f"{key[3]:g}x", params=None, budgets=", ".join(f"{b:g}x" for b in
-                                                                                   g["budget_multiple"]),
-                         sentence=f"{verdict}: " + "; ".join(g["reason"]), point=last["point"], lo=last["lo"],
-                         hi=last["hi"], bound="", labels=last["labels"], flags=""))
-    return pd.DataFrame(rows)

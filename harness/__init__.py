@@ -4,6 +4,7 @@ The engine in layers; imports point down only (checked by import-linter, ``[tool
 pyproject.toml):
 
     cli                     the face: the ``harness`` command
+    verify                  a method's claims: budgets designed for them, sequential seeds, verdicts
     config | report         suite files and overrides (validated) | tables and verdicts for people
     run | stats             running a suite (executors, protocols, tuning) | statistics of rows
     train                   one trial: the loop, meters, workloads

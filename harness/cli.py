@@ -87,50 +87,15 @@ def _baseline(suite: str, rows) -> str:
         return str(rows["method"].mode().iloc[0])
 
 
-def _find_method(name: str):
-    for kind, entries in registry.registry().items():
-        if name in entries:
-            return registry.get(kind, name)
-    every = [n for entries in registry.registry().values() for n in entries]
-    raise ConfigError(f"unknown method {name!r}{config.suggest(name, every)}")
-
-
-def _known(kind: str, name: str) -> bool:
-    """Whether ``name`` (a method or a variant ``name(key=value)``) is a method of ``kind``."""
-    try:
-        return bool(registry.get(kind, name))
-    except KeyError:
-        return False
-
-
 def _cmd_verify(args) -> int:
     """Run what is missing for a method's claims (method and baselines, equally tuned), then judge them."""
-    from harness.report import emit, readable_verdicts, verdicts
-    from harness.run.executors import run_suite
+    from harness import verify
 
     rest = [o for o in args.overrides if not o.startswith(("method=", "suite="))]
     names = [o.partition("=")[2] for o in args.overrides if o.startswith("method=")]
     if len(names) != 1 or not names[0]:
         raise ConfigError("which method? add method=NAME, e.g. harness verify method=muon")
-    method = _find_method(names[0])
-    if not method.claims:
-        raise ConfigError(f"{method.name} carries no claims to verify")
-    judged = 0
-    for suite in dict.fromkeys(c.suite for c in method.claims):
-        mine = [c for c in method.claims if c.suite == suite]
-        baselines = [c.baseline for c in mine if _known(method.kind, c.baseline) and c.baseline != method.name]
-        try:
-            cfg = config.load([f"suite={suite}", f"method={','.join(dict.fromkeys([method.name, *baselines]))}", *rest])
-        except ConfigError as exc:
-            print(f"{method.name}: cannot check its {suite!r} claims here: {exc}")
-            continue
-        run_suite(cfg, show=not args.quiet)
-        table = verdicts(_suite_rows(cfg), method.name, mine)
-        for quote in dict.fromkeys(c.quote for c in mine):
-            print(f'claim: "{quote}"')
-        emit(readable_verdicts(table), args.format, f"{method.name} in suite {suite} ({cfg.results}/)")
-        judged += len(table)
-    return 0 if judged else 2
+    return verify.main(names[0], rest, args.format, args.quiet)
 
 
 def _cmd_dashboard(args) -> int:

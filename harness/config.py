@@ -158,7 +158,8 @@ def _number(text: str, key: str) -> float:
 
 _STR, _NUM, _INT, _MAP, _NAMES = "a string", "a positive number", "an integer >= 0", "a mapping", "a list of names"
 SHAPES = {  # the shape of every fixed key (mappings first: their sub-keys are read after them)
-    "tuning": _MAP, "train": _MAP, "ray": _MAP, "workloads": _MAP, "hparams": _MAP, "presets": _MAP, "data": _MAP,
+    "tuning": _MAP, "train": _MAP, "ray": _MAP, "verify": _MAP, "workloads": _MAP, "hparams": _MAP,
+    "presets": _MAP, "data": _MAP,
     "kind": _STR, "baseline": _STR, "optimizer": _STR, "schedule": _STR, "results": _STR, "executor": _STR,
     "tuning.protocol": _STR, "train.device": _STR, "methods": _NAMES, "tuning.tune": _NAMES,
     "tuning.seed": _INT, "train.warmup_steps": _INT, "train.divergence_factor": _NUM, "train.time_limit_s": _NUM,
@@ -187,9 +188,12 @@ def _check_shapes(cfg: DictConfig) -> None:
     for w, spec in cfg.workloads.items():
         if not isinstance(spec, DictConfig) or not _fits(spec.get("scales"), _NAMES):
             raise ConfigError(f"workloads.{w} must be a mapping with scales: [names] and budgets: [numbers]")
-        budgets = spec.get("budgets")
-        if not isinstance(budgets, ListConfig) or not all(_fits(b, _NUM) for b in budgets):
-            raise ConfigError(f"workloads.{w}.budgets must be a list of positive numbers, got {budgets!r}")
+        for field in ("budgets", "baseline_budgets"):
+            budgets = spec.get(field)
+            if field == "baseline_budgets" and budgets is None:
+                continue
+            if not isinstance(budgets, ListConfig) or not all(_fits(b, _NUM) for b in budgets):
+                raise ConfigError(f"workloads.{w}.{field} must be a list of positive numbers, got {budgets!r}")
 
 
 def _positive_int(cfg: DictConfig, key: str) -> None:
@@ -226,7 +230,7 @@ def _validate_executor(cfg: DictConfig) -> None:
 def validate(cfg: DictConfig) -> None:
     """Every check that can fail before any trial starts."""
     _validate_executor(cfg)
-    for key in ("tuning.trials", "tuning.seeds", "train.evals"):
+    for key in ("tuning.trials", "tuning.seeds", "train.evals", "verify.max_seeds"):
         _positive_int(cfg, key)
     if not isinstance(cfg.train.codecarbon, bool):
         raise ConfigError(f"train.codecarbon must be true or false, got {cfg.train.codecarbon!r}")

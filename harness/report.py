@@ -13,10 +13,10 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from harness.contracts import registry
 from harness.stats import analysis, claims
 
 FORMATS = ("terminal", "markdown", "csv", "json")
-RESAMPLES = 400  # bootstrap resamples for report and verify (the dashboard sets its own)
 COLUMNS = {  # leaderboard column -> printed header
     "workload": "workload", "scale": "scale", "budget_multiple": "budget x", "rank": "rank", "method": "method",
     "n_seeds": "seeds", "loss": "final val loss [95% CI]", "data_speedup": "data speedup [CI]",
@@ -29,11 +29,24 @@ COLUMNS = {  # leaderboard column -> printed header
 WHERE_MEASURED = ("forgetting_delta",)  # shown only where some row has a value (continual workloads)
 
 
+def spaces(methods) -> dict:
+    """{method: its search space} for the "possibly undertuned" flag (methods the registry lacks: none)."""
+    out = {}
+    for name in methods:
+        for kind in ("optimizer", "schedule", "method"):
+            try:
+                out[name] = registry.get(kind, name).search_space
+                break
+            except (KeyError, AttributeError):
+                continue
+    return out
+
+
 def board(rows: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """The leaderboard of final-phase rows, ranked per study (overlapping intervals tie)."""
     if rows.empty or not (rows["phase"] == "final").any():
         return pd.DataFrame()
-    table = analysis.leaderboard(rows, baseline=baseline, n_resamples=RESAMPLES)
+    table = analysis.leaderboard(rows, baseline=baseline, spaces=spaces(rows["method"].unique()))
     ranked = []
     for _, part in table.groupby(["suite", "workload", "scale", "budget_multiple"], sort=True):
         part = part.assign(rank=analysis.rank_with_ties(part, "loss", "loss_lo", "loss_hi"))
@@ -42,12 +55,15 @@ def board(rows: pd.DataFrame, baseline: str) -> pd.DataFrame:
 
 
 def _ci(point, lo, hi, digits: int = 3) -> str:
+    """``point [lo, hi]``; an end beyond what was measured prints "open"; no interval: the point alone."""
+    def end(v):
+        return f"{v:.{digits}f}" if v is not None and np.isfinite(v) else "open"
+
     if point is None or not np.isfinite(point):
         return "—"
-    if lo is None or not np.isfinite(lo):
+    if (lo is None or not np.isfinite(lo)) and (hi is None or not np.isfinite(hi)):
         return f"{point:.{digits}f}"
-    upper = f"{hi:.{digits}f}" if hi is not None and np.isfinite(hi) else "open"  # beyond the measured losses
-    return f"{point:.{digits}f} [{lo:.{digits}f}, {upper}]"
+    return f"{point:.{digits}f} [{end(lo)}, {end(hi)}]"
 
 
 def readable(table: pd.DataFrame) -> pd.DataFrame:
@@ -68,8 +84,10 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
             for v, sim in zip(table["bytes_communicated"].astype(float), simulated.astype(bool), strict=True)]
     if "energy_quality" in table:
         out["energy"] = table["energy_quality"]
-    if "data_speedup_extrapolated" in table:
-        out.loc[table["data_speedup_extrapolated"].fillna(False).astype(bool), COLUMNS["data_speedup"]] += " (extrap.)"
+    if "data_speedup_text" in table:  # bounds beyond the baseline's budgets print as "> 2.00x", never a number
+        out[COLUMNS["data_speedup"]] = table["data_speedup_text"].fillna("—")
+    if "flags" in table and table["flags"].fillna("").astype(bool).any():
+        out["flags"] = table["flags"].fillna("")
     return out
 
 
@@ -111,8 +129,8 @@ def print_leaderboard(rows: pd.DataFrame, baseline: str, fmt: str = "terminal") 
     return table
 
 
-def verdicts(rows: pd.DataFrame, method: str, method_claims) -> pd.DataFrame:
-    """Every claim of ``method`` judged against leaderboards built with the claim's own baseline."""
+def verdicts(rows: pd.DataFrame, method: str, method_claims, confidence: float = analysis.CONFIDENCE) -> pd.DataFrame:
+    """Every claim of ``method`` judged per budget against leaderboards built with the claim's own baseline."""
     out = []
     for baseline in dict.fromkeys(c.baseline for c in method_claims):
         mine = [c for c in method_claims if c.baseline == baseline]
@@ -121,21 +139,42 @@ def verdicts(rows: pd.DataFrame, method: str, method_claims) -> pd.DataFrame:
                                       "claimed": c.factor, "verdict": "inconclusive",
                                       "reason": f"baseline {baseline!r} not run in this suite"} for c in mine]))
             continue
-        table = analysis.leaderboard(rows, baseline=baseline, n_resamples=RESAMPLES)
+        table = analysis.leaderboard(rows, baseline=baseline, confidence=confidence)
         out.append(claims.verify(table, method, mine))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 
 def readable_verdicts(table: pd.DataFrame) -> pd.DataFrame:
-    cols = ["workload", "scale", "budget_multiple", "metric", "baseline", "claimed", "point", "lo", "hi",
-            "verdict", "labels", "reason"]
-    shown = table[[c for c in cols if c in table]].copy()
+    """Per-budget verdict rows as text (the measurement behind each one-line verdict)."""
+    cols = ["workload", "scale", "budget_multiple", "metric", "baseline", "claimed", "n_seeds", "measured",
+            "verdict", "labels", "flags", "reason"]
+    shown = table.assign(measured=[claims.measured_text(r) for _, r in table.iterrows()]) if len(table) else table
+    shown = shown[[c for c in cols if c in shown]].copy()
     if "claimed" in shown:
         shown["claimed"] = shown["claimed"].map(lambda v: f"{v:.3g}")
-    for c in ("point", "lo", "hi"):
-        if c in shown:
-            shown[c] = shown[c].map(lambda v: "—" if v is None or not np.isfinite(v) else f"{v:.3f}")
-    return shown
+    return shown.fillna("")
+
+
+def print_verdicts(method: str, suite: str, mine, per_budget: pd.DataFrame, summary: pd.DataFrame,
+                   fmt: str = "terminal") -> None:
+    """Each claim once: the paper's words and number, then one verdict per scale, the trend over scale, and
+    the per-budget measurements behind them."""
+    if fmt in ("csv", "json"):
+        emit(summary, fmt)
+        return
+    for claim in mine:
+        print(f'claim: "{claim.quote}" — {claims.claimed_text(claim.metric, claim.factor)} vs {claim.baseline} '
+              f"({claim.setting}; {claim.source})")
+    if summary.empty:
+        emit(readable_verdicts(per_budget), fmt, f"{method} in suite {suite}")
+        return
+    cols = {"claimed_text": "paper", "workload": "workload", "scale": "scale", "budgets": "budgets",
+            "n_seeds": "seeds", "verdict": "verdict", "sentence": "ours"}
+    emit(summary[list(cols)].rename(columns=cols), fmt, f"{method} in suite {suite}: one verdict per claim and scale")
+    trend = claims.scale_trend(summary)
+    for _, r in trend.iterrows():
+        print(f"does it survive scale? {claims.claimed_text(r['metric'], r['claimed'])}: {r['sentence']}")
+    emit(readable_verdicts(per_budget), fmt, f"{method} in suite {suite}: per budget")
 
 
 def _edge(r) -> str:

@@ -71,6 +71,7 @@ def _row(suite, hardware, scale, budget, method, phase, seed, lr, rng, status="o
         "status": status, "error": None if ok else "loss became NaN at step 3",
         "final_val_loss": final if ok else None, "final_val_metric": metric,
         "val_metric_name": "accuracy" if classifier else "bits_per_token", "target_value": target,
+        "chance_loss": CHANCE if classifier else float(np.log(65536)),
         "reached_target": ok and hit is not None,
         "steps": steps, "tokens": tokens, "flops": 6.0 * params * tokens, "train_time_s": curve_time[-1],
         "step_time_ms_p50": 1000 * curve_time[-1] / steps, "time_to_target_s": curve_time[hit] if hit is not None
@@ -109,7 +110,7 @@ def write_fake_results(results: Path, hardware=("cpu", "h100"), scales=tuple(SCA
     return n
 
 
-def write_fake_classification(results: Path, seeds: int = 2) -> int:
+def write_fake_classification(results: Path, seeds: int = 3) -> int:
     """The ``backprop_free`` suite on ``digits`` (CPU, nano, 3 budgets); see the module docstring."""
     return write_fake_results(results, hardware=("cpu",), scales=("nano",), seeds=seeds, suite="backprop_free",
                               methods=tuple(CLASSIFIER), workload="digits", single_seed=("forward_forward",))

@@ -120,7 +120,7 @@ def test_smoke_preset_writes_rows_with_forgetting(tmp_path):
         assert r["final_val_metric"] == pytest.approx(np.mean(record["final_accuracy"]))
         a = {int(k): v for k, v in record["end_of_task_accuracy"].items()}
         assert r["forgetting"] == pytest.approx(continual.forgetting(a))
-    board = analysis.leaderboard(rows, baseline="repeated_cosine", n_resamples=50)
+    board = analysis.leaderboard(rows, baseline="repeated_cosine")
     fin = rows[rows["phase"] == "final"].set_index("method")
     mine = board.set_index("method").loc["infinite"]
     assert mine["forgetting_delta"] == pytest.approx(

@@ -15,7 +15,7 @@ from harness.contracts.interface import METRICS, Unavailable
 SCHEDULES = registry.available("schedule")
 # What a schedule may declare in ``needs``, with a sample value the trainer would hand over.
 PILOT = tuple(1.0 + 0.5 * math.exp(-t / 20) + 0.1 * math.sin(t) for t in range(200))
-NEEDS = {"pilot_grad_norms": PILOT}
+NEEDS = {"pilot_grad_norms": PILOT, "total_steps": 100}  # what the trainer hands over
 GRID = np.linspace(0.0, 1.0, 1001)
 
 
@@ -192,13 +192,14 @@ def test_cosine_power_matches_reference_form():
     assert cp.multiplier(0.3, power=1.0) == pytest.approx(0.5 * (1 + math.cos(0.3 * math.pi)))
 
 
-def test_onecycle_matches_torch():
-    steps = 2000
+@pytest.mark.parametrize("steps", [10, 100, 2000])
+def test_onecycle_matches_torch_at_every_step(steps):
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=1.0, total_steps=steps, cycle_momentum=False)
     onecycle = SCHEDULES["onecycle"]
     for step in range(steps):
-        assert onecycle.multiplier(step / steps) == pytest.approx(opt.param_groups[0]["lr"], abs=2e-3)
+        got = onecycle.multiplier(step / steps, total_steps=steps)
+        assert got == pytest.approx(opt.param_groups[0]["lr"], rel=1e-9, abs=1e-12), step
         opt.step()
         sched.step()
 

@@ -90,6 +90,7 @@ class Claim:
         scale_params: model size of the claim in parameters (for the ``scaled-down`` label).
         suite: the suite that checks it.
         hardware: ``gpu`` when wall-clock/energy was measured on GPUs (judged only from GPU runs).
+        note: how what is checked here differs from what the paper states (shown with every verdict).
     """
 
     quote: str
@@ -101,6 +102,7 @@ class Claim:
     scale_params: float | None = None
     suite: str = "optimizers"
     hardware: Literal["any", "gpu"] = "any"
+    note: str = ""
 
 
 # --------------------------------------------------------------------------- methods
@@ -150,7 +152,7 @@ class Schedule(Method):
     """``multiplier(progress, **hp)`` is a pure function of ``progress`` in [0, 1].
 
     ``needs`` names what the trainer must hand over beyond progress (``pilot_grad_norms`` for
-    schedules refined from a pilot run).
+    schedules refined from a pilot run; ``total_steps`` for schedules defined per step).
     """
 
     multiplier: Callable[..., float] = None  # type: ignore[assignment]

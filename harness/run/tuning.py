@@ -107,8 +107,9 @@ def studies(cfg) -> list[Trial]:
         module = workload_module(workload)
         for scale in spec.scales:
             params = module.build(scale, 0, OmegaConf.to_container(cfg.data)).params
-            for budget in spec.budgets:
-                for method in dict.fromkeys([cfg.baseline, *cfg.methods]):
+            extra = [b for b in spec.get("baseline_budgets") or () if b not in spec.budgets]  # the baseline's alone
+            for budget in [*spec.budgets, *extra]:
+                for method in dict.fromkeys([cfg.baseline, *cfg.methods]) if budget in spec.budgets else [cfg.baseline]:
                     out.append(_base_trial(cfg, workload, scale, budget, method, params))
     return out
 

@@ -1,5 +1,8 @@
-"""Statistics of a results table: data speedups, bootstrap confidence intervals, ratios against the
-baseline, performance profiles, rankings with ties and learning-rate sensitivity.
+"""Statistics of a results table: the leaderboard (data speedups from ``harness.stats.speedup``, t intervals,
+ratios against the baseline, flags), performance profiles, rankings with ties and learning-rate sensitivity.
+
+Every interval is a t interval at ``CONFIDENCE`` (deterministic: the report, verify and the dashboard print
+the same numbers for the same rows); their calibration at 3-5 seeds is measured in docs/statistics.md.
 
 Pure pandas/numpy/scipy: no torch, no I/O. Every function takes plain numbers or the results
 DataFrame of ``harness.store.SCHEMA``; claim verdicts live in ``harness.stats.claims``.
@@ -13,19 +16,18 @@ References:
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
+import json
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from harness.stats.power_law import PowerLaw, fit_power_law, fit_rows  # noqa: F401 (the first two re-exported)
+from harness.stats.speedup import speedup_table
 
 STUDY_KEYS = ("suite", "workload", "scale", "budget_multiple", "method")
 MEASURED_ENERGY_METHODS = ("nvml",)  # energy_method values that are measurements, not estimates
-EDGE = 0.01  # D* within 1% of the baseline's budget range is not an extrapolation (fit noise)
+CONFIDENCE = 0.95  # every interval of the project (report, verify, dashboard): one numbers engine
 
 
 class Estimate(NamedTuple):
@@ -40,167 +42,64 @@ class Estimate(NamedTuple):
         return bool(np.isfinite(self.lo) and np.isfinite(self.hi))
 
 
-# --------------------------------------------------------------------------- data speedup
-
-
-def _interpolated_budget(budgets: np.ndarray, losses: np.ndarray, loss: float) -> float:
-    """D* on the running-minimum envelope of L against log D (linear in log D between budgets,
-    the end segments extended beyond them); the smallest D where the envelope is flat."""
-    order = np.argsort(budgets)
-    logd, env = np.log(budgets[order]), np.minimum.accumulate(losses[order])
-    keep = np.r_[True, np.diff(env) < 0]
-    x, y = logd[keep], env[keep]
-    if len(x) < 2:
-        return float(budgets[order][0]) if loss == y[0] else np.nan
-    if y[-1] <= loss <= y[0]:
-        return float(np.exp(np.interp(-loss, -y, x)))
-    i, j = (0, 1) if loss > y[0] else (-2, -1)
-    with np.errstate(over="ignore"):  # far beyond the budgets the line reaches no finite D: inf
-        return float(np.exp(x[i] + (loss - y[i]) * (x[j] - x[i]) / (y[j] - y[i])))
-
-
-def _equivalent_budgets(bd: np.ndarray, bl: np.ndarray, losses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """D* of each method loss on the baseline's power law (or its interpolation), and which was used.
-
-    ``bl`` (R x budgets) and ``losses`` (R x method budgets) hold R resamples, fitted at once; budgets
-    whose baseline loss is not finite in some row are left out. Returns D* (R x method budgets)
-    and the fit of each row ("power_law" | "interpolation").
-    """
-    ok = np.isfinite(bd) & np.isfinite(bl).all(0)
-    order = np.argsort(bd[ok])
-    bd, bl = bd[ok][order], bl[:, ok][:, order]
-    d_star = np.full(losses.shape, np.nan)
-    trusted = np.zeros(len(bl), bool)
-    if len(np.unique(bd)) >= 3 and len(np.unique(bd)) == len(bd):
-        a, b, c, trusted = fit_rows(bd, bl)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            law = bd[0] * (a[:, None] / (losses - c[:, None])) ** (1.0 / b[:, None])
-        d_star = np.where(losses > c[:, None], law, np.where(np.isfinite(losses), np.inf, np.nan))
-    for r in np.flatnonzero(~trusted):
-        d_star[r] = [_interpolated_budget(bd, bl[r], x) if np.isfinite(x) and len(bd) else np.nan
-                     for x in losses[r]]
-    return d_star, np.where(trusted, "power_law", "interpolation")
-
-
-def data_speedup(baseline_budgets, baseline_losses, method_budgets, method_losses) -> pd.DataFrame:
-    """Data speedup of a method over the baseline, as in "Fantastic Pretraining Optimizers".
-
-    Fit the baseline's final loss against budget, L(D) = a·D^-b + c, and invert it at the method's
-    final loss: D* = (a / (L_method - c))^(1/b); speedup = D* / D at each method budget D. When the
-    fit fails (see ``fit_power_law``), D* comes from monotone interpolation in log D instead.
-
-    Returns one row per method budget: budget, method_loss, equivalent_baseline_budget, speedup,
-    extrapolated (D* more than ``EDGE`` = 1% outside the baseline's budgets, or L <= c), fit
-    ("power_law" | "interpolation").
-    """
-    bd, bl = np.asarray(baseline_budgets, float), np.asarray(baseline_losses, float)
-    budgets, losses = np.asarray(method_budgets, float), np.asarray(method_losses, float)
-    d_star, fit = (v[0] for v in _equivalent_budgets(bd, bl[None], losses[None]))
-    ok = np.isfinite(bd) & np.isfinite(bl)
-    low, high = bd[ok].min(initial=np.inf) / (1 + EDGE), bd[ok].max(initial=-np.inf) * (1 + EDGE)
-    outside = np.isinf(d_star) | (np.isfinite(d_star) & ((d_star < low) | (d_star > high)))
-    rows = [{"budget": b, "method_loss": x, "equivalent_baseline_budget": d, "speedup": d / b,
-             "extrapolated": bool(o), "fit": fit}
-            for b, x, d, o in zip(budgets, losses, d_star, outside, strict=True)]
-    return pd.DataFrame(rows, columns=["budget", "method_loss", "equivalent_baseline_budget", "speedup",
-                                       "extrapolated", "fit"])
-
-
 # --------------------------------------------------------------------------- confidence intervals
 
 
-def bootstrap_ci(values, statistic: Callable = np.mean, confidence: float = 0.95, n_resamples: int = 2000,
-                 seed: int = 0, method: str = "BCa") -> Estimate:
-    """(point, lo, hi): point = statistic(values); [lo, hi] = the bootstrap confidence interval of
-    ``scipy.stats.bootstrap`` (BCa; percentile where BCa is undefined). NaNs are dropped; with
-    fewer than 2 values there is no interval (lo = hi = NaN, ``has_interval`` False)."""
+def _t(confidence: float, df):
+    return stats.t.ppf((1 + confidence) / 2, df)
+
+
+def mean_ci(values, confidence: float = CONFIDENCE) -> Estimate:
+    """mean ± t_{n-1} s/sqrt(n) (NaNs dropped); no interval below 2 values, the point itself when they are equal."""
     x = np.asarray(values, float)
     x = x[~np.isnan(x)]
     if len(x) == 0:
         return Estimate(np.nan, np.nan, np.nan)
-    point = float(statistic(x))
-    if len(x) < 2:
-        return Estimate(point, np.nan, np.nan)
-    if np.ptp(x) == 0:
-        return Estimate(point, point, point)
-    return Estimate(point, *_scipy_interval((x,), statistic, confidence, n_resamples, seed, method))
+    point = float(x.mean())
+    if len(x) < 2 or np.ptp(x) == 0:
+        return Estimate(point, *((np.nan, np.nan) if len(x) < 2 else (point, point)))
+    half = float(_t(confidence, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
+    return Estimate(point, point - half, point + half)
 
 
-def _scipy_interval(samples, statistic, confidence, n_resamples, seed, method) -> tuple[float, float]:
-    for m in dict.fromkeys((method, "percentile")):
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # BCa's DegenerateDataWarning: we fall back to percentile
-            res = stats.bootstrap(samples, statistic, confidence_level=confidence, n_resamples=n_resamples,
-                                  method=m, rng=np.random.default_rng(seed), paired=False)
-        lo, hi = float(res.confidence_interval.low), float(res.confidence_interval.high)
-        if np.isfinite(lo) and np.isfinite(hi):
-            return lo, hi
-    return np.nan, np.nan
-
-
-def _two_sample(baseline_values, method_values, stat, confidence, n_resamples, seed, method) -> Estimate:
-    b, m = (np.asarray(v, float) for v in (baseline_values, method_values))
-    b, m = b[~np.isnan(b)], m[~np.isnan(m)]
-    if len(b) == 0 or len(m) == 0:
-        return Estimate(np.nan, np.nan, np.nan)
-    point = float(stat(b, m, axis=-1))
+def _welch(b: np.ndarray, m: np.ndarray, confidence: float) -> Estimate:
+    """mean(m) - mean(b) with the Welch t interval (Welch–Satterthwaite df)."""
+    point = float(m.mean() - b.mean())
     if len(b) < 2 or len(m) < 2:
         return Estimate(point, np.nan, np.nan)
-    if np.ptp(b) == 0 and np.ptp(m) == 0:
+    vb, vm = b.var(ddof=1) / len(b), m.var(ddof=1) / len(m)
+    if vb + vm == 0:
         return Estimate(point, point, point)
-    return Estimate(point, *_scipy_interval((b, m), stat, confidence, n_resamples, seed, method))
+    df = (vb + vm) ** 2 / (vb**2 / (len(b) - 1) + vm**2 / (len(m) - 1))
+    half = float(_t(confidence, df) * np.sqrt(vb + vm))
+    return Estimate(point, point - half, point + half)
 
 
-def ratio_ci(baseline_values, method_values, confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0,
-             method: str = "BCa") -> Estimate:
-    """mean(baseline) / mean(method) with a two-independent-sample bootstrap CI (> 1 = the method
-    needs less: steps-, time- or energy-to-target). NaNs (target not reached) are dropped."""
-    return _two_sample(baseline_values, method_values,
-                       lambda b, m, axis: np.mean(b, axis=axis) / np.mean(m, axis=axis),
-                       confidence, n_resamples, seed, method)
+def _clean(values) -> np.ndarray:
+    x = np.asarray(values, float)
+    return x[~np.isnan(x)]
 
 
-def difference_ci(baseline_values, method_values, confidence: float = 0.95, n_resamples: int = 2000,
-                  seed: int = 0, method: str = "BCa") -> Estimate:
-    """mean(method) - mean(baseline) with a two-independent-sample bootstrap CI (quality deltas)."""
-    return _two_sample(baseline_values, method_values,
-                       lambda b, m, axis: np.mean(m, axis=axis) - np.mean(b, axis=axis),
-                       confidence, n_resamples, seed, method)
+def difference_ci(baseline_values, method_values, confidence: float = CONFIDENCE) -> Estimate:
+    """mean(method) - mean(baseline) with a Welch t interval (quality and forgetting deltas).
+    Calibrated at 3-5 seeds where the bootstrap is not (docs/statistics.md)."""
+    b, m = _clean(baseline_values), _clean(method_values)
+    if len(b) == 0 or len(m) == 0:
+        return Estimate(np.nan, np.nan, np.nan)
+    return _welch(b, m, confidence)
 
 
-def data_speedup_ci(baseline: pd.DataFrame, method: pd.DataFrame, confidence: float = 0.95,
-                    n_resamples: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """``data_speedup`` on per-budget seed means, with a percentile bootstrap CI per method budget.
-
-    ``baseline``/``method`` have columns budget, loss (one row per seed). Each resample draws the
-    seeds of every budget with replacement, independently for both, and refits (all resamples in one
-    vectorised profile fit, ``power_law.fit_rows``). A budget with a
-    single seed on either side gives no interval (lo = hi = NaN).
-    """
-    def means(frame):
-        return frame.groupby("budget")["loss"].mean()
-
-    b_groups = {k: g["loss"].to_numpy(float) for k, g in baseline.groupby("budget")}
-    m_groups = {k: g["loss"].to_numpy(float) for k, g in method.groupby("budget")}
-    b_mean, m_mean = means(baseline), means(method)
-    table = data_speedup(b_mean.index, b_mean.values, m_mean.index, m_mean.values)
-    rng = np.random.default_rng(seed)
-
-    def resampled_means(groups, keys):  # (n_resamples, budgets): seeds drawn with replacement
-        return np.stack([g[rng.integers(0, len(g), (n_resamples, len(g)))].mean(1)
-                         for g in (groups[k] for k in keys)], axis=1)
-
-    b_budgets, m_budgets = b_mean.index.to_numpy(float), m_mean.index.to_numpy(float)
-    bl, ml = resampled_means(b_groups, b_mean.index), resampled_means(m_groups, m_mean.index)
-    draws = _equivalent_budgets(b_budgets, bl, ml)[0] / m_budgets
-    alpha = (1 - confidence) / 2
-    single = min(map(len, b_groups.values())) < 2 or np.array([len(m_groups[k]) < 2 for k in m_mean.index])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column gives NaN bounds
-        lo, hi = np.nanquantile(draws, [alpha, 1 - alpha], axis=0)
-    table["speedup_lo"] = np.where(single, np.nan, lo)
-    table["speedup_hi"] = np.where(single, np.nan, hi)
-    return table
+def ratio_ci(baseline_values, method_values, confidence: float = CONFIDENCE) -> Estimate:
+    """baseline / method as the ratio of geometric means, with the Welch t interval of the log values
+    exponentiated (> 1 = the method needs less: steps-, time-, energy-to-target). NaNs (target not reached)
+    are dropped; a method at 0 (sends nothing) against a positive baseline is an infinite ratio."""
+    b, m = _clean(baseline_values), _clean(method_values)
+    if len(b) == 0 or len(m) == 0 or (b < 0).any() or (m < 0).any() or (b == 0).any():
+        return Estimate(np.nan, np.nan, np.nan)
+    if (m == 0).any():
+        return Estimate(np.inf, np.nan, np.nan)
+    est = _welch(np.log(m), np.log(b), confidence)
+    return Estimate(*(float(np.exp(v)) for v in est))
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -314,18 +213,21 @@ def _energy_quality(methods: pd.Series) -> str:
     return "measured" if methods.isin(MEASURED_ENERGY_METHODS).all() else "estimated"
 
 
-def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_resamples: int = 1000,
-                seed: int = 0) -> pd.DataFrame:
+def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE, spaces: dict | None = None
+                ) -> pd.DataFrame:
     """One row per (suite, workload, scale, budget_multiple, method) of the final phase.
 
     Columns: n_seeds, n_failed, loss (mean final_val_loss over ok seeds) with loss_lo/loss_hi;
-    data_speedup (+ _lo, _hi, _extrapolated, _fit) against ``baseline`` across that scale's
-    budgets; loss_delta = baseline - method loss and metric_delta = the final_val_metric difference
-    oriented so that positive = better (method - baseline for accuracy, baseline - method for
-    ``LOWER_IS_BETTER`` metrics such as bits per token) and forgetting_delta = baseline - method
-    forgetting (continual workloads; positive = forgets less) with CIs; steps_ratio,
-    time_ratio, energy_ratio = baseline / method to target (> 1 = faster) with CIs, the fraction
-    of seeds that reached the target, and energy_quality ("measured" | "estimated" | "none");
+    data_speedup (+ _lo, _hi, _kind, _text) against ``baseline`` across that scale's budgets
+    (``speedup.speedup_table``: the baseline is 1.0 by definition, kind "baseline"; beyond the baseline's
+    budgets only a bound, kind "lower_bound" / "upper_bound", printed "> 2.00x"); flags (``flags``, with
+    ``spaces`` = {method: search space} for "possibly undertuned"); loss_delta = baseline - method loss and
+    metric_delta = the final_val_metric difference oriented so that positive = better (method - baseline
+    for accuracy, baseline - method for ``LOWER_IS_BETTER`` metrics such as bits per token) and
+    forgetting_delta = baseline - method forgetting (continual workloads; positive = forgets less) with CIs;
+    steps_ratio,
+    time_ratio, energy_ratio = baseline / method to target (> 1 = faster; geometric means) with CIs, the
+    fraction of seeds that reached the target, and energy_quality ("measured" | "estimated" | "none");
     overhead_ratio (step_time_ms_p50) and memory_ratio (peak_mem_bytes) = method / baseline; simulated
     (what the rows only simulated: number formats, communication); metric_name (what metric_delta measures).
 
@@ -343,15 +245,15 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
     if "forgetting" not in fin:  # rows made before the column existed
         fin["forgetting"] = np.nan
     ok = fin[(fin["status"] == "ok") & fin["final_val_loss"].notna()]
-    kw = dict(confidence=confidence, n_resamples=n_resamples, seed=seed)
+    kw = dict(confidence=confidence)
     scale_keys = ["suite", "workload", "scale"]
     speedups = {}
     for key, g in ok.groupby(scale_keys, dropna=False):
         base = g[g["method"] == baseline].rename(columns={"final_val_loss": "loss"})
         for method, gm in g.groupby("method"):
-            if len(base):
-                mine = gm.rename(columns={"final_val_loss": "loss"})[["budget", "loss"]]
-                table = data_speedup_ci(base[["budget", "loss"]], mine, **kw)
+            if len(base) and method != baseline:
+                table = speedup_table(base[["budget", "loss"]], gm.rename(columns={"final_val_loss": "loss"}),
+                                      confidence)
                 for _, r in table.iterrows():
                     speedups[(*key, method, r["budget"])] = r
     baselines = dict(iter(ok[ok["method"] == baseline].groupby(list(STUDY_KEYS[:4]), dropna=False)))
@@ -361,17 +263,22 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
         row = dict(zip(STUDY_KEYS, key, strict=True))
         good = g[(g["status"] == "ok") & g["final_val_loss"].notna()]
         base = baselines.get(key[:4], ok.iloc[:0])
-        loss = bootstrap_ci(good["final_val_loss"], **kw)
+        loss = mean_ci(good["final_val_loss"], confidence)
         row.update(budget=g["budget"].iloc[0], params=g["params"].iloc[0], device=",".join(sorted(
                    g["device"].dropna().unique())), n_seeds=len(good), n_failed=len(g) - len(good),
                    loss=loss.point, loss_lo=loss.lo, loss_hi=loss.hi, simulated=_simulated(g),
-                   metric_name=g["val_metric_name"].iloc[0] if "val_metric_name" in g else None)
+                   metric_name=g["val_metric_name"].iloc[0] if "val_metric_name" in g else None,
+                   flags=flags(good, float(key[3]), (spaces or {}).get(key[4])))
         s = speedups.get((*key[:3], key[4], row["budget"]))
-        row.update(data_speedup=np.nan if s is None else s["speedup"],
-                   data_speedup_lo=np.nan if s is None else s["speedup_lo"],
-                   data_speedup_hi=np.nan if s is None else s["speedup_hi"],
-                   data_speedup_extrapolated=None if s is None else bool(s["extrapolated"]),
-                   data_speedup_fit=None if s is None else s["fit"])
+        if key[4] == baseline and len(good):
+            row.update(data_speedup=1.0, data_speedup_lo=np.nan, data_speedup_hi=np.nan, data_speedup_kind="baseline",
+                       data_speedup_text="1.00x (baseline)")
+        else:
+            row.update(data_speedup=np.nan if s is None else s["speedup"],
+                       data_speedup_lo=np.nan if s is None else s["speedup_lo"],
+                       data_speedup_hi=np.nan if s is None else s["speedup_hi"],
+                       data_speedup_kind=None if s is None else s["kind"],
+                       data_speedup_text="—" if s is None else s["text"])
         lower = "val_metric_name" in g and g["val_metric_name"].isin(LOWER_IS_BETTER).any()  # > 0: better
         pair = (good, base) if lower else (base, good)
         deltas = {"loss_delta": difference_ci(good["final_val_loss"], base["final_val_loss"], **kw),
@@ -394,6 +301,42 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = 0.95, n_res
                                       row["data_speedup_hi"], kw))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+EDGE_SHARE = 0.05  # a tuned value within 5% of its range's end (log scale for LogUniform) sits on the edge
+CHANCE_SHARE = 0.99  # a final loss at >= 99% of a uniform guess's loss: the method did not learn
+
+
+def _on_edge(value, space) -> bool:
+    low, high = getattr(space, "low", None), getattr(space, "high", None)
+    if low is None or not isinstance(value, int | float) or not high > low:
+        return False
+    log = type(space).__name__ == "LogUniform" and low > 0 and value > 0
+    u = (np.log(value / low) / np.log(high / low)) if log else (value - low) / (high - low)
+    return bool(u <= EDGE_SHARE or u >= 1 - EDGE_SHARE)
+
+
+def flags(good: pd.DataFrame, budget_multiple: float, space: dict | None = None) -> str:
+    """Warnings that travel with a study's numbers (comma-separated, empty when none):
+    did not learn (mean final loss >= CHANCE_SHARE x ``chance_loss``, the loss of a uniform guess);
+    single seed; under-trained regime (budget < 1x Chinchilla); possibly undertuned (the tuned value of a
+    hyperparameter within EDGE_SHARE of its search range's end: the optimum may lie outside it);
+    contended machine (load above the cores during a trial: its time and energy are unreliable)."""
+    out = []
+    chance = good["chance_loss"].dropna() if "chance_loss" in good else pd.Series(dtype=float)
+    if len(chance) and len(good) and good["final_val_loss"].mean() >= CHANCE_SHARE * chance.iloc[0]:
+        out.append("did not learn")
+    if len(good) < 2:
+        out.append("single seed")
+    if budget_multiple < 1:
+        out.append("under-trained regime")
+    if space and len(good) and isinstance(good["hparams_json"].iloc[0], str):
+        tuned = json.loads(good["hparams_json"].iloc[0])
+        if any(_on_edge(tuned.get(k), s) for k, s in space.items()):
+            out.append("possibly undertuned")
+    if "contended" in good and good["contended"].fillna(False).astype(bool).any():
+        out.append("contended machine")
+    return ", ".join(out)
 
 
 def _simulated(g: pd.DataFrame) -> str | None:

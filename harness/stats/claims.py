@@ -1,12 +1,14 @@
 """Claim verdicts: a paper's claimed factor against the measured confidence interval.
 
-Rules (CLAIMS.md), for a claimed factor c > 1 and a measured interval [lo, hi]:
-``not supported`` when hi < c; ``supported`` when lo > 1 and hi >= c; ``inconclusive`` otherwise
-(the interval holds both "no speedup" and the claim). Quality and forgetting claims (deltas,
-positive = better: a higher final metric, less forgetting) follow the same rule on the delta with 0
-in place of 1. Cost claims (``overhead``, ``memory``: "at most c times the baseline's per-step time
-or memory") are judged the other way round:
-``supported`` when hi <= c, ``not supported`` when lo > c.
+Rules, for a claimed factor or delta c and a measured interval [lo, hi] (NaN = open: beyond what the
+measured budgets can show), chosen by simulation (docs/statistics.md):
+``supported`` when lo >= c - (1 - MARGIN)|c| (for factors: lo >= 0.9 c; the measured effect is at least 90%
+of the claim at one-sided confidence (1 + confidence) / 2); ``not supported`` when hi < c; ``inconclusive``
+otherwise. A truth 10% or more below the claim is judged supported in at most (1 - confidence) / 2 of cases.
+Quality and forgetting claims are deltas (positive = better: a higher final metric, less forgetting),
+judged by the same rule in the metric's units. Cost claims (``overhead``, ``memory``: "at most c times
+the baseline's per-step time or memory") are judged the other way round: ``supported`` when hi <= c,
+``not supported`` when lo > c.
 
 A measurement at a smaller model than the claim's is labelled ``scaled-down``; wall-clock, energy
 and overhead claims made on GPUs are judged only from GPU runs.
@@ -23,9 +25,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from harness.contracts.interface import Claim
-from harness.stats.analysis import Estimate
 
 WALL_CLOCK_METRICS = ("time", "energy", "overhead")
 AT_MOST_METRICS = ("overhead", "memory")
@@ -38,15 +40,16 @@ DELTA_METRICS = ("quality", "forgetting")  # judged on a difference (null 0), no
 EQUAL_BUDGET = {"communication": "comm_ratio"}  # judged instead when the equal-loss column is not measured
 
 
-def verdict(claimed: float, lo: float, hi: float, null: float = 1.0) -> str:
-    """not supported: hi < claimed; supported: lo > null and hi >= claimed; else inconclusive
-    (also when there is no interval). ``null`` is 1 for factors, 0 for deltas."""
-    if np.isnan(lo) or np.isnan(hi):
-        return "inconclusive"
-    if hi < claimed:
-        return "not supported"
-    if lo > null and hi >= claimed:
+MARGIN = 0.9  # supported when the effect's lower confidence bound reaches 90% of the claim
+
+
+def verdict(claimed: float, lo: float, hi: float) -> str:
+    """supported: lo >= claimed - (1 - MARGIN)|claimed|; not supported: hi < claimed; else inconclusive.
+    A NaN bound is open: it can neither support (lo) nor refute (hi)."""
+    if np.isfinite(lo) and lo >= claimed - (1 - MARGIN) * abs(claimed):
         return "supported"
+    if np.isfinite(hi) and hi < claimed:
+        return "not supported"
     return "inconclusive"
 
 
@@ -57,11 +60,15 @@ def verdict_at_most(claimed: float, lo: float, hi: float) -> str:
     return "supported" if hi <= claimed else "not supported" if lo > claimed else "inconclusive"
 
 
+def _bound(v: float) -> str:
+    return "open" if not np.isfinite(v) else f"{v:.3g}"
+
+
 def _is_gpu(device: str | None) -> bool:
     return bool(device) and any(part.strip().startswith(("cuda", "gpu")) for part in str(device).split(","))
 
 
-def judge(claim: Claim, estimate: Estimate | tuple, scale_params: float | None, device: str | None,
+def judge(claim: Claim, estimate: tuple, scale_params: float | None, device: str | None,
           energy_quality: str | None = None, labels: tuple[str, ...] = ()) -> dict:
     """Verdict of one claim from one measured estimate (point, lo, hi).
 
@@ -81,16 +88,15 @@ def judge(claim: Claim, estimate: Estimate | tuple, scale_params: float | None, 
         result, reason = "inconclusive", "needs a GPU run"
     elif np.isnan(lo) and np.isnan(hi):
         result, reason = "inconclusive", "no confidence interval (fewer than 2 seeds or no measurement)"
-    elif np.isnan(lo) or np.isnan(hi):
-        result, reason = "inconclusive", (f"open interval [{lo:.3g}, {hi:.3g}]: a bound lies beyond the baseline's "
-                                          "measured losses (extrapolated), so it is not judged")
     elif claim.metric in AT_MOST_METRICS:
         result = verdict_at_most(claim.factor, lo, hi)
-        reason = f"[{lo:.3g}, {hi:.3g}] against at most {claim.factor:g}x"
+        reason = f"[{_bound(lo)}, {_bound(hi)}] against at most {claim.factor:g}x"
     else:
-        null = 0.0 if claim.metric in DELTA_METRICS else 1.0
-        result = verdict(claim.factor, lo, hi, null=null)
-        reason = f"[{lo:.3g}, {hi:.3g}] against {claim.factor:g}{'' if null == 0 else 'x'} (null {null:g})"
+        unit = "" if claim.metric in DELTA_METRICS else "x"
+        result = verdict(claim.factor, lo, hi)
+        floor = claim.factor - (1 - MARGIN) * abs(claim.factor)
+        reason = (f"[{_bound(lo)}, {_bound(hi)}] against {claim.factor:.3g}{unit}: supported from "
+                  f"{floor:.3g}{unit}, not supported below {claim.factor:.3g}{unit}")
     return {**out, "verdict": result, "reason": reason, "labels": ", ".join(labels)}
 
 
@@ -121,6 +127,121 @@ def verify(board: pd.DataFrame, method: str, claims) -> pd.DataFrame:
             if claim.metric in WALL_CLOCK_METRICS and formats:  # rounded in software: not the format's speed
                 judged.update(verdict="inconclusive", reason=f"simulated formats ({', '.join(formats)}): "
                               "time and energy are not the format's")
-            rows.append({"quote": claim.quote, "baseline": claim.baseline, "workload": r["workload"],
-                         "scale": r["scale"], "budget_multiple": r["budget_multiple"], **judged})
+            kind = r.get("data_speedup_kind") if column == "data_speedup" else None
+            bound = r.get("data_speedup_text") if kind in ("lower_bound", "upper_bound") else ""
+            rows.append({"quote": claim.quote, "baseline": claim.baseline, "note": claim.note,
+                         "workload": r["workload"], "scale": r["scale"], "params": r.get("params"),
+                         "budget_multiple": r["budget_multiple"], "n_seeds": r.get("n_seeds"), "bound": bound,
+                         "flags": r.get("flags") or "", **judged})
     return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- one verdict per claim and scale
+
+_LESS = {"steps": "fewer steps", "time": "less time", "energy": "less energy", "data": "less data",
+         "communication": "less communication"}
+
+
+def claimed_text(metric: str, factor: float) -> str:
+    """The claim as a reader says it: ``40% fewer steps (1.67x)``, ``+1.80 points``, ``at most 2x step time``."""
+    if metric in DELTA_METRICS:
+        what = "points" if metric == "quality" else "less forgetting"
+        return f"{factor * 100:+.2f} {what}" if metric == "quality" else f"{factor:+.3g} {what}"
+    if metric in AT_MOST_METRICS:
+        return f"at most {factor:.3g}x the baseline's {'step time' if metric == 'overhead' else 'memory'}"
+    if metric == "data":
+        return f"{factor:.3g}x data speedup"
+    return f"{(1 - 1 / factor) * 100:.0f}% {_LESS.get(metric, metric)} ({factor:.3g}x)"
+
+
+def measured_text(r) -> str:
+    """A verdict row's measurement as printed: the bound, or ``point [lo, hi]`` with open ends named."""
+    if isinstance(r.get("bound"), str) and r["bound"]:
+        return r["bound"]
+    point, lo, hi = (float(r.get(k)) if r.get(k) is not None else np.nan for k in ("point", "lo", "hi"))
+    if not np.isfinite(point):
+        return "not measured"
+    if not (np.isfinite(lo) or np.isfinite(hi)):
+        return f"{point:.3g} (no interval)"
+    return f"{point:.3g} [{_bound(lo)}, {_bound(hi)}]"
+
+
+def _budgets(rows: pd.DataFrame) -> str:
+    return ", ".join(f"{b:g}x" for b in rows["budget_multiple"])
+
+
+def summarize(per_budget: pd.DataFrame) -> pd.DataFrame:
+    """One verdict per claim and scale from ``verify``'s rows (one per budget), with a sentence to quote.
+
+    supported / not supported: the same verdict at every budget; mixed: supported at some budgets
+    and not supported at others ("holds at 1x, not at 4x: falls with budget, 1.35 -> 1.10");
+    inconclusive otherwise (the sentence says where it was decided, if anywhere).
+    """
+    keys = ["quote", "baseline", "metric", "claimed", "workload", "scale"]
+    if per_budget.empty or not set(keys) <= set(per_budget):
+        return pd.DataFrame()
+    out = []
+    for key, g in per_budget.sort_values("budget_multiple").groupby(keys, sort=False, dropna=False):
+        row = dict(zip(keys, key, strict=True))
+        found = dict(g.groupby("verdict")["budget_multiple"].apply(lambda s: ", ".join(f"{b:g}x" for b in s)))
+        verdicts = set(found)
+        verdict = (next(iter(verdicts)) if len(verdicts) == 1 else
+                   "mixed" if {"supported", "not supported"} <= verdicts else "inconclusive")
+        parts = [f"{measured_text(r)} at {r['budget_multiple']:g}x" for _, r in g.iterrows()]
+        first, last = g.iloc[0], g.iloc[-1]
+        if verdict == "mixed":
+            trend = "falls" if last["point"] < first["point"] else "rises"
+            head = (f"holds at {found['supported']}, not at {found['not supported']}: the measured factor {trend} "
+                    f"with budget, {first['point']:.3g} -> {last['point']:.3g}")
+        elif verdict == "inconclusive" and len(verdicts) > 1:
+            decided = "; ".join(f"{v} at {found[v]}" for v in ("supported", "not supported") if v in found)
+            head = f"undecided at {found['inconclusive']} ({decided})"
+        else:
+            head = "; ".join(parts)
+        seeds = sorted({int(s) for s in g.get("n_seeds", pd.Series(dtype=float)).dropna()})
+        labels = sorted({x.strip() for v in g["labels"].fillna("") for x in str(v).split(",") if x.strip()})
+        flags = sorted({x.strip() for v in g.get("flags", pd.Series(dtype=object)).fillna("")
+                        for x in str(v).split(",") if x.strip()})
+        text = claimed_text(row["metric"], row["claimed"])
+        seed_text = f"{'/'.join(map(str, seeds))} seeds" if seeds else "no seeds"
+        tail = "; ".join([seed_text, *labels, *flags])
+        sentence = (f"{verdict.capitalize()}: {text} vs {row['baseline']} on {row['workload']}/{row['scale']} — "
+                    f"{head} ({tail}).")
+        if verdict != "mixed" and head != "; ".join(parts):
+            sentence = sentence[:-1] + f" Measured: {'; '.join(parts)}."
+        note = g["note"].iloc[0] if "note" in g and isinstance(g["note"].iloc[0], str) else ""
+        out.append({**row, "claimed_text": text, "params": last.get("params"), "budgets": _budgets(g),
+                    "verdict": verdict, "sentence": sentence + (f" Note: {note}" if note else ""),
+                    "point": last["point"], "lo": last["lo"], "hi": last["hi"], "bound": last.get("bound") or "",
+                    "n_seeds": max(seeds) if seeds else 0, "labels": ", ".join(labels), "flags": ", ".join(flags),
+                    "note": note})
+    return pd.DataFrame(out)
+
+
+def scale_trend(summary: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Does the claim survive scale? Per claim with >= 2 measured scales: the factor's change per 10x
+    parameters, exp(slope) of a weighted least-squares fit of log(point) on log10(params), each scale
+    weighted by its interval (se = log(hi/lo) / (2 z)); the interval is slope +- z se(slope).
+    Only scales whose result is a number with a closed interval enter (no bounds)."""
+    z = stats.norm.ppf(0.5 + confidence / 2)
+    keys = ["quote", "baseline", "metric", "claimed"]
+    out = []
+    for key, g in summary.groupby(keys, sort=False, dropna=False):
+        g = g[np.isfinite(g["point"].astype(float)) & np.isfinite(g["lo"].astype(float))
+              & np.isfinite(g["hi"].astype(float)) & (g["lo"].astype(float) > 0) & g["params"].notna()]
+        if g["params"].nunique() < 2 or key[2] in DELTA_METRICS:
+            continue
+        x = np.log10(g["params"].astype(float).to_numpy())
+        y = np.log(g["point"].astype(float).to_numpy())
+        se = np.maximum(np.log(g["hi"].astype(float) / g["lo"].astype(float)).to_numpy() / (2 * z), 1e-6)
+        w = 1 / se**2
+        xm = np.sum(w * x) / w.sum()
+        slope = np.sum(w * (x - xm) * y) / np.sum(w * (x - xm) ** 2)
+        s_se = 1 / np.sqrt(np.sum(w * (x - xm) ** 2))
+        per10, lo, hi = (float(np.exp(v)) for v in (slope, slope - z * s_se, slope + z * s_se))
+        trend = "falls with scale" if hi < 1 else "rises with scale" if lo > 1 else "no clear trend with scale"
+        out.append({**dict(zip(keys, key, strict=True)), "scales": ", ".join(g["scale"]), "per_10x": per10,
+                    "per_10x_lo": lo, "per_10x_hi": hi,
+                    "sentence": f"x{per10:.2f} per 10x parameters [{lo:.2f}, {hi:.2f}] over {', '.join(g['scale'])}: "
+                                f"{trend}."})
+    return pd.DataFrame(out)

@@ -35,7 +35,7 @@ SCHEMA = pa.schema(
         ("status", _S), ("error", _S),
         # quality
         ("final_val_loss", _F), ("final_val_metric", _F), ("val_metric_name", _S),
-        ("target_value", _F), ("reached_target", _B),
+        ("target_value", _F), ("chance_loss", _F), ("reached_target", _B),
         # continual workloads: average forgetting (Chaudhry et al. 2018) and per-task numbers
         ("forgetting", _F), ("task_metrics_json", _S),
         # cost

@@ -156,6 +156,8 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
     schedule = parts["schedule"]
     sched_hp = {**schedule.hparams(trial.hparams), **(pilot or {})}
     budget = max(trial.budget_tokens, 1)
+    if "total_steps" in schedule.needs:  # schedules defined per step (onecycle's phase ends, as torch's)
+        sched_hp["total_steps"] = math.ceil(budget / task.units_per_step)
     eval_at = [budget * i / trial.evals for i in range(1, trial.evals + 1)]  # units seen at each evaluation
     needs = parts["optimizer"].needs_for(trial.hparams)
     create_graph = "create_graph" in needs
@@ -251,6 +253,7 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
         "final_val_metric": val_metric if status == "ok" else None,
         "val_metric_name": task.metric_name,
         "target_value": task.target,
+        "chance_loss": task.chance_loss,
         "reached_target": first is not None,
         "steps": done,
         "tokens": seen,

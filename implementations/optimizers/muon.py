@@ -53,6 +53,8 @@ def build(groups, lr, adam_lr, weight_decay, momentum, nesterov, ns_steps, adjus
 
 _SOURCE = "Wen et al., Fantastic Pretraining Optimizers and Where to Find Them, arXiv:2509.02046"
 _QUOTE = "decreasing from 1.4x over AdamW for 0.1B parameter models to merely 1.1x for 1.2B"
+_GROUP = ("The paper states this for matrix-based optimizers as a group (Muon, SOAP, Kron), not for Muon alone; "
+          "checked here on Muon.")
 
 METHOD = Optimizer(
     build=build,
@@ -85,6 +87,7 @@ METHOD = Optimizer(
             setting="LM 0.1B, 1-8x Chinchilla",
             source=_SOURCE,
             scale_params=1.3e8,
+            note=_GROUP,
         ),
         Claim(
             quote=_QUOTE,
@@ -94,6 +97,7 @@ METHOD = Optimizer(
             setting="LM 1.2B, 1-8x Chinchilla",
             source=_SOURCE,
             scale_params=1.2e9,
+            note=_GROUP,
         ),
     ),
 )

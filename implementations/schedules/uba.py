@@ -6,6 +6,8 @@
 
 m is 1 at x = 0 and f at x = 1 for every phi > 0; phi = 2 is cosine annealing, phi -> 0 tends to a
 constant, larger phi decays faster early (the paper ties phi to the condition number).
+Checked against a third-party implementation of the same term (the paper's method section could not be
+read from here); the warmup, the default phi and its range are this project's choices.
 
 Args:
     phi: the trade-off hyperparameter (> 0).

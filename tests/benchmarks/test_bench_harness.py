@@ -86,8 +86,7 @@ def test_store_read_results(benchmark, tmp_path):
 
 
 def test_leaderboard(benchmark, results_10k):
-    board = benchmark.pedantic(leaderboard, args=(results_10k, "adamw"), kwargs={"n_resamples": 10},
-                               rounds=1, iterations=1)
+    board = benchmark.pedantic(leaderboard, args=(results_10k, "adamw"), rounds=1, iterations=1)
     assert len(board) == 100 and (board["n_seeds"] == 5).all()
     # the synthetic truth: method i trains as if it had 1 + 0.05 i times the tokens
     truth = board["method"].map(lambda m: 1.0 if m == "adamw" else 1 + 0.05 * int(m[-2:]))

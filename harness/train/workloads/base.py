@@ -6,6 +6,7 @@ A workload module (``harness/train/workloads/<name>.py``) defines ``SCALES`` (na
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,8 @@ class Task:
         params: the number of trainable parameters (the Chinchilla budget is 20 per parameter).
         flops_per_unit: analytic training FLOPs per token/example (forward + backward).
         target: the validation loss that counts as "reached" for time/steps/energy-to-target.
+        chance_loss: the validation loss of a uniform guess (ln of the number of classes or tokens);
+            a method whose final loss stays there did not learn.
         data_fingerprint: a hash that identifies the exact data.
         architecture: the name of the model family (``gpt``, ``mlp``, ``cnn``, ...).
         set_progress: ``set_progress(progress)``, called by the trainer before each batch is drawn
@@ -56,6 +59,7 @@ class Task:
     target: float
     data_fingerprint: str
     architecture: str
+    chance_loss: float | None = None
     sampled_loss: Callable[[nn.Module, Any], torch.Tensor] | None = None
     set_progress: Callable[[float], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
@@ -166,6 +170,7 @@ def classification_task(model: nn.Module, x_tr, y_tr, x_va, y_va, batch: int, *,
         params=sum(p.numel() for p in model.parameters()),
         flops_per_unit=flops_per_example(model, x_tr[:1]) if flops_per_unit is None else flops_per_unit,
         target=target,
+        chance_loss=math.log(int(y_tr.max()) + 1),
         data_fingerprint=fingerprint,
         architecture=architecture,
         extra={"x_train": x_tr, "y_train": y_tr, "x_val": x_va, "y_val": y_va},

@@ -182,6 +182,7 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
         params=n_params,
         flops_per_unit=flops.gpt_flops_per_token(cfg["n_layer"], cfg["d_model"], ctx, vocab),
         target=cfg["target"],
+        chance_loss=math.log(vocab),
         data_fingerprint=fingerprint,
         architecture="gpt",
     )

@@ -1,0 +1,368 @@
+"""Data speedup D*/D with a calibrated confidence interval that never leaves the measured budgets.
+
+The baseline is trained at budgets D_1 < ... < D_k (S_b seeds each), the method at D (S_m seeds).
+D* solves L_base(D*) = mean(L_method); the speedup is s = D*/D (Wen, Hall, Ma, Liang, "Fantastic
+Pretraining Optimizers and Where to Find Them", arXiv:2509.02046). Here, with x = log D:
+
+* Point: isotonic (non-increasing, PAVA, weights n_j) seed means g_j, joined between neighbouring
+  budgets by the power-law shape  L(x) = g_j + (g_{j+1} - g_j)·phi_b(x - x_j),
+  phi_b(t) = (1 - e^{-b t}) / (1 - e^{-b h_j}),  h_j = x_{j+1} - x_j,
+  which is what L = c + a·D^-b looks like between two of its points (a and c cancel; b -> 0 gives
+  linear interpolation in log D). It passes through the means, so a budget's own seeds give exactly
+  1.0, and nothing is extrapolated: beyond the budgets the answer is a bound ("> D_k/D", "< D_1/D").
+  The exponent b is the weighted least-squares power-law exponent of the means (profile over a grid
+  of b, exact in (a, c) for each b: the idea of harness/power_law.py's ``fit_rows``, re-implemented
+  here in a few lines, not imported), used only when B_PLAUSIBLE[0] <= b <= B_PLAUSIBLE[1] and
+  (k >= 4 and a variance estimate exists) its lack-of-fit F test has p >= GOF_P; else b = 0
+  (linear in log D). Linear interpolation of a convex curve overestimates L between budgets, biasing
+  log D* up by about b·h²/8 (3% in s for b = 0.5 and doubling budgets); the shape removes that.
+  Measured (REPORT.md): a GOF test at p >= 0.05 sends 5% of true power laws to the biased linear
+  fallback and even a non-power-law curve is served better by the fitted shape, so the test only
+  catches gross misfit; outside [0.02, 2] the exponent is noise (grid edge), and b < 0.02 is linear.
+* Interval: test inversion (a Fieller-type interval). For each candidate x the statistic
+  t(x) = (mean(L_m) - Lhat(x)) / se(x),  Lhat(x) = (1 - w)·ybar_j + w·ybar_{j+1},  w = phi_b,
+  se² = s_b²·((1-w)²/n_j + w²/n_{j+1}) + s_m²/n_m  with raw (not isotonic) seed means, s_b² the
+  baseline's seed variance pooled over all its budgets (df_b = sum(n_j - 1): every budget's seed
+  scatter estimates the same noise level, so 3 seeds x 4 budgets give 8 df, not 2) and s_m² the
+  method's own (df n_m - 1; the method may be noisier), df by Welch-Satterthwaite
+  (``variance="pooled_base"``, the default). The interval is the hull of {x : |t(x)| <= t_df} within
+  [x_1, x_k] (a grid, then linear interpolation of |t| - q at the crossings). Also available, for
+  comparison: "pooled" (the method pooled too: narrower, but under-covers when the method's noise
+  differs; also the fallback with a single method seed) and "welch" (per-budget variances: wide).
+  Chosen by simulation: simulate.py, REPORT.md.
+Bounds and open ends (lo, hi, point are always inside [D_1/D, D_k/D] or NaN, never beyond):
+  kind "value": the method's mean loss lies within the baseline's (isotonic) means;
+  kind "lower_bound": below the loss at D_k, point = D_k/D (the result is "> point");
+  kind "upper_bound": above the loss at D_1, point = D_1/D ("< point"); kind "none": no data.
+  open_hi: t accepts s = D_k/D, so the interval runs beyond the budgets: hi = NaN ("open"); open_lo
+  likewise (lo = NaN). When every s in the range is rejected because the method beats the baseline
+  everywhere, lo = D_k/D (s > D_k/D at the one-sided level) and hi = NaN, open_hi; symmetric below.
+  lo = hi = NaN with both open flags False: no interval (fewer than 2 seeds anywhere, df = 0).
+
+Verdict (``verdict``): supported iff lo >= MARGIN·c (MARGIN = 0.9: the speedup is at least 90% of
+the claim with 97.5% one-sided confidence); not supported iff hi < c; otherwise inconclusive. A
+lower bound supports a claim only through lo (a confidence bound), never through its point.
+Sequential seeds (``look_confidence``): the first look uses the 95% interval; each look after seeds
+were added uses 1 - 2·0.025/(K - 1) (K looks in all; 98.33% for 3 -> 6 seeds), so that by the union
+bound the chance of a false "supported" over all looks stays <= 2.5% + 2.5% = 5%.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+B_GRID = np.geomspace(0.01, 3.0, 64)  # exponents searched for the shape
+B_PLAUSIBLE = (0.02, 2.0)  # the shape is used only for an exponent in this range (see REPORT.md)
+GOF_P = 0.001  # and a lack-of-fit F test (k >= 4 budgets) with p at least this (gross misfit only)
+GRID = 48  # candidate points per budget segment for the test inversion
+MARGIN = 0.9  # supported iff lo >= MARGIN · claimed
+VARIANCE = "pooled_base"  # the interval used (docs/statistics.md)
+
+
+class SpeedupEstimate(NamedTuple):
+    """point, lo, hi (NaN = none/open), kind ("value" | "lower_bound" | "upper_bound" | "none"),
+    open_lo/open_hi (the interval runs beyond the smallest/largest budget), b (shape exponent used)."""
+
+    point: float
+    lo: float
+    hi: float
+    kind: str
+    open_lo: bool = False
+    open_hi: bool = False
+    b: float = 0.0
+
+
+_DF = np.geomspace(1.0, 1e5, 2001)
+_TABLES: dict = {}
+
+
+def t_quantile(p: float, df):
+    """scipy.stats.t.ppf(p, df) for array df >= 1, interpolated in log df (a cached table; relative
+    error < 1e-4, and far faster than ppf on non-integer df); NaN where df is not finite."""
+    if p not in _TABLES:
+        _TABLES[p] = stats.t.ppf(p, _DF)
+    df = np.asarray(df, float)
+    return np.where(np.isfinite(df), np.interp(np.log(np.clip(df, 1.0, 1e5)), np.log(_DF), _TABLES[p]), np.nan)
+
+
+def isotonic_decreasing(y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Weighted non-increasing least-squares fit of each row of y (R x k), by the min-max formula
+    g_j = min_{i<=j} max_{l>=j} mean_w(y_i..y_l) (exact PAVA result; k is small)."""
+    R, k = y.shape
+    cw, cwy = np.cumsum(w, 1), np.cumsum(w * y, 1)
+    cw, cwy = np.pad(cw, ((0, 0), (1, 0))), np.pad(cwy, ((0, 0), (1, 0)))
+    i, e = np.triu_indices(k)  # blocks i..e
+    avg = np.full((R, k, k), np.nan)
+    avg[:, i, e] = (cwy[:, e + 1] - cwy[:, i]) / (cw[:, e + 1] - cw[:, i])
+    g = np.empty_like(y)
+    for j in range(k):
+        g[:, j] = np.nanmin(np.nanmax(avg[:, : j + 1, j:], axis=2), axis=1)
+    return g
+
+
+def fit_exponent(x, ybar, n, s2, df) -> np.ndarray:
+    """Power-law exponent b of L = c + a·e^{-b x} fitted to the means (weights n), or 0 where the
+    fit is implausible (a <= 0, b outside B_PLAUSIBLE) or fails the lack-of-fit F test."""
+    k = len(x)
+    if k < 3:
+        return np.zeros(len(ybar))
+    z = np.exp(-B_GRID[:, None] * (x - x[0]))  # (G, k); sums over budgets as matrix products
+    w = n
+    yc = ybar - (w * ybar).sum(1, keepdims=True) / w.sum(1, keepdims=True)  # centred: less cancellation
+    wy = w * yc
+    sw, sy, syy = w.sum(1)[:, None], wy.sum(1)[:, None], (wy * yc).sum(1)[:, None]
+    sz, szz, szy = w @ z.T, w @ (z * z).T, wy @ z.T
+    a = (sw * szy - sz * sy) / (sw * szz - sz * sz)
+    c = (sy - a * sz) / sw
+    sse = syy - 2 * a * szy - 2 * c * sy + a * a * szz + 2 * a * c * sz + c * c * sw  # sum w·(y - a·z - c)²
+    best = np.argmin(sse, 1)
+    rows = np.arange(len(ybar))
+    b, sse_b = B_GRID[best], sse[rows, best]
+    ok = np.isfinite(sse_b) & (b >= B_PLAUSIBLE[0]) & (b <= B_PLAUSIBLE[1])
+    if k >= 4:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            p = stats.f.sf((sse_b / (k - 3)) / s2, k - 3, np.maximum(df, 1))
+        ok &= ~((df > 0) & (s2 > 0)) | (p >= GOF_P)  # no variance estimate: plausibility only
+    return np.where(ok, b, 0.0)
+
+
+def _shape_x(x, j, u, b):
+    """x where the shape from budget j reaches fraction u in [0, 1] of the way to budget j+1."""
+    h = x[j + 1] - x[j]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        curved = x[j] - np.log1p(-u * -np.expm1(-b * h)) / b
+    inner = np.where(b > 0, curved, x[j] + u * h)
+    return np.where(u <= 0, x[j], np.where(u >= 1, x[j + 1], inner))
+
+
+def _shape_w(x, b, grid):
+    """Grid positions (R, P) along x_1..x_k and the weight w = phi_b of the upper budget at each."""
+    pos, wts, seg = [], [], []
+    for j in range(len(x) - 1):
+        u = np.broadcast_to(grid, (len(b), len(grid)))
+        pos.append(_shape_x(x, j, u, b[:, None]))
+        wts.append(u)
+        seg.append(np.full(len(grid), j))
+    return np.concatenate(pos, 1), np.concatenate(wts, 1), np.concatenate(seg)
+
+
+def point_x(x, g, mbar, b):
+    """log D* on the isotonic means g (R x k) at mean method loss mbar (R,), and the kind. A flat
+    stretch equal to mbar gives its midpoint; exact at a budget whose mean equals mbar."""
+    R, k = g.shape
+    rows = np.arange(R)
+    first = np.argmax(g <= mbar[:, None], 1)  # first budget at or below mbar
+    last = k - 1 - np.argmax(g[:, ::-1] >= mbar[:, None], 1)  # last budget at or above mbar
+    xa, xb = np.full(R, x[0]), np.full(R, x[-1])
+    for j in range(k - 1):
+        gj, gk = g[:, j], g[:, j + 1]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = (gj - mbar) / (gj - gk)
+        xj = _shape_x(x, j, np.clip(u, 0, 1), b)
+        xa = np.where(first == j + 1, xj, xa)
+        xb = np.where(last == j, xj, xb)
+    xa = np.where(first == 0, x[0], xa)
+    xp = np.where(xa == xb, xa, (xa + xb) / 2)
+    kind = np.where(mbar < g[rows, -1], "lower_bound", np.where(mbar > g[rows, 0], "upper_bound", "value"))
+    xp = np.where(kind == "lower_bound", x[-1], np.where(kind == "upper_bound", x[0], xp))
+    return xp, kind
+
+
+def invert(pos, t, q):
+    """Hull of {pos : |t| <= q} per row, crossings interpolated; returns lo, hi (NaN when open
+    or absent), open_lo, open_hi. No accepted point: the side the method lies on (see module doc)."""
+    R, P = t.shape
+    f = np.abs(t) - q  # <= 0: accepted
+    acc = f <= 0
+    anyacc = acc.any(1)
+    i0, i1 = np.argmax(acc, 1), P - 1 - np.argmax(acc[:, ::-1], 1)
+    rows = np.arange(R)
+
+    def cross(i, j):  # between rejected i and accepted j
+        fi, fj = f[rows, i], f[rows, j]
+        return pos[rows, i] + (pos[rows, j] - pos[rows, i]) * fi / (fi - fj)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lo, hi = cross(np.maximum(i0 - 1, 0), i0), cross(np.minimum(i1 + 1, P - 1), i1)
+    open_lo, open_hi = anyacc & (i0 == 0), anyacc & (i1 == P - 1)
+    better = ~anyacc & (t[:, -1] < 0)  # the method beats the baseline even at D_k
+    worse = ~anyacc & ~better
+    lo = np.where(open_lo | worse, np.nan, np.where(better, pos[:, -1], lo))
+    hi = np.where(open_hi | better, np.nan, np.where(worse, pos[:, 0], hi))
+    return lo, hi, open_lo | worse, open_hi | better
+
+
+def _weights(x, b, pos):
+    """Segment index and weight w = phi_b of the upper budget at arbitrary positions ``pos`` (R, P)."""
+    seg = np.clip(np.searchsorted(x, pos, side="right") - 1, 0, len(x) - 2)
+    h, t = x[seg + 1] - x[seg], np.clip(pos - x[seg], 0.0, None)
+    bb = np.broadcast_to(b[:, None], pos.shape)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        curved = np.expm1(-bb * t) / np.expm1(-bb * h)
+    return seg, np.clip(np.where(bb > 0, curved, t / h), 0.0, 1.0)
+
+
+def _statistic(pos, b, x, n, ybar, mbar, s2b, dfb, ss, ssm, nm, alpha, variance):
+    """t(x) and its two-sided quantile at positions ``pos`` (R, P) (see the module docstring)."""
+    seg, w = _weights(x, b, pos)
+    rows = np.arange(len(pos))[:, None]
+    n0, n1 = n[rows, seg], n[rows, seg + 1]
+    w0, w1 = (1 - w) ** 2 / n0, w ** 2 / n1
+    diff = mbar[:, None] - ((1 - w) * ybar[rows, seg] + w * ybar[rows, seg + 1])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if variance == "pooled" or (variance == "pooled_base" and not (nm >= 2).all()):  # 1 method seed
+            df = dfb + nm - 1
+            s2 = (ss.sum(1) + ssm) / df
+            var, dfv = s2[:, None] * (w0 + w1 + 1 / nm[:, None]), df[:, None]
+        elif variance == "pooled_base":
+            A, B = s2b[:, None] * (w0 + w1), (ssm / (nm - 1) / nm)[:, None]
+            var = A + B
+            dfv = var ** 2 / (A ** 2 / dfb[:, None] + B ** 2 / (nm - 1)[:, None])
+        elif variance == "welch":
+            v = ss / (n - 1)
+            terms = [v[rows, seg] * w0, v[rows, seg + 1] * w1, np.broadcast_to((ssm / (nm - 1) / nm)[:, None], w.shape)]
+            dfs = [(n - 1)[rows, seg], (n - 1)[rows, seg + 1], np.broadcast_to((nm - 1)[:, None], w.shape)]
+            var = sum(terms)
+            dfv = var ** 2 / sum(np.where(tm > 0, tm ** 2 / d, 0) for tm, d in zip(terms, dfs, strict=True))
+        else:
+            raise ValueError(variance)
+        q = t_quantile(1 - alpha / 2, dfv)
+        stat = np.where(var > 0, diff / np.sqrt(var), np.sign(diff) * np.inf)
+    return stat, q, var
+
+
+def _zoom(pos, t, q):
+    """Positions (R, GRID) spanning the coarse grid cells around the accepted set's ends (or around the sign
+    change of t when no grid point was accepted): a second, finer pass resolves narrow intervals."""
+    P, rows = pos.shape[1], np.arange(len(pos))
+    acc = np.abs(t) <= q
+    i0, i1 = np.argmax(acc, 1), P - 1 - np.argmax(acc[:, ::-1], 1)
+    sign = np.argmax(np.diff(np.sign(t), axis=1) != 0, 1)  # first sign change (none: 0)
+    a = np.where(acc.any(1), np.maximum(i0 - 1, 0), sign)
+    z = np.where(acc.any(1), np.minimum(i1 + 1, P - 1), np.minimum(sign + 1, P - 1))
+    return pos[rows, a][:, None] + (pos[rows, z] - pos[rows, a])[:, None] * np.linspace(0, 1, 4 * GRID)[None]
+
+
+def estimate_rows(x, Y, M, xm, confidence=0.95, variance=VARIANCE, shape=True, b=None):
+    """Vectorised core. x (k,) sorted log budgets, Y (R, S_b, k) baseline losses, M (R, S_m) method
+    losses (NaN = missing seed; every budget needs one finite seed per row), xm (R,) log method
+    budget. Returns a dict of arrays: point, lo, hi, kind, open_lo, open_hi, b (speedups, not logs)."""
+    n, nm = np.isfinite(Y).sum(1).astype(float), np.isfinite(M).sum(1).astype(float)
+    ybar, mbar = np.nanmean(Y, 1), np.nanmean(M, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ss = np.nansum((Y - ybar[:, None]) ** 2, 1)  # (R, k)
+        ssm = np.nansum((M - mbar[:, None]) ** 2, 1)
+        dfb = (n - 1).sum(1)
+        s2b = ss.sum(1) / dfb
+    if b is None:
+        b = fit_exponent(x, ybar, n, s2b, dfb) if shape else np.zeros(len(ybar))
+    xp, kind = point_x(x, isotonic_decreasing(ybar, n), mbar, b)
+    pos = _shape_w(x, b, np.linspace(0.0, 1.0, GRID))[0]
+    args = (b, x, n, ybar, mbar, s2b, dfb, ss, ssm, nm, 1 - confidence, variance)
+    t, q, var = _statistic(pos, *args)
+    coarse = invert(pos, t, q)
+    fine = _zoom(pos, t, q)  # the accepted set (or the sign change of t) again at 4 x GRID resolution
+    tf, qf, _ = _statistic(fine, *args)
+    use = (np.abs(t) <= q).any(1) | (np.abs(tf) <= qf).any(1)
+    lo, hi, open_lo, open_hi = (np.where(use, f, c) for f, c in zip(invert(fine, tf, qf), coarse, strict=True))
+    none = ~np.isfinite(q).all(1) | ~np.isfinite(var).all(1)  # no variance estimate: no interval
+    exact = (var == 0).all(1)  # identical seeds everywhere: the interval is the point
+    lo, hi = np.where(exact, xp, lo), np.where(exact, xp, hi)
+    lo, hi = np.where(none, np.nan, np.minimum(lo, xp)), np.where(none, np.nan, np.maximum(hi, xp))
+    open_lo, open_hi = open_lo & ~none & ~exact, open_hi & ~none & ~exact
+    edge = np.exp(x[0] - xm), np.exp(x[-1] - xm)  # clipped: rounding never leaves the range
+    point, lo, hi = (np.clip(np.exp(v - xm), *edge) for v in (xp, lo, hi))
+    return dict(point=point, lo=lo, hi=hi, kind=kind, open_lo=open_lo, open_hi=open_hi, b=b)
+
+
+def estimate_speedup(base_budgets, base_losses, method_budget, method_losses, confidence=0.95,
+                     variance=VARIANCE) -> SpeedupEstimate:
+    """Data speedup of one method budget over the baseline (see the module docstring).
+
+    base_losses: (S_b x k) array, seeds x budgets, NaN = missing (a 1-D array is one seed);
+    method_losses: the method's S_m final losses at ``method_budget``. A budget with no finite seed
+    is dropped. The baseline's own seeds at one of its budgets give point = 1.0 exactly.
+    """
+    d = np.asarray(base_budgets, float)
+    Y = np.atleast_2d(np.asarray(base_losses, float))
+    M = np.asarray(method_losses, float).ravel()
+    keep = np.isfinite(d) & (d > 0) & np.isfinite(Y).any(0)
+    order = np.argsort(d[keep])
+    d, Y = d[keep][order], Y[:, keep][:, order]
+    if len(np.unique(d)) != len(d) or len(d) < 2 or not np.isfinite(M).any() or not method_budget > 0:
+        return SpeedupEstimate(np.nan, np.nan, np.nan, "none")
+    out = {k: v[0] for k, v in estimate_rows(np.log(d), Y[None], M[None], np.log([float(method_budget)]),
+                                             confidence, variance).items()}
+    same = np.flatnonzero(d == float(method_budget))  # the baseline against itself: 1.0 by definition
+    if len(same) and np.array_equal(np.sort(M[np.isfinite(M)]), np.sort(Y[:, same[0]][np.isfinite(Y[:, same[0]])])):
+        out.update(point=1.0, kind="value")
+    edge = d[0] / float(method_budget), d[-1] / float(method_budget)  # exact ratios at the ends
+    out.update({k: float(np.clip(out[k], *edge)) for k in ("point", "lo", "hi")})
+    for k in ("point", "lo", "hi"):  # a bound at a budget is that budget's exact ratio, not exp(log) of it
+        out[k] = next((e for e in edge if np.isclose(out[k], e, rtol=1e-12, atol=0)), out[k])
+    return SpeedupEstimate(float(out["point"]), float(out["lo"]), float(out["hi"]), str(out["kind"]),
+                           bool(out["open_lo"]), bool(out["open_hi"]), float(out["b"]))
+
+
+def verdict(lo, hi, claimed, margin=MARGIN):
+    """supported iff lo >= margin·claimed; not supported iff hi < claimed; else inconclusive.
+    Vectorised; NaN (open or no interval) never supports or refutes."""
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    with np.errstate(invalid="ignore"):
+        out = np.where(lo >= margin * claimed, "supported", np.where(hi < claimed, "not supported", "inconclusive"))
+    return str(out) if out.ndim == 0 else out
+
+
+def look_confidence(look: int, looks: int) -> float:
+    """Two-sided confidence of the interval judged at ``look`` (0 = the first) of ``looks``
+    (e.g. 4 for 3 -> 6 seeds): 0.95 first, then 1 - 0.05/(looks - 1) (Bonferroni over the added looks)."""
+    return 0.95 if look == 0 or looks < 2 else 1 - 2 * 0.025 / (looks - 1)
+
+
+def describe(est: SpeedupEstimate) -> str:
+    """Text for a report: '1.23x [1.10, 1.37]', '> 2.00x', '1.10x [0.95, open]', 'n/a'."""
+    if est.kind == "none":
+        return "n/a"
+    head = {"value": f"{est.point:.2f}x", "lower_bound": f"> {est.point:.2f}x",
+            "upper_bound": f"< {est.point:.2f}x"}[est.kind]
+    if not (est.open_lo or est.open_hi or np.isfinite(est.lo)):
+        return head + " (no interval)"
+    fmt = [("open" if o else f"{v:.2f}") for v, o in ((est.lo, est.open_lo), (est.hi, est.open_hi))]
+    return f"{head} [{fmt[0]}, {fmt[1]}]"
+
+
+def _seeds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Budgets (sorted) and an (S x k) loss matrix, NaN where a budget has fewer seeds."""
+    groups = {b: g["loss"].to_numpy(float) for b, g in frame.groupby("budget")}
+    budgets = np.array(sorted(groups), float)
+    width = max((len(v) for v in groups.values()), default=0)
+    losses = np.full((width, len(budgets)), np.nan)
+    for j, b in enumerate(budgets):
+        losses[: len(groups[b]), j] = groups[b]
+    return budgets, losses
+
+
+def speedup_table(baseline: pd.DataFrame, method: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """``estimate_speedup`` at every budget of ``method``; both frames have columns budget, loss (a row per
+    seed). Columns: budget, speedup, speedup_lo, speedup_hi, kind, open_lo, open_hi, b, text (``describe``)."""
+    budgets, losses = _seeds(baseline)
+    rows = []
+    for b, g in method.groupby("budget"):
+        est = estimate_speedup(budgets, losses, b, g["loss"].to_numpy(float), confidence)
+        rows.append({"budget": b, "speedup": est.point, "speedup_lo": est.lo, "speedup_hi": est.hi,
+                     "kind": est.kind, "open_lo": est.open_lo, "open_hi": est.open_hi, "b": est.b,
+                     "text": describe(est)})
+    return pd.DataFrame(rows, columns=["budget", "speedup", "speedup_lo", "speedup_hi", "kind", "open_lo",
+                                       "open_hi", "b", "text"])
+
+
+def data_speedup(baseline_budgets, baseline_losses, method_budgets, method_losses) -> pd.DataFrame:
+    """Points only, from one loss per budget (e.g. a published table of seed means): ``speedup_table`` with
+    one "seed" per budget, so no interval. The Fantastic-Optimizers data speedup, never extrapolated."""
+    base = pd.DataFrame({"budget": np.asarray(baseline_budgets, float), "loss": np.asarray(baseline_losses, float)})
+    mine = pd.DataFrame({"budget": np.asarray(method_budgets, float), "loss": np.asarray(method_losses, float)})
+    return speedup_table(base, mine)

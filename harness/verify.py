@@ -1,0 +1,130 @@
+"""``harness verify method=NAME``: run what a method's claims need, then one verdict per claim and scale.
+
+Budgets are designed for the claim: for a data claim of c at a method budget D, the baseline also runs at
+D·2^j, j = -1 .. ceil(log2(MARGIN_UP·c)) (0.5D .. >= 1.5cD), so that the claimed factor lies inside the
+baseline's measured budgets and is tested by interpolation, never extrapolation (``baseline_budgets`` of the
+suite's workloads); the design whose calibration docs/statistics.md measures ("planned").
+
+Seeds are sequential: every study starts with ``tuning.seeds``; while a claim's verdict at a scale is still
+undecided for statistical reasons, one more seed is added to that scale's studies (method and baselines), up
+to ``verify.max_seeds``. Each look judges at the confidence that keeps the false-support rate of the whole
+sequence at most 5% (``harness.stats.speedup.look_confidence``: 95% first, then Bonferroni over the added looks).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import pandas as pd
+from omegaconf import OmegaConf
+
+from harness import config, report, store
+from harness.contracts import registry
+from harness.errors import ConfigError, suggest
+from harness.stats import claims as judging
+from harness.stats.speedup import look_confidence
+
+MARGIN_UP = 1.5  # the baseline's largest budget reaches 50% beyond the claimed factor
+NOT_BY_SEEDS = ("needs a GPU run", "simulated", "the claim is in accuracy", "not run in this suite",
+                "no measurement")  # inconclusive for reasons more seeds cannot change
+
+
+def baseline_budgets(budgets, factors) -> list[float]:
+    """The baseline's budgets for data claims of ``factors`` at method ``budgets``: D·2^j, j = -1 .. ceil(log2(
+    MARGIN_UP·c)) for each D, with c the largest factor (none when no factor exceeds 1)."""
+    top = max([f for f in factors if f > 1], default=0.0)
+    if not top:
+        return []
+    steps = range(-1, max(1, math.ceil(math.log2(MARGIN_UP * top))) + 1)
+    return sorted({float(d) * 2.0**j for d in budgets for j in steps})
+
+
+def plan(cfg, mine) -> None:
+    """Give every workload of ``cfg`` the baseline budgets the data claims in ``mine`` need (in place)."""
+    factors = [c.factor for c in mine if c.metric == "data"]
+    for spec in cfg.workloads.values():
+        extra = baseline_budgets(list(spec.budgets), factors)
+        if extra:
+            spec.baseline_budgets = sorted({*(spec.get("baseline_budgets") or []), *extra})
+
+
+def find_method(name: str):
+    for kind, entries in registry.registry().items():
+        if name in entries:
+            return registry.get(kind, name)
+    every = [n for entries in registry.registry().values() for n in entries]
+    raise ConfigError(f"unknown method {name!r}{suggest(name, every)}")
+
+
+def _known(kind: str, name: str) -> bool:
+    """Whether ``name`` (a method or a variant ``name(key=value)``) is a method of ``kind``."""
+    try:
+        return bool(registry.get(kind, name))
+    except KeyError:
+        return False
+
+
+def _undecided(summary: pd.DataFrame, per_budget: pd.DataFrame) -> list[tuple[str, str]]:
+    """(workload, scale) pairs with an inconclusive claim that more seeds could decide."""
+    if summary.empty:
+        return []
+    open_ = summary[summary["verdict"] == "inconclusive"]
+    reasons = per_budget.groupby(["workload", "scale"])["reason"].apply(" ".join)
+    return sorted({(w, s) for w, s in zip(open_["workload"], open_["scale"], strict=True)
+                   if not any(r in reasons.get((w, s), "") for r in NOT_BY_SEEDS)})
+
+
+def _judge(cfg, rows: pd.DataFrame, method: str, mine, look: int, looks: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    per_budget = report.verdicts(rows, method, mine, confidence=look_confidence(look, looks))
+    return per_budget, judging.summarize(per_budget)
+
+
+def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run and judge one suite's claims of ``method``; returns (per-budget rows, one row per claim and scale)."""
+    from harness.run.executors import run_suite
+    from harness.run.tuning import studies
+
+    kind = find_method(method).kind
+    baselines = list(dict.fromkeys(c.baseline for c in mine if c.baseline != method and _known(kind, c.baseline)))
+    cfg = config.load([f"suite={suite}", f"method={','.join(dict.fromkeys([method, *baselines]))}", *rest])
+    plan(cfg, mine)
+    start, seeds, cap = int(cfg.tuning.seeds), int(cfg.tuning.seeds), int(cfg.verify.max_seeds)
+    looks = max(cap - start + 1, 1)
+    run_suite(cfg, show=show)
+    while True:
+        rows, problems = store.read_results(Path(cfg.results), cfg.name)
+        for p in problems:
+            print(f"warning: skipped unreadable results file {p}")
+        rows = rows[rows["study_id"].isin({t.study_id for t in studies(cfg)})]
+        per_budget, summary = _judge(cfg, rows, method, mine, seeds - start, looks)
+        todo = _undecided(summary, per_budget)
+        if not todo or seeds >= cap:
+            return per_budget, summary
+        seeds += 1
+        for workload, scale in todo:  # one more seed, only where a verdict is still open
+            more = OmegaConf.create(OmegaConf.to_container(cfg))
+            more.workloads = {workload: {**OmegaConf.to_container(cfg.workloads[workload]), "scales": [scale]}}
+            more.tuning.seeds = seeds
+            run_suite(more, show=show)
+
+
+def main(method_name: str, rest: list[str], fmt: str, quiet: bool) -> int:
+    """Verify every claim of one method; prints the verdicts and the wall time."""
+    method = find_method(method_name)
+    if not method.claims:
+        raise ConfigError(f"{method.name} carries no claims to verify")
+    t0, judged = time.perf_counter(), 0
+    for suite in dict.fromkeys(c.suite for c in method.claims):
+        mine = [c for c in method.claims if c.suite == suite]
+        try:
+            per_budget, summary = verify_suite(method.name, suite, mine, rest, show=not quiet)
+        except ConfigError as exc:
+            print(f"{method.name}: cannot check its {suite!r} claims here: {exc}")
+            continue
+        report.print_verdicts(method.name, suite, mine, per_budget, summary, fmt)
+        judged += len(summary)
+    minutes = (time.perf_counter() - t0) / 60
+    print(f"verify {method.name}: {judged} verdicts in {math.floor(minutes)} min {60 * (minutes % 1):.0f} s")
+    return 0 if judged else 2
