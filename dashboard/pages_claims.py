@@ -69,7 +69,8 @@ def main() -> None:
             with st.container(border=True, key=f"claim-{i}"):
                 st.markdown(f"#### `{first['method']}`: {first['claimed_text']} vs `{first['baseline']}`")
                 st.markdown(verdicts.quote(claim))
-                st.markdown("\n".join(f"- {verdicts.badge(r['verdict'])} {r['sentence']}" for _, r in part.iterrows()))
+                st.markdown("\n".join(f"- {verdicts.badge(r['verdict'])} **{r['hardware']}** · {r['sentence']}"
+                                       for _, r in part.iterrows()))
                 with st.expander("Per budget"):
                     rows = judged[(judged["method"] == key[0]) & (judged["quote"] == key[1])
                                   & (judged["claimed"] == key[2])]

@@ -72,7 +72,8 @@ def suite_section(suite: str, board: pd.DataFrame, everything: pd.DataFrame, sho
         table = winners(part)
         st.markdown(f"**{hardware}** · speedups are over **`{table['vs'].iloc[0]}`** (data speedup D*/D, 95% "
                     "interval over seeds)")
-        shown = table[["study", "winner", "speedup", "seeds", "flags"]]
+        shown = table[["study", "winner", "speedup", "seeds", "flags"]].copy()
+        shown["speedup"] = shown["speedup"].str.replace(r"^([<>])", r"\\\1", regex=True)  # st.table reads markdown
         shown = shown.drop(columns=[c for c in ("flags",) if not shown[c].astype(bool).any()])
         st.table(shown.rename(columns={"speedup": f"speedup over {table['vs'].iloc[0]}"}).set_index("study"))
         if (suite, hardware) in profs:

@@ -130,6 +130,8 @@ def test_the_first_screen_names_the_winner_and_its_interval(server, page):
         assert box is not None and box["y"] + box["height"] <= height, "not on the first screen"
     muon = page.locator("[data-testid='stTable'] td", has_text=re.compile(r"^muon$"))
     assert muon.count() == 8  # every gpt study of the optimizers suite, CPU and H100
+    bounds = page.locator("[data-testid='stTable'] td", has_text=re.compile(r"^> 1\.00× \[1\.00, open\]$"))
+    assert bounds.count() == 4  # at the largest budget the winner is only a bound, printed as such (not a quote)
     table = page.locator("[data-testid='stTable']").first.bounding_box()
     assert table["x"] + table["width"] <= page.viewport_size["width"]  # fits the screen, phone included
 
