@@ -89,10 +89,15 @@ def main() -> None:
                 "two or more budgets of the same scale.")
         return
     budgets = sorted(rows["budget_multiple"].unique())
+    measured = rows[rows["data_speedup"].notna() & (rows["method"] != rows["baseline"])]["budget_multiple"]
+    counts = measured.value_counts()  # the budget where most speedups are numbers, not bounds (the largest on a tie)
+    first = max(counts.index, key=lambda b: (counts[b], b)) if len(counts) else budgets[-1]
     wanted = st.query_params.get("at")
     picked = st.segmented_control("Budget (× Chinchilla)", budgets, format_func=lambda b: f"{b:g}×", key="at",
-                                  default=next((b for b in budgets if f"{b:g}" == wanted), budgets[-1]))
-    picked = budgets[-1] if picked is None else picked
+                                  default=next((b for b in budgets if f"{b:g}" == wanted), first),
+                                  help="Beyond the baseline's largest budget a speedup is only a bound, so the page "
+                                       "opens at the budget where most speedups are numbers.")
+    picked = first if picked is None else picked
     st.query_params["at"] = f"{picked:g}"
     shown = rows[rows["budget_multiple"] == picked]
     for panel, part in shown.groupby("panel", sort=False):
