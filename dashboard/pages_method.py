@@ -40,6 +40,7 @@ def show(kind: str, entry: Method) -> None:
         extras.append(f"native architecture: {entry.architecture}")
     if extras:
         st.caption(" · ".join(extras))
+    results(entry)
     st.subheader("Definition")
     st.code(docstring(kind, entry.name), language=None)
     left, right = st.columns(2)
@@ -52,7 +53,6 @@ def show(kind: str, entry: Method) -> None:
         st.caption("No claim registered (a baseline, or a method without a quantitative claim).")
     for claim in entry.claims:
         st.markdown(verdicts.quote(claim))
-    results(entry)
 
 
 def results(entry: Method) -> None:
@@ -84,8 +84,11 @@ def main() -> None:
     entries = registry.registry()
     kinds = [k for k in registry.FOLDERS if entries[k]]
     names = [(k, n) for k in kinds for n in entries[k]]
-    wanted = st.query_params.get("method")
-    default = next((i for i, (_, n) in enumerate(names) if n == wanted), 0)
+    path = data.results_path()
+    ran = set(data.read(str(path), data.stamp(path))[0]["method"])
+    wanted = st.query_params.get("method")  # else the first method with results
+    default = next((i for i, (_, n) in enumerate(names) if n == wanted),
+                   next((i for i, (_, n) in enumerate(names) if n in ran), 0))
     kind, name = st.selectbox("Method", names, index=default, format_func=lambda kn: f"{kn[1]} ({kn[0]})",
                               help="Every file in implementations/; the name is the file stem.")
     st.query_params["method"] = name

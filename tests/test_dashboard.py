@@ -308,7 +308,7 @@ def test_method_page_shows_formula_paper_results_and_verdicts():
     assert "Newton-Schulz" in at.code[0].value and at.query_params["method"] == "muon"
     text = " ".join(m.value for m in at.markdown)
     assert "[arXiv:2509.02046](https://arxiv.org/abs/2509.02046)" in text and "supported" in text
-    space, results = frame(at, 0), frame(at, 1)
+    results, space = frame(at, 0), frame(at, 1)  # what was measured comes before the definition
     declared = registry.get("optimizer", "muon").search_space
     assert set(space["hyperparameter"]) == set(declared)
     assert len(results) == 8 and set(results["suite"]) == {"optimizers"} and (results["rank"] == 1).all()
@@ -319,3 +319,9 @@ def test_factors_read_with_a_times_sign_and_arxiv_ids_are_links():
     assert look.times(None) == "—"
     assert look.linked("Wen et al., arXiv:2509.02046") == (
         "Wen et al., [arXiv:2509.02046](https://arxiv.org/abs/2509.02046)")
+
+
+def test_method_page_opens_on_a_method_with_results():
+    at = run("pages_method.py")
+    assert at.query_params["method"] in {"adamw", "backprop", "forward_forward", "mono_forward", "muon", "sgd"}
+    assert len(frame(at, 0)) > 0
