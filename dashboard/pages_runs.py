@@ -114,11 +114,15 @@ def main() -> None:
     if df is not None:
         chosen = data.sidebar_filters(df)
         view = data.apply_filters(df, chosen)
-        methods = sorted(view["method"].unique())
-        method = st.sidebar.selectbox("Method", ["all", *methods], help="Restrict the trial list to one method.",
-                                      key="run_method")
+        methods = ["all", *sorted(view["method"].unique())]
+        wanted = st.query_params.get("method")
+        method = st.sidebar.selectbox("Method", methods, help="Restrict the trial list to one method.",
+                                      key="run_method", index=methods.index(wanted) if wanted in methods else 0)
         if method != "all":
             view = view[view["method"] == method]
+            st.query_params["method"] = method
+        elif "method" in st.query_params:
+            del st.query_params["method"]
         st.subheader("Curves")
         if view.empty:
             st.info("No trials match these filters.")

@@ -292,8 +292,8 @@ def test_runs_overlay_the_final_seeds_of_the_baseline_and_the_winner_and_keep_th
     assert len(picked) == 4 and at.query_params["run"] == picked
     layer = specs(at)[0]
     assert layer["encoding"]["color"]["scale"]["domain"] == ["adamw", "muon"]
-    again = run("pages_runs.py", {"run": picked[:1]})
-    assert again.multiselect(key="runs").value == picked[:1]
+    again = run("pages_runs.py", {"run": picked[-1:], "method": "muon"})  # sorted by method: the last is muon
+    assert again.multiselect(key="runs").value == picked[-1:] and again.selectbox(key="run_method").value == "muon"
     trial = at.multiselect(key="runs")
     diverged = next(o for o in trial.options if "diverged" in o).split(" · ")[-1]  # labels end with the trial id
     trial.set_value([diverged]).run()
