@@ -54,7 +54,7 @@ def main() -> None:
         return
     if df is None:
         return
-    chosen = data.sidebar_filters(df, columns=("suite", "workload", "scale", "hardware", "suite_version"))
+    chosen = data.sidebar_filters(df, columns=("suite", "workload", "scale", "hardware"))  # what a verdict is per
     judged = verdicts.per_budget(df, entries)
     summary = verdicts.per_scale(judged)
     if not summary.empty:

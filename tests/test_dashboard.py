@@ -284,6 +284,10 @@ def test_claims_give_one_verdict_per_claim_and_scale_measured_first():
     text = " ".join(m.value for m in at.markdown)
     assert "[arXiv:2509.02046](https://arxiv.org/abs/2509.02046)" in text
     assert "not measured yet" in at.expander[-1].label
+    micro = frame(run("pages_claims.py", {"scale": "micro"}), 0)
+    assert set(micro["where"]) == {"gpt / micro"}  # the filter hides verdicts, it does not re-judge them
+    kept = table[table["where"] == "gpt / micro"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(micro.reset_index(drop=True), kept)
 
 
 def test_runs_overlay_the_final_seeds_of_the_baseline_and_the_winner_and_keep_them_in_the_url():
