@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 APP = Path(__file__).resolve().parent / "app.py"
 ROOT = APP.parent.parent
@@ -26,10 +26,8 @@ def environment() -> dict[str, str]:
     return env
 
 
-def launch(results: str, port: int, host: str = "127.0.0.1") -> int:
-    """Run the dashboard until it is stopped (Ctrl-C); returns streamlit's exit code."""
+def launch(results: str, port: int, host: str = "127.0.0.1") -> NoReturn:
+    """Become the Streamlit server (this process is replaced: a SIGTERM or Ctrl-C reaches Streamlit itself)."""
     print(f"speedproof dashboard on http://{host}:{port} (results: {results}); Ctrl-C stops it", flush=True)
-    try:
-        return subprocess.call(command(results, port, host), env=environment())
-    except KeyboardInterrupt:
-        return 130
+    cmd = command(results, port, host)
+    os.execve(cmd[0], cmd, environment())

@@ -47,7 +47,7 @@ def _cmd_run(args) -> int:
         print_grid(rows, args.format)
     else:
         print_leaderboard(rows, cfg.baseline, args.format)
-    return 0
+    return 1 if outcome["missing"] else 0  # trials of this run left unstored (worker died, killed): rerun
 
 
 def _cmd_validate(args) -> int:

@@ -15,6 +15,10 @@ class ConfigError(Exception):
         super().__init__(" ".join(str(message).split()))  # one line, whatever a library's message held
 
 
+class StoreError(ConfigError):
+    """The results folder cannot take a file (read-only, full disk): one line naming the path, exit code 2."""
+
+
 def suggest(word: str, options) -> str:
     """`` (did you mean 'x'?)`` for the closest of ``options``, or ``""``."""
     close = difflib.get_close_matches(str(word), [str(o) for o in options], n=1)

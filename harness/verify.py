@@ -27,8 +27,7 @@ from harness.stats import claims as judging
 from harness.stats.speedup import look_confidence
 
 MARGIN_UP = 1.5  # the baseline's largest budget reaches 50% beyond the claimed factor
-NOT_BY_SEEDS = ("needs a GPU run", "simulated", "the claim is in accuracy", "not run in this suite",
-                "no measurement")  # inconclusive for reasons more seeds cannot change
+NOT_BY_SEEDS = ("needs a GPU run", "simulated", "the claim is in accuracy", "not run in this suite")  # seeds won't help
 
 
 def baseline_budgets(budgets, factors) -> list[float]:
@@ -43,7 +42,7 @@ def baseline_budgets(budgets, factors) -> list[float]:
 
 def plan(cfg, mine) -> None:
     """Give every workload of ``cfg`` the baseline budgets the data claims in ``mine`` need (in place)."""
-    factors = [c.factor for c in mine if c.metric == "data"]
+    factors = [c.factor for c in mine if c.metric in ("data", "steps")]  # steps: judged on data when no target
     for spec in cfg.workloads.values():
         extra = baseline_budgets(list(spec.budgets), factors)
         if extra:
@@ -67,13 +66,15 @@ def _known(kind: str, name: str) -> bool:
 
 
 def _undecided(summary: pd.DataFrame, per_budget: pd.DataFrame) -> list[tuple[str, str]]:
-    """(workload, scale) pairs with an inconclusive claim that more seeds could decide."""
-    if summary.empty:
+    """(workload, scale) pairs with an inconclusive claim that more seeds could decide (not one that needs a
+    GPU, or is about a simulated format or another unit)."""
+    keys = ["quote", "claimed", "workload", "scale"]
+    if summary.empty or not {*keys, "reason"} <= set(per_budget):
         return []
+    reasons = per_budget.groupby(keys)["reason"].apply(" ".join)
     open_ = summary[summary["verdict"] == "inconclusive"]
-    reasons = per_budget.groupby(["workload", "scale"])["reason"].apply(" ".join)
-    return sorted({(w, s) for w, s in zip(open_["workload"], open_["scale"], strict=True)
-                   if not any(r in reasons.get((w, s), "") for r in NOT_BY_SEEDS)})
+    return sorted({(r["workload"], r["scale"]) for _, r in open_.iterrows()
+                   if not any(x in reasons.get(tuple(r[k] for k in keys), "") for x in NOT_BY_SEEDS)})
 
 
 def _judge(cfg, rows: pd.DataFrame, method: str, mine, look: int, looks: int) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -3,7 +3,9 @@
 ``ok`` returns a row; ``segfault`` dereferences NULL (SIGSEGV); ``exit`` calls ``os._exit(3)``;
 ``raise`` raises; ``sleep`` sleeps ``hparams["seconds"]``; ``once`` dies (``os._exit``) the first time
 and succeeds on the retry (``hparams["marker"]`` remembers the first attempt); ``hang_once`` writes its pid
-to the marker and sleeps so the test can SIGKILL it, then succeeds on the retry.
+to the marker and sleeps so the test can SIGKILL it, then succeeds on the retry. ``killable`` is the real
+trainer, one second slower, whose first trial hangs on its first two attempts (its pids go to
+``$SPEEDPROOF_KILL_DIR/pids``) so that a test can SIGKILL its workers twice.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from harness.train.trainer import Trial, identity_row
+from harness.train.trainer import Trial, identity_row, run_trial
 
 
 def fake_trial(i: int, behave: str = "ok", suite: str = "fake", **hp) -> Trial:
@@ -43,3 +45,20 @@ def run(trial: Trial, run_id: str) -> dict:
     time.sleep(float(hp.get("work", 0)))
     return identity_row(trial) | {"run_id": run_id, "status": "ok", "final_val_loss": float(hp["i"]),
                                   "error": None}
+
+
+def killable(trial: Trial, run_id: str) -> dict:
+    folder = Path(os.environ["SPEEDPROOF_KILL_DIR"])
+    try:
+        fd = os.open(folder / "target", os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        os.write(fd, trial.trial_id.encode())
+        os.close(fd)
+    except FileExistsError:
+        pass
+    pids = folder / "pids"
+    if (folder / "target").read_text() == trial.trial_id and len(pids.read_text().split() if pids.exists() else []) < 2:
+        with open(pids, "a") as f:
+            f.write(f"{os.getpid()}\n")
+        time.sleep(120)
+    time.sleep(1)
+    return run_trial(trial, run_id)

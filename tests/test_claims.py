@@ -126,3 +126,44 @@ def test_the_report_writes_an_open_upper_bound_as_open():
     from harness.report import _ci
 
     assert _ci(2.63, 1.63, NAN, 2) == "2.63 [1.63, open]" and _ci(1.0, 0.5, 1.5, 2) == "1.00 [0.50, 1.50]"
+
+
+def test_claims_read_as_the_paper_says_them():
+    from harness.stats.claims import claimed_text
+
+    assert claimed_text("steps", 1 / 0.6) == "40% fewer steps (1.67x)"
+    assert claimed_text("energy", 1 / (1 - 0.41)) == "41% less energy (1.69x)"
+    assert claimed_text("data", 1.4) == "1.4x data speedup"
+    assert claimed_text("quality", 0.018) == "+1.80 accuracy points"
+    assert claimed_text("quality", 0.0) == "at least the baseline's accuracy"
+    assert claimed_text("overhead", 2.0) == "at most 2x the baseline's step time"
+
+
+def _per_budget(verdicts, points, scale="nano", params=1e6):
+    return pd.DataFrame([dict(quote="q", baseline="adamw", metric="data", claimed=1.4, workload="gpt", scale=scale,
+                              params=params, budget_multiple=b, n_seeds=3, point=p, lo=p - 0.1, hi=p + 0.1,
+                              verdict=v, reason="[..]", labels="scaled-down", flags="", bound="", note="")
+                         for b, v, p in zip((1.0, 4.0), verdicts, points, strict=True)])
+
+
+def test_one_verdict_per_claim_and_scale_with_a_sentence():
+    from harness.stats.claims import summarize
+
+    mixed = summarize(_per_budget(["supported", "not supported"], [1.45, 1.1])).iloc[0]
+    assert mixed["verdict"] == "mixed" and mixed["budgets"] == "1x, 4x" and mixed["n_seeds"] == 3
+    assert "holds at 1x, not at 4x: the measured factor falls with budget, 1.45 -> 1.1" in mixed["sentence"]
+    same = summarize(_per_budget(["supported", "supported"], [1.5, 1.45])).iloc[0]
+    assert same["verdict"] == "supported" and same["sentence"].startswith("Supported: 1.4x data speedup vs adamw")
+    assert "1.5 [1.4, 1.6] at 1x; 1.45 [1.35, 1.55] at 4x (3 seeds; scaled-down)" in same["sentence"]
+    open_ = summarize(_per_budget(["supported", "inconclusive"], [1.5, 1.3])).iloc[0]
+    assert open_["verdict"] == "inconclusive" and "undecided at 4x (supported at 1x)" in open_["sentence"]
+
+
+def test_the_trend_with_scale_has_an_interval():
+    from harness.stats.claims import scale_trend, summarize
+
+    rows = pd.concat([_per_budget(["supported"] * 2, [1.5, 1.5], "nano", 1e6),
+                      _per_budget(["supported"] * 2, [1.2, 1.2], "micro", 1e7)])
+    trend = scale_trend(summarize(rows)).iloc[0]
+    assert trend["per_10x"] == pytest.approx(1.2 / 1.5) and trend["per_10x_lo"] < trend["per_10x"] < trend["per_10x_hi"]
+    assert trend["sentence"].startswith("x0.80 per 10x parameters")

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTED = b"started"  # a pool worker's first message per trial: the kill_after_s clock starts here
-RETRIES = 1  # a trial whose worker died is retried this many times, then stored as an error
+RETRIES = 1  # a trial whose worker died is retried this many times, then left to the next run
 
 
 def resolve(runner: str):
@@ -67,11 +67,13 @@ def run_job(job: bytes) -> bytes:
 
 
 def failure_row(trial: Trial, run_id: str, status: str, error: str) -> dict:
-    """The row of a trial that never returned one (its worker died or was killed)."""
+    """The row of a trial whose runner raised instead of returning one."""
+    import torch
+
     from harness.train.trainer import identity_row
 
     return identity_row(trial) | {"run_id": run_id, "status": status, "error": error,
-                                  "started_at": datetime.now(UTC).isoformat()}
+                                  "threads": torch.get_num_threads(), "started_at": datetime.now(UTC).isoformat()}
 
 
 def _warm() -> None:
@@ -238,8 +240,25 @@ class PoolBackend:
             self._stop(slot)
 
 
+def _loopback_only() -> None:
+    """Make the local Ray instance listen on 127.0.0.1 only (GCS, raylet, workers, agents).
+
+    Ray (2.x) binds its servers to the node's address, and on Linux takes the machine's network address
+    for the node even when given 127.0.0.1, unless its "cluster" mode is off. It reads that switch from the
+    environment once, at import (``ray._private.ray_constants``), so it is set in both places; Ray's
+    processes inherit the environment.
+    """
+    os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+    from ray._private import ray_constants
+
+    ray_constants.ENABLE_RAY_CLUSTER = False
+
+
 class RayBackend:
-    """Ray tasks (1 CPU, and 1 GPU for CUDA trials); Ray retries a task whose worker died once."""
+    """Ray tasks (1 CPU, and 1 GPU for CUDA trials); Ray retries a task whose worker died once.
+
+    Without ``ray.address`` it starts a local instance that listens on 127.0.0.1 only.
+    """
 
     def __init__(self, workers: int, address: str | None, gpus: bool):
         self.workers, self.address, self.gpus = workers, address, gpus
@@ -255,7 +274,9 @@ class RayBackend:
             if self.address:
                 ray.init(address=self.address, runtime_env=env, log_to_driver=False)
             else:
-                ray.init(num_cpus=self.workers, include_dashboard=False, runtime_env=env, log_to_driver=False)
+                _loopback_only()
+                ray.init(num_cpus=self.workers, include_dashboard=False, runtime_env=env, log_to_driver=False,
+                         _node_ip_address="127.0.0.1")
             self.started_here = True
         self.remote = ray.remote(run_job)
         # start and import in `workers` Ray workers first, so kill_after_s does not count their start-up

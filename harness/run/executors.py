@@ -7,12 +7,15 @@ instance it starts. ``shard=i/n`` keeps the trials whose id hashes to ``i`` modu
 share only the results folder split a suite between them.
 
 Never losing a result: the driver writes each row atomically (``store.write_row``) as it arrives and
-skips every trial already stored, so a killed run resumes by rerunning. A worker that dies (segfault,
-``os._exit``, SIGKILL) is noticed by its process sentinel; its trial is retried once on a fresh worker,
-then stored as ``status="error"`` with the reason. A trial still running ``kill_after_s`` after it started
-is killed and stored as ``status="timeout"`` (the trainer's own ``time_limit_s`` check runs only at
-evaluations). Runs sharing a folder take a lease per trial (``harness.run.leases``) and wait for trials that
-another live run is training before the protocol's next round or the final phase needs them.
+skips every trial already stored, so a killed run resumes by rerunning. Failures of the method (diverged,
+raised, out of memory, the trainer's ``time_limit_s``) are results and stored. Failures of the infrastructure
+are not: a worker that dies (segfault, ``os._exit``, SIGKILL) is noticed by its process sentinel and its
+trial retried once on a fresh worker; a trial still running ``kill_after_s`` after it started is killed; a
+full disk stops the run. Such a trial is reported, never stored, so the leaderboard and the choice of the
+best configuration never count it and the next run retries it; ``run_suite`` ends by naming every trial
+still missing and the command that finishes them. Runs sharing a folder take a lease per trial
+(``harness.run.leases``) and wait for trials that another live run is training before the protocol's next
+round or the final phase needs them.
 """
 
 from __future__ import annotations
@@ -26,8 +29,9 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness import store
+from harness.errors import ConfigError
 from harness.run import protocols
-from harness.run.backends import RETRIES, failure_row, make_backend
+from harness.run.backends import RETRIES, make_backend
 from harness.run.leases import Leases
 from harness.run.options import Options, in_shard
 from harness.train.trainer import Trial
@@ -78,6 +82,12 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
                 ran += 1
                 bar.advance(task)
 
+            def give_up(trial: Trial, reason: str) -> None:  # infrastructure: not a result, retried next run
+                leases.release(trial.trial_id)
+                print(f"harness: trial {trial.trial_id} not stored ({reason}); the next run retries it",
+                      file=sys.stderr)
+                bar.advance(task)
+
             while todo or running or waiting:
                 while todo and backend.free():
                     trial = todo.popleft()
@@ -103,24 +113,22 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
                     trial, _ = running.pop(key)
                     if kind == "row":
                         finish(trial, payload)
-                    elif kind == "final":  # the backend already retried (Ray): store the failure
-                        finish(trial, failure_row(trial, run_id, "error", payload))
+                    elif kind == "final":  # the backend already retried (Ray)
+                        give_up(trial, f"worker died {RETRIES + 1} times, last: {payload}")
                     else:  # the worker died
                         attempts[trial.trial_id] += 1
                         if attempts[trial.trial_id] <= RETRIES:
                             print(f"harness: worker died ({payload}); retrying {trial.trial_id}", file=sys.stderr)
                             todo.appendleft(trial)
                         else:
-                            reason = f"worker died {attempts[trial.trial_id]} times, last: {payload}"
-                            finish(trial, failure_row(trial, run_id, "error", reason))
+                            give_up(trial, f"worker died {attempts[trial.trial_id]} times, last: {payload}")
                 now = time.monotonic()
                 for key, (trial, started) in list(running.items()):  # started: at "started", or submit + grace
                     if now - started > _kill_after(trial, opts):
                         backend.kill(key)
                         del running[key]
                         limit = _kill_after(trial, opts)
-                        msg = f"killed by the executor after {now - started:.0f}s (kill_after_s {limit:g})"
-                        finish(trial, failure_row(trial, run_id, "timeout", msg))
+                        give_up(trial, f"killed by the executor after {now - started:.0f}s (kill_after_s {limit:g})")
                 if waiting and not todo and not running:
                     time.sleep(opts.poll_s)
                     still = [t for t in waiting if not _stored(results, t)]
@@ -180,6 +188,10 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
     """
     results, run_id = Path(cfg.results), uuid.uuid4().hex[:12]
     opts = opts or Options.from_config(cfg)
+    _check_device(str(cfg.train.device))
+    store.check_writable(results, cfg.name)
+    for moved in store.set_aside(results, cfg.name):
+        print(f"harness: results file set aside, its trial runs again: {moved}", file=sys.stderr)
     backend = make_backend(opts, str(cfg.train.device))  # starts its workers on the first trial
     leases = Leases(results, run_id)
     try:
@@ -187,11 +199,23 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
         incomplete = {t.study_id for t in missing}
         rows, _ = store.read_results(results, cfg.name)
         rows = rows[~rows["study_id"].isin(incomplete)]
-        ran += run_trials(protocols.final_trials(cfg, rows), results, "final", run_id, show, opts, backend, leases)
+        finals = protocols.final_trials(cfg, rows)
+        ran += run_trials(finals, results, "final", run_id, show, opts, backend, leases)
     finally:
         backend.close()
         leases.close()
-    if incomplete:
-        print(f"harness: {len(incomplete)} studies still miss {len(missing)} tuning trials (another shard's?); "
-              "rerun once they are stored to run their final seeds", file=sys.stderr)
-    return {"ran": ran, "run_id": run_id, "incomplete_studies": len(incomplete)}
+    left = missing + pending(finals, results)
+    mine = [t for t in left if in_shard(t.trial_id, opts.shard)]
+    if left:
+        others = f", {len(left) - len(mine)} of other shards" if opts.shard else ""
+        print(f"harness: {len(left)} trials are not stored yet ({len(mine)} of this run{others}; "
+              f"{len(incomplete)} studies wait for them before their final seeds): rerun the same command "
+              f"{'on every shard ' if opts.shard else ''}to finish them", file=sys.stderr)
+    return {"ran": ran, "run_id": run_id, "incomplete_studies": len(incomplete), "missing": len(mine)}
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"train.device={device} but this machine has no CUDA device")

@@ -238,8 +238,8 @@ def _check_axis(name: str, spec) -> None:
         return
     if not isinstance(spec, ListConfig) or not spec or not all(_scalar(v) for v in spec):
         raise ConfigError(f"{where} must be a non-empty list of numbers or strings, got {spec!r}")
-    if name == "batch_size" and not all(isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in spec):
-        raise ConfigError(f"tuning.grid.batch_size must be positive integers, got {list(spec)!r}")
+    if name == "batch_size" and not all(type(v) is int and 0 < v <= 10**5 for v in spec):  # stored as int64
+        raise ConfigError(f"tuning.grid.batch_size must be positive integers up to 100000, got {list(spec)!r}")
 
 
 def check(cfg) -> None:
@@ -248,8 +248,8 @@ def check(cfg) -> None:
     if protocol not in PROTOCOLS:
         raise ConfigError(f"unknown tuning.protocol {protocol!r}{suggest(protocol, PROTOCOLS)}; available: "
                           + ", ".join(PROTOCOLS))
-    if not isinstance(points, int) or isinstance(points, bool) or points < 2:
-        raise ConfigError(f"tuning.grid_points must be an integer >= 2, got {points!r}")
+    if not isinstance(points, int) or isinstance(points, bool) or not 2 <= points <= 1000:
+        raise ConfigError(f"tuning.grid_points must be an integer >= 2 and <= 1000, got {points!r}")
     if not isinstance(grid, DictConfig):
         raise ConfigError(f"tuning.grid must be a mapping of names to lists of values, got {grid!r}")
     if protocol != "grid":

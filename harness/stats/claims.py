@@ -13,6 +13,10 @@ the baseline's per-step time or memory") are judged the other way round: ``suppo
 A measurement at a smaller model than the claim's is labelled ``scaled-down``; wall-clock, energy
 and overhead claims made on GPUs are judged only from GPU runs.
 
+Steps claims ("2x fewer steps") are judged on the steps-to-target ratio; where the workload's target is not
+reached by both, on the data speedup (at equal batch size, the baseline's steps to the method's final loss
+over the method's steps), labelled so.
+
 Communication claims ("c times less bandwidth") are judged on the leaderboard's
 ``comm_ratio_at_loss``: the bytes the baseline needs to reach the method's final loss over the
 bytes the method sent in its schedule, so that sending less by learning less earns nothing. Where
@@ -37,7 +41,10 @@ COLUMNS = {  # claim.metric -> leaderboard column (with _lo/_hi beside it)
     "forgetting": "forgetting_delta", "communication": "comm_ratio_at_loss",
 }
 DELTA_METRICS = ("quality", "forgetting")  # judged on a difference (null 0), not a ratio (null 1)
-EQUAL_BUDGET = {"communication": "comm_ratio"}  # judged instead when the equal-loss column is not measured
+FALLBACK = {  # judged instead when the first column is not measured, with this label
+    "communication": ("comm_ratio", "equal budget, loss not matched"),
+    "steps": ("data_speedup", "no common target reached: steps to the method's final loss (data speedup)"),
+}
 
 
 MARGIN = 0.9  # supported when the effect's lower confidence bound reaches 90% of the claim
@@ -113,10 +120,10 @@ def verify(board: pd.DataFrame, method: str, claims) -> pd.DataFrame:
     for claim in claims:
         column = COLUMNS.get(claim.metric)
         for _, r in board[board["method"] == method].iterrows():
-            est, labels = _estimate(r, column), []
-            fallback = EQUAL_BUDGET.get(claim.metric)
+            est, labels, used = _estimate(r, column), [], column
+            fallback, label = FALLBACK.get(claim.metric, (None, ""))
             if fallback and np.isnan(est[0]) and not np.isnan(_estimate(r, fallback)[0]):
-                est, labels = _estimate(r, fallback), ["equal budget, loss not matched"]
+                est, labels, used = _estimate(r, fallback), [label], fallback
             if claim.metric == "communication" and r.get("communication_simulated") is True:
                 labels.append("simulated communication")
             judged = judge(claim, est, r.get("params"), r.get("device"), r.get("energy_quality"), tuple(labels))
@@ -127,7 +134,7 @@ def verify(board: pd.DataFrame, method: str, claims) -> pd.DataFrame:
             if claim.metric in WALL_CLOCK_METRICS and formats:  # rounded in software: not the format's speed
                 judged.update(verdict="inconclusive", reason=f"simulated formats ({', '.join(formats)}): "
                               "time and energy are not the format's")
-            kind = r.get("data_speedup_kind") if column == "data_speedup" else None
+            kind = r.get("data_speedup_kind") if used == "data_speedup" else None
             bound = r.get("data_speedup_text") if kind in ("lower_bound", "upper_bound") else ""
             rows.append({"quote": claim.quote, "baseline": claim.baseline, "note": claim.note,
                          "workload": r["workload"], "scale": r["scale"], "params": r.get("params"),
@@ -145,8 +152,9 @@ _LESS = {"steps": "fewer steps", "time": "less time", "energy": "less energy", "
 def claimed_text(metric: str, factor: float) -> str:
     """The claim as a reader says it: ``40% fewer steps (1.67x)``, ``+1.80 points``, ``at most 2x step time``."""
     if metric in DELTA_METRICS:
-        what = "points" if metric == "quality" else "less forgetting"
-        return f"{factor * 100:+.2f} {what}" if metric == "quality" else f"{factor:+.3g} {what}"
+        if factor == 0:
+            return "at least the baseline's accuracy" if metric == "quality" else "no more forgetting"
+        return f"{factor * 100:+.2f} accuracy points" if metric == "quality" else f"{factor:+.3g} less forgetting"
     if metric in AT_MOST_METRICS:
         return f"at most {factor:.3g}x the baseline's {'step time' if metric == 'overhead' else 'memory'}"
     if metric == "data":
@@ -203,12 +211,15 @@ def summarize(per_budget: pd.DataFrame) -> pd.DataFrame:
         flags = sorted({x.strip() for v in g.get("flags", pd.Series(dtype=object)).fillna("")
                         for x in str(v).split(",") if x.strip()})
         text = claimed_text(row["metric"], row["claimed"])
-        seed_text = f"{'/'.join(map(str, seeds))} seeds" if seeds else "no seeds"
+        seed_text = f"{'/'.join(map(str, seeds))} seed{'' if seeds == [1] else 's'}" if seeds else "no seeds"
         tail = "; ".join([seed_text, *labels, *flags])
         sentence = (f"{verdict.capitalize()}: {text} vs {row['baseline']} on {row['workload']}/{row['scale']} — "
                     f"{head} ({tail}).")
         if verdict != "mixed" and head != "; ".join(parts):
             sentence = sentence[:-1] + f" Measured: {'; '.join(parts)}."
+        why = sorted({r for r in g["reason"].fillna("") if r and not r.startswith("[")})  # not an interval's
+        if verdict == "inconclusive" and why:
+            sentence = sentence[:-1] + f": {'; '.join(why)}."
         note = g["note"].iloc[0] if "note" in g and isinstance(g["note"].iloc[0], str) else ""
         out.append({**row, "claimed_text": text, "params": last.get("params"), "budgets": _budgets(g),
                     "verdict": verdict, "sentence": sentence + (f" Note: {note}" if note else ""),

@@ -5,17 +5,25 @@ written as ``.<trial_id>.parquet.tmp`` then renamed, so readers (pyarrow and Duc
 that start with ``.``) never see half a file. Reads always cast to ``SCHEMA``: pyarrow would
 otherwise take the first file's schema and silently drop newer columns. Corrupt or foreign files
 are reported with their path and skipped; a trial id found in two files is counted once. The temporary
-file is fsynced before the rename, so even a power cut never publishes an empty or partial file.
+file is fsynced before the rename, so even a power cut never publishes an empty or partial file. A file
+that fails to write (full disk, read-only folder) leaves no temporary file and raises ``StoreError``
+naming the path. Before a run, ``set_aside`` renames unreadable files (``<name>.unreadable``) and
+infrastructure failures stored by older versions (``<name>.infra``): their trials count as not stored and
+run again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from harness.errors import StoreError
 
 _F, _I, _S, _B = pa.float64(), pa.int64(), pa.string(), pa.bool_()
 _LF = pa.list_(pa.float64())
@@ -59,8 +67,10 @@ SCHEMA = pa.schema(
         ("cpu_model", _S), ("cpu_count", _I), ("os", _S),
         ("torch_version", _S), ("python_version", _S), ("harness_version", _S), ("git_sha", _S),
         ("git_dirty", _B), ("impl_hash", _S), ("data_fingerprint", _S), ("started_at", _S),
+        ("threads", _I),
     ]
 )
+STATUSES = ("ok", "diverged", "oom", "timeout", "error", "skipped")
 
 
 def trial_path(results: Path, suite: str, trial_id: str) -> Path:
@@ -74,15 +84,31 @@ def write_row(results: Path, row: dict) -> Path:
         raise ValueError(f"row has columns outside the schema: {sorted(unknown)}")
     table = pa.Table.from_pylist([{k: row.get(k) for k in SCHEMA.names}], schema=SCHEMA)
     final = trial_path(results, row["suite"], row["trial_id"])
-    final.parent.mkdir(parents=True, exist_ok=True)
     tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        pq.write_table(table, f)
-        f.flush()
-        os.fsync(f.fileno())  # the bytes are on disk before the name is: a crash never leaves an empty file
-    os.replace(tmp, final)
-    _fsync_dir(final.parent)
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            pq.write_table(table, f)
+            f.flush()
+            os.fsync(f.fileno())  # the bytes are on disk before the name is: a crash never leaves an empty file
+        os.replace(tmp, final)
+        _fsync_dir(final.parent)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise StoreError(f"cannot write {final}: {exc.strerror or exc}; its trial runs again on the next run") from None
     return final
+
+
+def check_writable(results: Path, suite: str) -> None:
+    """Raise ``StoreError`` now, before any trial, if the suite's results folder cannot take files."""
+    folder = Path(results) / f"suite={suite}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder, prefix=".probe."):
+            pass
+    except OSError as exc:
+        raise StoreError(f"cannot write results to {folder}: {exc.strerror or exc}") from None
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -99,8 +125,42 @@ def stored_ids(results: Path, suite: str) -> set[str]:
     return {p.stem for p in folder.glob("*.parquet")} if folder.is_dir() else set()
 
 
+def _fits(have: pa.DataType, want: pa.DataType) -> bool:
+    """Whether a file's column type is ``want`` or one that holds the same kind of value."""
+    if pa.types.is_null(have) or have == want:
+        return True
+    if pa.types.is_list(want):
+        return (pa.types.is_list(have) or pa.types.is_large_list(have)) and _fits(have.value_type, want.value_type)
+    for kind in (pa.types.is_string, pa.types.is_integer, pa.types.is_boolean):
+        if kind(want):
+            return kind(have) or (kind is pa.types.is_string and pa.types.is_large_string(have))
+    return pa.types.is_floating(have) or pa.types.is_integer(have)
+
+
+def check_schema(schema: pa.Schema) -> None:
+    """``ValueError`` unless the columns a file has are of the types ``SCHEMA`` says (values, not only names)."""
+    if "trial_id" not in schema.names:
+        raise ValueError("not a speedproof results file (no trial_id column)")
+    for f in SCHEMA:
+        if f.name in schema.names and not _fits(schema.field(f.name).type, f.type):
+            raise ValueError(f"column {f.name} holds {schema.field(f.name).type}, not {f.type}")
+
+
+def check_values(table: pa.Table) -> None:
+    """``ValueError`` for a row without a trial id or with a status outside ``STATUSES``."""
+    ids = table.column("trial_id")
+    if ids.null_count or not all(ids.to_pylist()):
+        raise ValueError("a row has no trial_id")
+    statuses = table.column("status").to_pylist() if "status" in table.column_names else []
+    bad = [s for s in statuses if s not in STATUSES]
+    if bad:
+        raise ValueError(f"status {bad[0]!r} is none of {', '.join(STATUSES)}")
+
+
 def _conform(table: pa.Table) -> pa.Table:
-    """Cast a file's table to ``SCHEMA``: missing columns become nulls, extra ones are dropped."""
+    """Check a file's table, then cast it to ``SCHEMA``: missing columns become nulls, extra ones are dropped."""
+    check_schema(table.schema)
+    check_values(table)
     if table.schema.equals(SCHEMA):
         return table
     cols = []
@@ -112,6 +172,38 @@ def _conform(table: pa.Table) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=SCHEMA)
 
 
+INFRA = ("worker died ", "killed by the executor")  # how older versions stored infrastructure failures
+
+
+def set_aside(results: Path, suite: str) -> list[str]:
+    """Rename every unreadable or invalid trial file of ``suite`` to ``<name>.unreadable``, and every
+    infrastructure failure an older version stored to ``<name>.infra`` (kept, never read again), so that
+    their trials run again; returns ``"path -> new path: problem"`` for each."""
+    folder = Path(results) / f"suite={suite}"
+    moved = []
+    for path in sorted(folder.glob("*.parquet")) if folder.is_dir() else []:
+        try:
+            schema = pq.read_schema(path)
+            check_schema(schema)
+            wanted = [c for c in ("trial_id", "status", "error") if c in schema.names]
+            table = pq.read_table(path, columns=wanted, partitioning=None)
+            check_values(table)
+            errors = table.column("error").to_pylist() if "error" in wanted else []
+            suffix, problem = ("infra", "an infrastructure failure, not a result") if any(
+                str(e).startswith(INFRA) for e in errors if e) else (None, "")
+        except Exception as exc:  # whatever is wrong with the file, its trial is not stored
+            suffix, problem = "unreadable", f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        if suffix:
+            aside = path.with_name(f"{path.name}.{suffix}")
+            for n in range(1, 1000):
+                if not aside.exists():
+                    break
+                aside = path.with_name(f"{path.name}.{suffix}.{n}")
+            os.replace(path, aside)
+            moved.append(f"{path} -> {aside}: {problem}")
+    return moved
+
+
 def read_results(results: Path, suite: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """All rows (optionally of one suite) and a list of ``"path: problem"`` for skipped files."""
     root = Path(results)
@@ -119,10 +211,7 @@ def read_results(results: Path, suite: str | None = None) -> tuple[pd.DataFrame,
     tables, problems = [], []
     for path in sorted(root.glob(pattern)) if root.is_dir() else []:
         try:
-            table = pq.read_table(path, partitioning=None)
-            if "trial_id" not in table.column_names:
-                raise ValueError("not a speedproof results file (no trial_id column)")
-            tables.append(_conform(table))
+            tables.append(_conform(pq.read_table(path, partitioning=None)))
         except Exception as exc:  # a corrupt or foreign file is reported, never fatal
             problems.append(f"{path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}")
     table = pa.concat_tables(tables) if tables else SCHEMA.empty_table()

@@ -333,12 +333,12 @@ def run_trial(trial: Trial, run_id: str = "") -> dict:
         pilot = _pilot(trial, parts, device)
         _train(trial, parts, device, warmup=True, pilot=pilot)
         row.update(_train(trial, parts, device, pilot=pilot))
-    except torch.OutOfMemoryError as exc:
-        row.update(status="oom", error=str(exc).splitlines()[0])
+    except (torch.OutOfMemoryError, MemoryError) as exc:
+        row.update(status="oom", error=(str(exc).splitlines() or [type(exc).__name__])[0])
     except Exception as exc:  # a failing trial is a row, never a crashed suite
         tb = traceback.extract_tb(exc.__traceback__)[-1]
         row.update(status="error", error=f"{type(exc).__name__}: {exc} ({tb.filename}:{tb.lineno})")
-    row.update(hardware_metadata(device))
+    row.update(hardware_metadata(device), threads=torch.get_num_threads())  # threads change results bitwise
     if row.get("train_time_s"):
         row["mfu"] = mfu(row["flops"] / row["train_time_s"], device, torch.float32)
     return row

@@ -109,6 +109,13 @@ def read_shard(path: Path) -> np.ndarray:
     return np.asarray(tokens)
 
 
+def check_data(data: dict | None) -> None:
+    """``data.path``, when given, is a folder of ``*train*.bin`` and ``*val*.bin`` shards (checked before any trial)."""
+    path = (data or {}).get("path")
+    if path and not (Path(path).is_dir() and any(Path(path).glob("*train*.bin")) and any(Path(path).glob("*val*.bin"))):
+        raise ValueError(f"data.path={path}: needs a folder with *train*.bin and *val*.bin shards")
+
+
 def load_tokens(path: str | None) -> tuple[np.ndarray, np.ndarray, int, str]:
     """(train tokens, val tokens, vocab size, fingerprint)."""
     if not path:
