@@ -19,8 +19,12 @@ setup: $(STAMP)
 demo: setup
 	$(BIN)/harness run suite=optimizers preset=smoke
 
-test: setup
-	OMP_NUM_THREADS=1 $(BIN)/python -m pytest  # tiny models: one thread per process is faster and steadier
+# pytest-xdist workers for the parallel pass of `make test`
+JOBS ?= auto
+
+test: setup  # tiny models: one thread per process is faster and steadier; kill and browser tests run alone
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n $(JOBS) -m "not serial and not browser"
+	OMP_NUM_THREADS=1 $(BIN)/python -m pytest -m "serial or browser"
 
 bench: setup
 	$(BIN)/python -m pytest tests/benchmarks --benchmark-only

@@ -13,7 +13,7 @@ from pathlib import Path
 from harness import config, store
 from harness.contracts import registry
 from harness.errors import ConfigError
-from harness.report import FORMATS
+from harness.report import FORMATS, ROW_COLUMNS
 
 
 def _options(args, allowed: set[str]) -> dict[str, str]:
@@ -29,7 +29,7 @@ def _suite_rows(cfg):
     """Stored rows of the studies this configuration names (other scales, methods or budgets left out)."""
     from harness.run.tuning import studies
 
-    rows, problems = store.read_results(Path(cfg.results), cfg.name)
+    rows, problems = store.read_results(Path(cfg.results), cfg.name, columns=ROW_COLUMNS)
     _warn(problems)
     return rows[rows["study_id"].isin({t.study_id for t in studies(cfg)})]
 
@@ -67,7 +67,7 @@ def _cmd_report(args) -> int:
     results = Path(opts.get("results", "results"))
     if not results.is_dir():
         raise ConfigError(f"no results folder at {results}")
-    rows, problems = store.read_results(results, opts.get("suite"))
+    rows, problems = store.read_results(results, opts.get("suite"), columns=ROW_COLUMNS)
     _warn(problems)
     for suite, part in rows.groupby("suite", observed=True) if len(rows) else []:
         if (part["phase"] == "grid").all():
@@ -79,8 +79,27 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_compact(args) -> int:
+    """Merge each suite's per-trial files into one Parquet file (results=PATH suite=NAME)."""
+    from harness.store.compact import compact
+
+    opts = _options(args, {"suite", "results"})
+    results = Path(opts.get("results", "results"))
+    if not results.is_dir():
+        raise ConfigError(f"no results folder at {results}")
+    done = compact(results, opts.get("suite"))
+    for suite, rows in done.items():
+        print(f"suite {suite}: {rows} rows in one compacted file")
+    if not done:
+        print(f"Nothing to compact in {results}/.")
+    return 0
+
+
 def _baseline(suite: str, rows) -> str:
-    """The suite file's baseline; without a suite file, the method most often compared against."""
+    """The baseline the rows recorded; else the suite file's; else the method most often compared against."""
+    stored = rows["baseline"].dropna() if "baseline" in rows else []
+    if len(stored):
+        return str(stored.mode().iloc[0])
     try:
         return str(config.load([f"suite={suite}"]).baseline)
     except ConfigError:
@@ -136,7 +155,7 @@ def _warn(problems: list[str]) -> None:
         print(f"warning: skipped unreadable results file {p}", file=sys.stderr)
 
 
-COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "report": _cmd_report, "ls": _cmd_ls,
+COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "report": _cmd_report, "compact": _cmd_compact, "ls": _cmd_ls,
             "validate": _cmd_validate, "dashboard": _cmd_dashboard}
 
 

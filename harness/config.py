@@ -26,7 +26,6 @@ from omegaconf.errors import OmegaConfBaseException
 from harness.contracts import registry
 from harness.contracts.interface import KINDS
 from harness.errors import ConfigError, suggest
-from harness.train.trainer import workload_module
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 SHORTCUTS = ("suite", "preset", "method", "workload", "scale", "budget")
@@ -273,8 +272,7 @@ def _check_shapes(cfg: DictConfig) -> None:
         if not (key in NULLABLE and value is None) and not _fits(value, shape):
             raise ConfigError(f"{key} must be {shape}{' or null' if key in NULLABLE else ''}, got {value!r}")
     for w, spec in cfg.workloads.items():
-        if not isinstance(spec, DictConfig) or not _fits(spec.get("scales"), _NAMES) or set(spec) - {"scales",
-                                                                                                 "budgets"}:
+        if not isinstance(spec, DictConfig) or not _fits(spec.get("scales"), _NAMES) or len(spec) != 2:
             raise ConfigError(f"workloads.{w} must be a mapping with scales: [names] and budgets: [numbers]")
         for field in ("budgets", "baseline_budgets"):
             budgets = spec.get(field)
@@ -344,6 +342,9 @@ def validate(cfg: DictConfig) -> None:
         _positive_int(cfg, "train.batch_size")
     if not isinstance(cfg.train.codecarbon, bool):
         raise ConfigError(f"train.codecarbon must be true or false, got {cfg.train.codecarbon!r}")
+    if cfg.train.precision not in ("fp32", "bf16") or not isinstance(cfg.train.compile, bool):
+        raise ConfigError(f"train.precision must be fp32 or bf16 and train.compile true or false, got "
+                          f"{cfg.train.precision!r} and {cfg.train.compile!r}")
     kind = cfg.kind
     if kind not in KINDS:
         raise ConfigError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
@@ -367,6 +368,8 @@ def validate(cfg: DictConfig) -> None:
     _check_hparams(cfg)
     if not cfg.workloads:
         raise ConfigError("no workloads to run")
+    from harness.train.trainer import workload_module  # torch: only once a suite is validated (report needs none)
+
     for w, spec in cfg.workloads.items():
         try:
             module = workload_module(w) if re.fullmatch(r"[a-z]\w*", str(w)) else None

@@ -27,6 +27,15 @@ COLUMNS = {  # leaderboard column -> printed header
     "comm_ratio_at_loss": "bytes ratio at equal loss",
 }
 WHERE_MEASURED = ("forgetting_delta",)  # shown only where some row has a value (continual workloads)
+# the store columns that leaderboards, grids and verdicts read (no curves): a million rows fit in memory
+ROW_COLUMNS = [
+    "trial_id", "suite", "study_id", "phase", "workload", "scale", "params", "budget_tokens", "budget_multiple",
+    "method", "baseline", "optimizer", "seed", "batch_size", "hp_lr", "status", "final_val_loss", "final_val_metric",
+    "val_metric_name", "reached_target", "forgetting", "steps", "tokens", "flops", "train_time_s", "step_time_ms_p50",
+    "time_to_target_s", "steps_to_target", "energy_j", "energy_to_target_j", "energy_method", "peak_mem_bytes",
+    "bytes_communicated", "simulated", "device", "threads", "contended", "hparams_json", "chance_loss", "kind",
+    "schedule",
+]
 
 
 def spaces(methods) -> dict:

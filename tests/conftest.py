@@ -19,3 +19,10 @@ def harness_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess
 @pytest.fixture
 def cli():
     return harness_cli
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Tests that kill processes or time a pool's kill limits run serially (``make test``'s second pass)."""
+    for item in items:
+        if "kill" in item.name:
+            item.add_marker(pytest.mark.serial)

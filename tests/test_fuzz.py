@@ -71,7 +71,7 @@ def test_no_traceback_over_2000_hostile_suites_and_overrides(tmp_path, capsys, m
 
     @settings(max_examples=2000, deadline=None, database=None, suppress_health_check=list(HealthCheck))
     @given(st.dictionaries(st.sampled_from(TOP), VALUES, max_size=4), st.sampled_from(RAW), OVERRIDES,
-           st.sampled_from(["validate", "run"]))
+           st.sampled_from(["validate", "validate", "run", "report"]))
     def one(data, raw, overrides, command):
         suite.write_text(suite_text(data, raw), errors="surrogatepass")
         args = [f"{k}={v}" for k, v in overrides]

@@ -34,8 +34,10 @@ from harness.run import protocols
 from harness.run.backends import RETRIES, make_backend
 from harness.run.leases import Leases
 from harness.run.options import Options, in_shard
+from harness.store.compact import compact
 from harness.train.trainer import Trial
 
+FINAL_COLUMNS = ["study_id", "phase", "status", "final_val_loss", "hparams_json"]  # what picks the best configs
 WAIT_POLLS = 3  # polls without any live lease of another run before we stop waiting for it
 
 
@@ -187,24 +189,22 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
     A study's final seeds run only once its tuning is complete (all its proposals stored, by any run or shard).
     """
     results, run_id = Path(cfg.results), uuid.uuid4().hex[:12]
+    _prepare(cfg, results)
     opts = opts or Options.from_config(cfg)
-    _check_device(str(cfg.train.device))
-    store.check_writable(results, cfg.name)
-    for moved in store.set_aside(results, cfg.name):
-        print(f"harness: results file set aside, its trial runs again: {moved}", file=sys.stderr)
     backend = make_backend(opts, str(cfg.train.device))  # starts its workers on the first trial
     leases = Leases(results, run_id)
     try:
         ran, missing = run_tuning(cfg, results, run_id, show, opts, backend, leases)
         incomplete = {t.study_id for t in missing}
-        rows, _ = store.read_results(results, cfg.name)
+        rows, _ = store.read_results(results, cfg.name, columns=FINAL_COLUMNS)
         rows = rows[~rows["study_id"].isin(incomplete)]
-        finals = protocols.final_trials(cfg, rows)
-        ran += run_trials(finals, results, "final", run_id, show, opts, backend, leases)
+        ran += run_trials(protocols.final_trials(cfg, rows), results, "final", run_id, show, opts, backend, leases)
+        if not _live_leases(results, cfg.name, leases):  # another run's waits would miss compacted trials
+            compact(results, cfg.name, merge=False)
     finally:
         backend.close()
         leases.close()
-    left = missing + pending(finals, results)
+    left = missing + pending(protocols.final_trials(cfg, rows), results)
     mine = [t for t in left if in_shard(t.trial_id, opts.shard)]
     if left:
         others = f", {len(left) - len(mine)} of other shards" if opts.shard else ""
@@ -214,8 +214,12 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
     return {"ran": ran, "run_id": run_id, "incomplete_studies": len(incomplete), "missing": len(mine)}
 
 
-def _check_device(device: str) -> None:
+def _prepare(cfg, results: Path) -> None:
+    """Before any trial: a CUDA device if the suite needs one, a writable results folder, unreadable files aside."""
     import torch
 
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"train.device={device} but this machine has no CUDA device")
+    if str(cfg.train.device).startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"train.device={cfg.train.device} but this machine has no CUDA device")
+    store.check_writable(results, cfg.name)
+    for moved in store.set_aside(results, cfg.name):
+        print(f"harness: results file set aside, its trial runs again: {moved}", file=sys.stderr)

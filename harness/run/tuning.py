@@ -85,7 +85,8 @@ def _base_trial(cfg, workload: str, scale: str, budget: float, method: str, para
         hparams={},
         seed=0,
         study_id=study_id(cfg.name, workload, scale, float(budget), method,
-                          (parts["optimizer"].name, parts["schedule"].name, cfg.training_method)),
+                          (parts["optimizer"].name, parts["schedule"].name, cfg.training_method,
+                           *_numerics(cfg))),
         tuning_trials=int(cfg.tuning.trials),
         tuning_protocol=str(cfg.tuning.protocol),
         batch_size=cfg.train.batch_size,
@@ -96,8 +97,17 @@ def _base_trial(cfg, workload: str, scale: str, budget: float, method: str, para
         device=str(cfg.train.device),
         codecarbon=bool(cfg.train.codecarbon),
         country=str(cfg.train.country),
+        precision=str(cfg.train.get("precision", "fp32")),
+        compile=bool(cfg.train.get("compile", False)),
         data={k: v for k, v in dict(cfg.data).items() if v is not None},
     )
+
+
+def _numerics(cfg) -> tuple:
+    """What separates studies beyond the components: bf16 and compiled runs are their own studies (fp32 eager adds
+    nothing, so older study ids stay)."""
+    precision, compiled = str(cfg.train.get("precision", "fp32")), bool(cfg.train.get("compile", False))
+    return (*([precision] if precision != "fp32" else []), *(["compile"] if compiled else []))
 
 
 def studies(cfg) -> list[Trial]:

@@ -330,7 +330,7 @@ def flags(good: pd.DataFrame, budget_multiple: float, space: dict | None = None)
         out.append("single seed")
     if budget_multiple < 1:
         out.append("under-trained regime")
-    if space and len(good) and isinstance(good["hparams_json"].iloc[0], str):
+    if space and len(good) and "hparams_json" in good and isinstance(good["hparams_json"].iloc[0], str):
         tuned = json.loads(good["hparams_json"].iloc[0])
         if any(_on_edge(tuned.get(k), s) for k, s in space.items()):
             out.append("possibly undertuned")

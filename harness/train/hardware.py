@@ -248,6 +248,29 @@ class PeakRss:
 
 
 
+# ------------------------------------------------------------------------------------------ contention
+
+
+def cores() -> int:
+    """CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def contention(loads: list[float]) -> dict:
+    """``threads`` (torch intra-op), ``load_avg`` (the highest 1-minute load average sampled during the trial) and
+    ``contended`` = load_avg > cores: runnable threads waited for a core, so wall-clock is not the method's."""
+    load = max(loads) if loads else None
+    return {"threads": torch.get_num_threads(), "load_avg": load,
+            "contended": None if load is None else bool(load > cores())}
+
+
+def load_avg() -> float | None:
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
+
+
 # ------------------------------------------------------------------------------------------ metadata
 
 

@@ -7,6 +7,7 @@ out-of-memory, time limit and exceptions all become a row with their ``status``.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib
 import json
@@ -23,12 +24,15 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from harness.contracts import registry
 from harness.contracts.adapters import optimizer_state_bytes
 from harness.contracts.interface import Method
-from harness.train.hardware import hardware_metadata, mfu
+from harness.train.hardware import contention, hardware_metadata, load_avg, mfu
 from harness.train.measure import Meter
 
 CHINCHILLA_UNITS_PER_PARAM = 20
 COMMON_HPARAMS = ("lr", "weight_decay", "momentum", "warmup")
 NOT_IDENTITY = ("evals", "time_limit_s", "device", "codecarbon", "country", "baseline")  # do not change what is trained
+NEW_DEFAULTS = {"precision": "fp32", "compile": False}  # fields added later: at their default, ids stay as they were
+PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}  # bf16: autocast of forward and loss, fp32 weights
+CHECK_EVERY = {"cpu": 1}  # steps between host reads of the loss (divergence check) by device type; else 32
 
 
 @dataclass
@@ -62,15 +66,20 @@ class Trial:
     data: dict = field(default_factory=dict)
     codecarbon: bool = True
     country: str = "USA"
+    precision: str = "fp32"
+    compile: bool = False  # torch.compile the model's forward
 
     @property
     def trial_id(self) -> str:
-        identity = {k: v for k, v in asdict(self).items() if k not in NOT_IDENTITY}
+        identity = {k: v for k, v in asdict(self).items()
+                    if k not in NOT_IDENTITY and not (k in NEW_DEFAULTS and v == NEW_DEFAULTS[k])}
         return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class Diverged(Exception):
-    pass
+    def __init__(self, message: str, step: int):
+        super().__init__(message)
+        self.step = step
 
 
 class TimeLimit(Exception):
@@ -98,12 +107,23 @@ def impl_hash(parts: dict[str, Method]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _prepare(trial: Trial, parts: dict[str, Method], device: torch.device):
-    """Build task, hooks and optimizers from the seed alone (called twice: warm-up copy, real run)."""
+def build_task(trial: Trial) -> tuple:
+    """The trial's task built from its seed, with the CPU and numpy RNG states right after building."""
     torch.manual_seed(trial.seed)
     np.random.seed(trial.seed)
     data = {**trial.data, "batch_size": trial.batch_size}
     task = workload_module(trial.workload).build(trial.scale, trial.seed, data)
+    return task, (torch.get_rng_state(), np.random.get_state())
+
+
+def _prepare(trial: Trial, parts: dict[str, Method], device: torch.device, built: tuple | None = None):
+    """Hooks and optimizers on a task from the seed alone: ``built`` (``build_task``'s, used as is; the warm-up gets
+    a deep copy of it) or a fresh build. The RNGs are put back where building left them, so both give the same run.
+    """
+    task, (cpu_rng, np_rng) = built or build_task(trial)
+    torch.set_rng_state(cpu_rng)
+    np.random.set_state(np_rng)
+    torch.cuda.manual_seed_all(trial.seed)  # building runs on CPU: CUDA's generator is as manual_seed left it
     hooks = None
     model = task.model
     if "method" in parts:
@@ -145,14 +165,37 @@ def _to(batch, device: torch.device):
     return tuple(b.to(device, non_blocking=True) for b in batch)
 
 
+def autocast(trial: Trial, device: torch.device):
+    """bf16 autocast (forward, loss, evaluation) when ``trial.precision == "bf16"``; weights and optimizer stay fp32."""
+    dtype = PRECISIONS[trial.precision]
+    return torch.autocast(device.type, dtype=dtype) if dtype != torch.float32 else nullcontext()
+
+
+def _check(losses: list, first: float | None, factor: float, step: int) -> tuple[float, float]:
+    """One host read of the losses since the last check (steps ``step - len + 1 .. step``): ``(last, first)``;
+    raises ``Diverged`` at the first one that is not finite or above ``factor`` x the first loss."""
+    on_device = all(torch.is_tensor(v) for v in losses)
+    values = torch.stack(losses).tolist() if on_device else [float(v) for v in losses]
+    losses.clear()
+    for i, value in enumerate(values):
+        first = value if first is None else first
+        if not math.isfinite(value) or value > factor * max(first, 1e-12):
+            at = step - len(values) + 1 + i
+            raise Diverged(f"train loss {value:.4g} at step {at} (first {first:.4g})", at)
+    return values[-1], first
+
+
 def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup: bool = False,
-           pilot: dict | None = None, grad_norms: list | None = None) -> dict:
+           pilot: dict | None = None, grad_norms: list | None = None, built: tuple | None = None) -> dict:
     """Train until the budget (tokens or examples) is spent; ``warmup`` runs a few untimed steps only.
 
     ``pilot`` is handed to the schedule (``pilot_grad_norms``); ``grad_norms``, when a list, receives
     every step's gradient norm (``grad_norm`` of the schedule's hyperparameters: l1 or l2).
     """
-    task, model, hooks, opts = _prepare(trial, parts, device)
+    task, model, hooks, opts = _prepare(trial, parts, device, built)
+    forward = torch.compile(model) if trial.compile else model
+    cast, check_every = autocast(trial, device), CHECK_EVERY.get(device.type, 32)
+    losses: list = []  # since the last check, on the device
     schedule = parts["schedule"]
     sched_hp = {**schedule.hparams(trial.hparams), **(pilot or {})}
     budget = max(trial.budget_tokens, 1)
@@ -189,10 +232,12 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
                     g["lr"] = g["initial_lr"] * mult
             current[0] = batch
             if hooks is not None and hooks.update is not None:
-                loss = hooks.update(model, batch, opts, progress)
+                with cast:
+                    loss = hooks.update(model, batch, opts, progress)
             else:
                 with backward_context(create_graph):
-                    loss = task.loss(model, batch)
+                    with cast:
+                        loss = task.loss(forward, batch)
                     for opt in opts:
                         opt.zero_grad(set_to_none=True)
                     loss.backward(create_graph=create_graph)
@@ -210,18 +255,19 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
                 if hooks is not None:
                     hooks.after_step(model, progress)
             seen += getattr(hooks, "units_last_step", task.units_per_step)
-            value = float(loss.detach()) if torch.is_tensor(loss) else float(loss)
-            first_loss = value if first_loss is None else first_loss
-            if not math.isfinite(value) or value > trial.divergence_factor * max(first_loss, 1e-12):
-                raise Diverged(f"train loss {value:.4g} at step {step} (first {first_loss:.4g})")
+            losses.append(loss.detach().float() if torch.is_tensor(loss) else float(loss))
+            due = meter is not None and (len(curve["step"]) < len(eval_at) and
+                                         (seen >= eval_at[len(curve["step"])] or seen >= budget))
+            if due or first_loss is None or len(losses) >= check_every or seen >= budget:
+                value, first_loss = _check(losses, first_loss, trial.divergence_factor, step)
             if meter is None:
                 continue
             meter.step()
-            if len(curve["step"]) >= len(eval_at) or seen < eval_at[len(curve["step"])] and seen < budget:
+            if not due:
                 continue
             meter.pause()  # stop the clock
             model.eval()
-            with hooks.eval_weights(model) if hooks is not None else nullcontext():
+            with hooks.eval_weights(model) if hooks is not None else nullcontext(), cast:
                 val_loss, val_metric, *more = task.evaluate(model)
                 evaluated = more[0] if more else {}
             model.train()
@@ -234,7 +280,7 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
             if seen < budget:
                 meter.resume()  # start the clock
     except Diverged as exc:
-        status, error = "diverged", str(exc)
+        status, error, step = "diverged", str(exc), exc.step
     except TimeLimit as exc:
         status, error = "timeout", str(exc)
     finally:
@@ -327,18 +373,21 @@ def run_trial(trial: Trial, run_id: str = "") -> dict:
     """Run one trial (untimed warm-up on a throwaway copy first) and return its result row."""
     row = identity_row(trial) | {"run_id": run_id, "started_at": datetime.now(UTC).isoformat()}
     device = torch.device(trial.device)
+    loads = [load_avg()]
     try:
         parts = _components(trial)
         row["impl_hash"] = impl_hash(parts)
         pilot = _pilot(trial, parts, device)
-        _train(trial, parts, device, warmup=True, pilot=pilot)
-        row.update(_train(trial, parts, device, pilot=pilot))
+        built = build_task(trial)  # once: the warm-up trains a copy (a workload's closures are shared, not copied)
+        _train(trial, parts, device, warmup=True, pilot=pilot, built=(copy.deepcopy(built[0]), built[1]))
+        row.update(_train(trial, parts, device, pilot=pilot, built=built))
     except (torch.OutOfMemoryError, MemoryError) as exc:
         row.update(status="oom", error=(str(exc).splitlines() or [type(exc).__name__])[0])
     except Exception as exc:  # a failing trial is a row, never a crashed suite
         tb = traceback.extract_tb(exc.__traceback__)[-1]
         row.update(status="error", error=f"{type(exc).__name__}: {exc} ({tb.filename}:{tb.lineno})")
-    row.update(hardware_metadata(device), threads=torch.get_num_threads())  # threads change results bitwise
+    loads.append(load_avg())
+    row.update(hardware_metadata(device), **contention([x for x in loads if x is not None]))
     if row.get("train_time_s"):
-        row["mfu"] = mfu(row["flops"] / row["train_time_s"], device, torch.float32)
+        row["mfu"] = mfu(row["flops"] / row["train_time_s"], device, PRECISIONS[trial.precision])
     return row

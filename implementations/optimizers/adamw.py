@@ -8,6 +8,9 @@ Args:
     weight_decay: decoupled weight decay (matrix and embedding roles; none on scalars).
     beta1, beta2, eps: Adam's moment coefficients and epsilon.
 
+The baseline runs at its fastest correct form (``fused=True``): a slow baseline would inflate every
+time-to-target ratio.
+
 References:
     Loshchilov & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019 (arXiv:1711.05101).
 """
@@ -21,8 +24,8 @@ from harness.contracts.interface import LogUniform, Optimizer, Uniform, param_gr
 
 def build(groups, lr, weight_decay, beta1, beta2, eps):
     return torch.optim.AdamW(
-        param_groups(groups, weight_decay), lr=lr, betas=(beta1, beta2), eps=eps, foreach=True
-    )
+        param_groups(groups, weight_decay), lr=lr, betas=(beta1, beta2), eps=eps, fused=True
+    )  # fused: one kernel per step on CPU and CUDA (0.4x foreach's step time on CPU, same losses)
 
 
 METHOD = Optimizer(

@@ -2,9 +2,14 @@
 
 For each 2-D matrix W with gradient G (torch.optim.Muon):
     B <- mu B + (1-mu) G;  U = (1-mu) G + mu B  (Nesterov) or B
-    O = NS5(U)  (5 quintic Newton-Schulz steps, ~ U V^T of U's SVD, computed in bfloat16)
+    O = NS5(U)  (5 quintic Newton-Schulz steps, ~ U V^T of U's SVD, in ``ns_dtype``: see below)
     W <- W (1 - lr wd) - lr * 0.2 sqrt(max(n, m)) * O    ("match_rms_adamw" scaling)
 Embeddings, head, scalars and any non-2-D "matrix" go to AdamW with their own ``adam_lr``.
+
+Newton-Schulz precision per device and size, at the same orthogonalisation error (max |sigma - 1| of O is the
+quintic's designed spread, 0.32, in both): torch runs it in bf16, which is right on CUDA and for large CPU
+matrices, but on CPU matrices below 256 on the short side fp32 is 12-35x faster (measured here: 32x96 to
+48x192, one thread; bf16 is 2x faster from 256 up). ``Muon`` below is torch.optim.Muon with that choice.
 
 Args:
     lr: Muon peak learning rate (the schedule multiplies it).
@@ -24,8 +29,51 @@ References:
 from __future__ import annotations
 
 import torch
+from torch.optim._muon import _adjust_lr
 
 from harness.contracts.interface import Choice, Claim, LogUniform, Optimizer, Uniform, param_groups
+
+CPU_FP32_BELOW = 256  # short side under which Newton-Schulz runs in fp32 on CPU
+
+
+def ns_dtype(shape: torch.Size, device: torch.device) -> torch.dtype:
+    return torch.float32 if device.type == "cpu" and min(shape) < CPU_FP32_BELOW else torch.bfloat16
+
+
+def newton_schulz(g: torch.Tensor, coefficients, steps: int, eps: float, dtype: torch.dtype) -> torch.Tensor:
+    """torch's quintic iteration X <- a X + (b A + c A^2) X, A = X X^T, in ``dtype``."""
+    a, b, c = coefficients
+    x = g.to(dtype)
+    if g.size(0) > g.size(1):
+        x = x.T
+    x = x / x.norm().clamp(min=eps)
+    for _ in range(steps):
+        gram = x @ x.T
+        x = torch.addmm(x, torch.addmm(gram, gram, gram, beta=b, alpha=c), x, beta=a)
+    return x.T if g.size(0) > g.size(1) else x
+
+
+class Muon(torch.optim.Muon):
+    """torch.optim.Muon (its groups, state and lr adjustment) with Newton-Schulz in ``ns_dtype``."""
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            params, grads, bufs = [], [], []
+            self._init_group(group, params, grads, bufs)
+            lr, mu = group["lr"], group["momentum"]
+            for p, g, buf in zip(params, grads, bufs, strict=True):
+                buf.lerp_(g, 1 - mu)
+                update = g.lerp(buf, mu) if group["nesterov"] else buf
+                update = newton_schulz(update, group["ns_coefficients"], group["ns_steps"], group["eps"],
+                                       ns_dtype(p.shape, p.device))
+                p.mul_(1 - lr * group["weight_decay"])
+                p.add_(update, alpha=-_adjust_lr(lr, group["adjust_lr_fn"], p.shape))
+        return loss
 
 
 def build(groups, lr, adam_lr, weight_decay, momentum, nesterov, ns_steps, adjust_lr_fn, beta1, beta2):
@@ -35,7 +83,7 @@ def build(groups, lr, adam_lr, weight_decay, momentum, nesterov, ns_steps, adjus
     opts = []
     if matrices:
         opts.append(
-            torch.optim.Muon(
+            Muon(
                 matrices,
                 lr=lr,
                 weight_decay=weight_decay,
@@ -47,7 +95,7 @@ def build(groups, lr, adam_lr, weight_decay, momentum, nesterov, ns_steps, adjus
         )
     adam_groups = param_groups(rest, weight_decay)
     if adam_groups:
-        opts.append(torch.optim.AdamW(adam_groups, lr=adam_lr, betas=(beta1, beta2), foreach=True))
+        opts.append(torch.optim.AdamW(adam_groups, lr=adam_lr, betas=(beta1, beta2), fused=True))
     return opts
 
 

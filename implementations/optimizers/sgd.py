@@ -22,7 +22,7 @@ from harness.contracts.interface import Choice, LogUniform, Optimizer, Uniform, 
 
 def build(groups, lr, momentum, nesterov, weight_decay):
     return torch.optim.SGD(
-        param_groups(groups, weight_decay), lr=lr, momentum=momentum, nesterov=nesterov, foreach=True
+        param_groups(groups, weight_decay), lr=lr, momentum=momentum, nesterov=nesterov, fused=True
     )
 
 

@@ -117,11 +117,20 @@ def check_data(data: dict | None) -> None:
 
 
 def load_tokens(path: str | None) -> tuple[np.ndarray, np.ndarray, int, str]:
-    """(train tokens, val tokens, vocab size, fingerprint)."""
+    """(train tokens, val tokens, vocab size, fingerprint), read and hashed once per process while the shards'
+    names, sizes and mtimes stay the same (the arrays are shared, read-only)."""
+    stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(Path(path).glob("*.bin"))) \
+        if path else ()
+    return _load_tokens(path or None, stamp)
+
+
+@cache
+def _load_tokens(path: str | None, stamp: tuple) -> tuple[np.ndarray, np.ndarray, int, str]:
     if not path:
         corpus = stdlib_corpus()
         n_val = int(len(corpus) * VAL_FRACTION)
         digest = hashlib.sha256(corpus.tobytes()).hexdigest()[:16]
+        corpus.flags.writeable = False  # shared by every build of this process
         return corpus[:-n_val], corpus[-n_val:], 256, f"stdlib-py{sysconfig.get_python_version()}-{digest}"
     folder = Path(path)
     train_files, val_files = sorted(folder.glob("*train*.bin")), sorted(folder.glob("*val*.bin"))
@@ -133,6 +142,7 @@ def load_tokens(path: str | None) -> tuple[np.ndarray, np.ndarray, int, str]:
     for f in train_files + val_files:
         digest.update(f.read_bytes())
     vocab = 50304 if max(int(train.max()), int(val.max())) >= 256 else 256
+    train.flags.writeable = val.flags.writeable = False  # shared by every build of this process
     return train, val, vocab, f"shards-{digest.hexdigest()[:16]}"
 
 
