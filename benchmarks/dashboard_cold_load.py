@@ -1,6 +1,6 @@
 """Cold load of the dashboard's first page ("Who wins") over ~2,000 synthetic trials.
 
-    PYTHONPATH=. python benchmarks/dashboard_cold_load.py [--repeats 3] [--results DIR]
+    PYTHONPATH=. python benchmarks/dashboard_cold_load.py [--repeats 3] [--results DIR] [--compact]
 
 Each repeat starts a fresh ``streamlit run`` (empty caches) on 127.0.0.1, opens ``/`` in headless
 Debian chromium (Playwright) and times from navigation until the winner table is visible and the
@@ -24,6 +24,7 @@ from pathlib import Path
 from dashboard import data, launch
 from harness import store
 from harness.stats import analysis
+from harness.store import compact
 from tests.fake_results import write_fake_classification, write_fake_results
 
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -90,6 +91,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--results", type=Path, help="an existing results folder (default: write ~2,000 trials)")
+    parser.add_argument("--compact", action="store_true", help="compact the store first (one file per suite)")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -97,6 +99,8 @@ def main() -> None:
         results = args.results or Path(tmp) / "results"
         if args.results is None:
             print(f"wrote {write(results)} synthetic trials to {results}")
+        if args.compact:
+            print(f"compacted: {compact.compact(results)} rows per suite")
         files = sum(1 for _ in results.glob("suite=*/*.parquet"))
         print(f"{files} Parquet files · {os.cpu_count()} CPUs · load {os.getloadavg()[0]:.1f}")
         times = []
