@@ -12,8 +12,8 @@ from dashboard import data
 
 st.set_page_config(page_title="speedproof", page_icon=":material/speed:", layout="wide")
 PAGES = [
-    st.Page("pages_leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", url_path="leaderboard",
-            default=True),
+    st.Page("pages_overview.py", title="Who wins", icon=":material/emoji_events:", url_path="overview", default=True),
+    st.Page("pages_leaderboard.py", title="Leaderboard", icon=":material/leaderboard:", url_path="leaderboard"),
     st.Page("pages_speedup.py", title="Speedup vs scale", icon=":material/trending_up:", url_path="speedup"),
     st.Page("pages_loss.py", title="Loss vs budget", icon=":material/show_chart:", url_path="loss"),
     st.Page("pages_pareto.py", title="Pareto", icon=":material/scatter_plot:", url_path="pareto"),

@@ -14,13 +14,14 @@ import os
 import sys
 from pathlib import Path
 
-import altair as alt
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import streamlit as st
 import yaml
 
 from harness import store
+from harness.contracts import registry
 from harness.stats import analysis
 
 RESULTS_ENV = "SPEEDPROOF_RESULTS"
@@ -52,11 +53,36 @@ def results_path(argv: list[str] | None = None) -> Path:
     return Path(known.results or os.environ.get(RESULTS_ENV) or "results")
 
 
+def _files(path: Path) -> list[Path]:
+    return sorted(path.glob("suite=*/*.parquet")) if path.is_dir() else []
+
+
 def stamp(path: Path) -> str:
-    """Changes whenever a result file is added, removed or rewritten (the cache key of a read)."""
-    files = sorted(path.glob("suite=*/*.parquet")) if path.is_dir() else []
-    text = "|".join(f"{p.relative_to(path)}:{p.stat().st_mtime_ns}:{p.stat().st_size}" for p in files)
-    return hashlib.sha1(text.encode()).hexdigest()
+    """Changes whenever a result file is added, removed or rewritten (the cache key of a read). A
+    dangling or looping symlink counts by its own (lstat) entry: it never raises here."""
+    parts = []
+    for p in _files(path):
+        try:
+            info = p.stat()
+        except OSError:  # dangling link, a loop: the read reports it
+            info = p.lstat()
+        parts.append(f"{p.relative_to(path)}:{info.st_mtime_ns}:{info.st_size}")
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()
+
+
+def lost(problem: str) -> str:
+    """A skipped file's problem with the suite (its folder) and, when its columns can still be read,
+    the method and study whose data is missing from every page."""
+    path = Path(problem.split(": ", 1)[0])
+    suite = path.parent.name.removeprefix("suite=") if path.parent.name.startswith("suite=") else None
+    if suite is None:
+        return problem
+    try:
+        rows = pq.read_table(path, columns=["method", "study_id"]).to_pylist()
+        what = "; ".join(sorted({f"method `{r['method']}`, study `{r['study_id']}`" for r in rows}))
+    except Exception:  # the file itself is unreadable: only its folder says whose it was
+        what = f"one trial (`{path.stem}`) of an unknown method"
+    return f"{problem}\n    → missing from suite `{suite}`: {what}"
 
 
 def hardware_label(df: pd.DataFrame) -> pd.Series:
@@ -65,9 +91,11 @@ def hardware_label(df: pd.DataFrame) -> pd.Series:
     return df["device_name"].astype("string").fillna(cpu).fillna("unknown").astype(str)
 
 
-@st.cache_data(show_spinner="Reading results…")
+@st.cache_resource(show_spinner="Reading results…", max_entries=2)
 def read(path: str, key: str) -> tuple[pd.DataFrame, list[str]]:
+    """Every row (shared between sessions and reruns, not copied: pages never modify it)."""
     df, problems = store.read_results(Path(path))
+    problems = [lost(p) for p in problems]
     df["hardware"] = hardware_label(df)
     for column in ("suite", "suite_version", "workload", "scale", "method", "phase", "status"):
         df[column] = df[column].astype(object).where(df[column].notna(), NONE).astype(str)
@@ -79,7 +107,8 @@ def load() -> pd.DataFrame | None:
     path = results_path()
     df, problems = read(str(path), stamp(path))
     if problems:
-        with st.expander(f"⚠️ {len(problems)} results file(s) could not be read and were skipped"):
+        with st.expander(f"⚠️ {len(problems)} results file(s) could not be read and were skipped: the numbers "
+                         "below lack their trials"):
             st.code("\n".join(problems), language=None)
     if df.empty:
         where = "does not exist" if not path.is_dir() else "holds no readable trial"
@@ -111,10 +140,11 @@ def _options(df: pd.DataFrame, column: str) -> list[str]:
 
 def sidebar_filters(df: pd.DataFrame, columns=tuple(FILTERS)) -> dict[str, tuple[str, ...]]:
     """Multiselects in the sidebar whose choices live in the URL (``?scale=nano&scale=micro``); an
-    empty choice means all. Returns ``{column: chosen labels}`` for the non-empty ones."""
-    chosen = {}
+    empty choice means all. They cascade: each offers only what the filters above it leave
+    (suite → workload → scale → budget). Returns ``{column: chosen labels}`` for the non-empty ones."""
+    chosen, rows = {}, df
     for column in columns:
-        options = _options(df, column)
+        options = _options(rows, column)
         key = f"filter_{column}"
         if key not in st.session_state:  # first run on this page: take the URL's choice
             st.session_state[key] = [v for v in st.query_params.get_all(column) if v in options]
@@ -125,22 +155,19 @@ def sidebar_filters(df: pd.DataFrame, columns=tuple(FILTERS)) -> dict[str, tuple
         if picked:
             st.query_params[column] = picked
             chosen[column] = tuple(picked)
+            rows = apply_filters(rows, {column: chosen[column]})
         elif column in st.query_params:
             del st.query_params[column]
     return chosen
 
 
 def apply_filters(df: pd.DataFrame, chosen: dict[str, tuple[str, ...]]) -> pd.DataFrame:
+    """The rows the filters keep; filters hide rows only (no number is recomputed)."""
     mask = np.ones(len(df), bool)
     for column, labels in chosen.items():
-        mask &= as_text(df[column]).isin(labels).to_numpy()
+        if column in df:
+            mask &= as_text(df[column]).isin(labels).to_numpy()
     return df[mask]
-
-
-def method_color(df: pd.DataFrame, title: str = "method") -> alt.Color:
-    """The same colour for a method on every page (domain = every method in the results)."""
-    return alt.Color("method:N", title=title, scale=alt.Scale(domain=sorted(df["method"].unique()),
-                                                              scheme="tableau10"))
 
 
 def scale_order(df: pd.DataFrame) -> list[str]:
@@ -172,25 +199,46 @@ def _file_baseline(suite: str) -> str | None:
     return str(value) if value else None
 
 
-@st.cache_data(show_spinner="Computing speedups and bootstrap confidence intervals…")
-def board(path: str, key: str, chosen: tuple, baseline: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """``analysis.leaderboard`` of each (suite, suite version, hardware) part of the filtered rows,
-    against ``baseline`` or the suite's own; plus ``rank`` (ties when intervals overlap) within
-    each (suite, workload, scale, budget, hardware). Returns the table and notes for the user."""
-    df = apply_filters(read(path, key)[0], dict(chosen))
+@st.cache_resource
+def spaces(methods: tuple[str, ...]) -> dict:
+    """{method: its search space} from the registry, for the "possibly undertuned" flag."""
+    out = {}
+    for name in methods:
+        for kind in registry.FOLDERS:
+            try:
+                out[name] = registry.get(kind, name).search_space
+                break
+            except (KeyError, AttributeError):  # not of this kind, or unavailable
+                continue
+    return out
+
+
+@st.cache_resource(show_spinner="Computing speedups and confidence intervals…", max_entries=8)
+def full_board(path: str, key: str, baseline: str | None = None, suite: str | None = None
+               ) -> tuple[pd.DataFrame, list[str]]:
+    """``analysis.leaderboard`` of each (suite, suite version, hardware) part of ALL rows, against
+    ``baseline`` or the suite's own; plus ``rank`` (ties when intervals overlap) within each (suite,
+    workload, scale, budget, hardware) and ``target_value`` (the target behind the "to target" ratios).
+    Computed once on whole studies (shared, never modified): filters then only hide rows (``board``).
+    ``suite``: that suite only."""
+    df = read(path, key)[0]
+    df = df[df["suite"] == suite] if suite else df
     parts, notes = [], []
     for (suite, version, hardware), part in df.groupby(PARTITION, sort=True):
         base = baseline or suite_baseline(suite, part)
         if base is None:
             notes.append(f"Suite `{suite}` has no suite file here, so its baseline is unknown: no speedups.")
         elif base not in set(part["method"]):
-            notes.append(f"`{suite}` on {hardware}: the baseline `{base}` has no trials in this view: no speedups.")
-        table = analysis.leaderboard(part, base or "")
+            notes.append(f"`{suite}` on {hardware}: the baseline `{base}` has no trials: no speedups.")
+        table = analysis.leaderboard(part, base or "", spaces=spaces(tuple(sorted(part["method"].unique()))))
         if table.empty:
             continue
         table.insert(1, "suite_version", version)
         table.insert(2, "hardware", hardware)
         table["baseline"] = base
+        targets = part.groupby(list(analysis.STUDY_KEYS))["target_value"].first()
+        table["target_value"] = [targets.get(tuple(r)) for r in table[list(analysis.STUDY_KEYS)].itertuples(
+            index=False)]
         parts.append(table)
     if not parts:
         return pd.DataFrame(), notes
@@ -204,8 +252,8 @@ def board(path: str, key: str, chosen: tuple, baseline: str | None = None) -> tu
     return out.drop(columns="scale_order").reset_index(drop=True), notes
 
 
-def interval(lo, hi, digits: int = 3) -> str:
-    """``[lo, hi]``, or an em dash when there is no interval (fewer than 2 seeds)."""
-    if pd.isna(lo) or pd.isna(hi):
-        return "—"
-    return f"[{lo:.{digits}f}, {hi:.{digits}f}]"
+def board(chosen: dict[str, tuple[str, ...]], baseline: str | None = None) -> tuple[pd.DataFrame, list[str]]:
+    """The leaderboard of the results folder with the filters' rows hidden (nothing refitted)."""
+    path = results_path()
+    table, notes = full_board(str(path), stamp(path), baseline)
+    return (apply_filters(table, chosen) if not table.empty else table), notes

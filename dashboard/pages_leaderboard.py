@@ -1,5 +1,6 @@
-"""Leaderboard: every method's tuned result per workload, scale, budget and hardware, with
-confidence intervals; filters in the URL; the filtered view as CSV or Parquet."""
+"""Leaderboard: every method's tuned result grouped by suite → workload → scale → budget, the
+method column pinned, empty columns hidden, a column chooser in the URL, the suite's own headline
+metrics and the flags that travel with each number; the filtered view as CSV or Parquet."""
 
 from __future__ import annotations
 
@@ -8,24 +9,33 @@ import io
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, look
 
 CI = "95% t interval over seeds; — when there are fewer than 2 seeds."
-COLUMNS = {  # shown column -> (title, help)
-    "rank": ("rank", "By mean final loss within workload, scale, budget and hardware; methods whose loss intervals "
-                     "overlap share a rank (a difference inside the noise is a tie)."),
+COLUMNS = {  # shown column -> (title, help); the first ones are the key columns (phones show these)
+    "group": ("scale · budget", "The model scale and the budget (× Chinchilla) of the rows below it; ranks restart "
+                                "in each group."),
     "method": ("method", "The registered implementation (file stem in implementations/)."),
-    "workload": ("workload", data.FILTER_HELP["workload"]),
-    "scale": ("scale", data.FILTER_HELP["scale"]),
-    "params": ("params", "Model parameters at this scale."),
-    "budget_multiple": ("budget", data.FILTER_HELP["budget_multiple"]),
-    "hardware": ("hardware", data.FILTER_HELP["hardware"]),
+    "rank": ("rank", "By mean final loss within the group; methods whose loss intervals overlap share a rank (a "
+                     "difference inside the noise is a tie)."),
+    "speedup": ("speedup [95% CI]", "Data speedup (Fantastic Pretraining Optimizers): D*/D, where the baseline needs "
+                                    "D* of data to reach this method's final loss at budget D (interpolated between "
+                                    "the baseline's measured budgets). > 1 = better than the baseline. '> 2.00×' is "
+                                    "only a bound: the baseline was not measured that far."),
     "loss": ("final loss", "Mean final validation loss of the final-phase seeds (end of training, schedule complete)."),
     "loss_ci": ("loss CI", CI),
-    "data_speedup_text": ("speedup", "Data speedup (Fantastic Pretraining Optimizers): D*/D, where the baseline needs "
-                                     "D* tokens to reach this method's final loss at budget D (interpolated between the "
-                                     "baseline's measured budgets), with its 95% interval. Beyond those budgets only a "
-                                     "bound: \"> 2.00x\". > 1 = better than the baseline."),
+    "n_seeds": ("seeds", "Final-phase seeds that finished ok."),
+    "flags": ("flags", "did not learn · possibly undertuned (best config at a search-space edge) · under-trained "
+                       "regime (< 1× Chinchilla) · single seed."),
+    "metric_delta": ("metric Δ", "Final validation metric minus the baseline's, positive = better (accuracy points "
+                                 "for classification; baseline − method for bits per token)."),
+    "metric_delta_ci": ("metric Δ CI", CI),
+    "forgetting_delta": ("forgetting Δ", "Baseline forgetting − method forgetting (continual workloads; > 0 = "
+                                         "forgets less)."),
+    "bytes_communicated": ("bytes sent", "Mean bytes communicated between workers per trial."),
+    "communication_simulated": ("simulated", "The workers were simulated: bytes were counted, nothing was sent."),
+    "comm_ratio_at_loss": ("comm. ratio at equal loss", "Baseline bytes to reach this loss / method bytes."),
+    "target": ("target", "The target behind every 'to target' ratio: validation loss the run must reach."),
     "steps_ratio": ("steps ratio", "Baseline steps-to-target / method steps-to-target (> 1 = fewer steps)."),
     "time_ratio": ("time ratio", "Baseline time-to-target / method time-to-target (> 1 = faster wall-clock)."),
     "time_ratio_ci": ("time CI", CI),
@@ -34,36 +44,80 @@ COLUMNS = {  # shown column -> (title, help)
                                  "none = no energy recorded. Never rank on an estimate without saying so."),
     "overhead_ratio": ("step time ×", "Median step time relative to the baseline (< 1 = cheaper steps)."),
     "memory_ratio": ("memory ×", "Peak memory relative to the baseline."),
-    "n_seeds": ("seeds", "Final-phase seeds that finished ok."),
     "n_failed": ("failed", "Final-phase seeds that diverged, ran out of memory or failed."),
-    "suite": ("suite", data.FILTER_HELP["suite"]),
+    "params": ("params", "Model parameters at this scale."),
+    "hardware": ("hardware", data.FILTER_HELP["hardware"]),
     "suite_version": ("version", data.FILTER_HELP["suite_version"]),
-    "baseline": ("baseline", "The method every ratio and speedup is measured against (the suite's baseline)."),
 }
-FORMATS = {"rank": "%d", "loss": "%.4f", "steps_ratio": "%.2f", "time_ratio": "%.2f",
-           "energy_ratio": "%.2f", "overhead_ratio": "%.2f", "memory_ratio": "%.2f", "budget_multiple": "%g×",
-           "params": "compact"}
+KEY = ("group", "method", "rank", "speedup", "loss", "loss_ci", "n_seeds", "flags")
+HEADLINE = {  # metric name / suite trait -> the columns shown by default beside the key ones
+    "accuracy": ("metric_delta", "metric_delta_ci"), "forgetting": ("forgetting_delta",),
+    "communication": ("bytes_communicated", "communication_simulated", "comm_ratio_at_loss"),
+}
+FORMATS = {"rank": "%d", "loss": "%.4f", "steps_ratio": "%.2f", "time_ratio": "%.2f", "energy_ratio": "%.2f",
+           "overhead_ratio": "%.2f", "memory_ratio": "%.2f", "metric_delta": "%+.4f", "forgetting_delta": "%+.4f",
+           "comm_ratio_at_loss": "%.2f", "bytes_communicated": "compact", "params": "compact", "n_seeds": "%d",
+           "n_failed": "%d"}
 
 
 def view(board: pd.DataFrame) -> pd.DataFrame:
-    """The shown table: CI columns as text beside their point estimates."""
+    """The shown table of one (suite, workload): text columns for intervals, factors and targets,
+    columns that hold nothing in this part dropped."""
     out = board.copy()
-    for name, column in (("loss_ci", "loss"), ("time_ratio_ci", "time_ratio")):
-        out[name] = [data.interval(lo, hi) for lo, hi in zip(out[f"{column}_lo"], out[f"{column}_hi"])]
+    out["group"] = out["scale"] + " · " + out["budget_multiple"].map(lambda b: f"{b:g}×")
+    out["speedup"] = out["data_speedup_text"].map(look.times)
+    for name, column in (("loss_ci", "loss"), ("time_ratio_ci", "time_ratio"), ("metric_delta_ci", "metric_delta")):
+        out[name] = [look.interval(lo, hi) for lo, hi in zip(out[f"{column}_lo"], out[f"{column}_hi"])]
+    out["target"] = out["target_value"].map(lambda t: "—" if pd.isna(t) else f"loss ≤ {t:g}")
+    for column in COLUMNS:
+        if column not in out:
+            out[column] = None
     out = out[list(COLUMNS)]
-    numeric = [c for c in FORMATS if c != "params"]
-    out[numeric] = out[numeric].astype(float)
-    return out
+    empty = [c for c in out if out[c].map(lambda v: look.text(v) in ("—", "", "False")).all() and c not in KEY[:3]]
+    return out.drop(columns=empty)
 
 
-def column_config() -> dict:
+def defaults(board: pd.DataFrame) -> list[str]:
+    """The key columns and the suite's headline metrics (accuracy, forgetting, communication)."""
+    chosen = list(KEY)
+    names = set(board.get("metric_name", pd.Series(dtype=object)).dropna())
+    if "accuracy" in names:
+        chosen += HEADLINE["accuracy"]
+    if board.get("forgetting_delta", pd.Series(dtype=float)).notna().any():
+        chosen += HEADLINE["forgetting"]
+    if "bytes_communicated" in board and board["bytes_communicated"].notna().any():
+        chosen += HEADLINE["communication"]
+    if board["steps_ratio"].notna().any():
+        chosen += ["target", "steps_ratio"]
+    return chosen
+
+
+def column_config(metric: str | None = None) -> dict:
+    """Titles, help and formats; the metric columns are titled by the workload's metric (``accuracy Δ``)."""
     config = {}
     for column, (title, text) in COLUMNS.items():
+        title = title.replace("metric", metric) if metric and column.startswith("metric_delta") else title
+        pinned = column in ("group", "method")
         if column in FORMATS:
-            config[column] = st.column_config.NumberColumn(title, help=text, format=FORMATS[column])
+            config[column] = st.column_config.NumberColumn(title, help=text, format=FORMATS[column], pinned=pinned)
+        elif column == "communication_simulated":
+            config[column] = st.column_config.CheckboxColumn(title, help=text)
         else:
-            config[column] = st.column_config.TextColumn(title, help=text)
+            config[column] = st.column_config.TextColumn(title, help=text, pinned=pinned)
     return config
+
+
+def chooser(board: pd.DataFrame) -> list[str]:
+    """The column chooser (in the URL as ``?cols=``); by default the key and headline columns."""
+    options = [c for c in COLUMNS if c not in KEY[:2]]
+    if "cols" not in st.session_state:
+        wanted = st.query_params.get_all("cols")
+        st.session_state["cols"] = [c for c in wanted if c in options] or [c for c in defaults(board) if c in options]
+    with st.expander("Columns shown"):
+        picked = st.multiselect("Columns", options, key="cols", format_func=lambda c: COLUMNS[c][0],
+                                help="Which columns the tables show (scale · budget and method always are).")
+    st.query_params["cols"] = picked
+    return ["group", "method", *picked]
 
 
 def parquet_bytes(table: pd.DataFrame) -> bytes:
@@ -74,27 +128,33 @@ def parquet_bytes(table: pd.DataFrame) -> bytes:
 
 def main() -> None:
     st.title("Leaderboard")
-    st.caption("Final-phase trials of each tuned method, against the suite's baseline. Hover a column title for "
-               "what it means; filters live in the URL, so a link reproduces this view.")
+    st.caption("Final-phase trials of each tuned method, against the suite's baseline, grouped by suite, workload, "
+               "scale and budget. Hover a column title for what it means; filters and columns live in the URL.")
     df = data.load()
-    if df is not None:
-        path = data.results_path()
-        chosen = data.sidebar_filters(df)
-        board, notes = data.board(str(path), data.stamp(path), tuple(sorted(chosen.items())))
-        for note in notes:
-            st.warning(note)
-        if board.empty:
-            st.info("No final-phase trials match these filters (tuning trials alone do not make a leaderboard row). "
-                    "Widen the filters, or let the suite finish its final seeds.")
-        else:
-            st.dataframe(view(board), column_config=column_config(), hide_index=True, placeholder="—")
-            st.caption(f"{len(board)} rows · baseline per suite: "
-                       + ", ".join(f"`{s}` → `{b}`" for s, b in board.groupby("suite")["baseline"].first().items()))
-            left, right, _ = st.columns([1, 1, 4])
-            left.download_button("Download CSV", board.to_csv(index=False), "leaderboard.csv", "text/csv",
-                                 help="The filtered leaderboard with every column (points and interval bounds).")
-            right.download_button("Download Parquet", parquet_bytes(board), "leaderboard.parquet",
-                                  "application/vnd.apache.parquet", help="The same table as Parquet.")
+    if df is None:
+        return
+    chosen = data.sidebar_filters(df)
+    board, notes = data.board(chosen)
+    for note in notes:
+        st.warning(note)
+    if board.empty:
+        st.info("No final-phase trials match these filters (tuning trials alone do not make a leaderboard row). "
+                "Widen the filters, or let the suite finish its final seeds.")
+        return
+    columns = chooser(board)
+    for (suite, workload, hardware), part in board.groupby(["suite", "workload", "hardware"], sort=False):
+        st.subheader(f"{suite} · {workload}", anchor=False)
+        shown = view(part)
+        st.caption(f"{hardware} · baseline `{part['baseline'].iloc[0]}` · {len(part)} rows")
+        metric = part["metric_name"].dropna().iloc[0] if part["metric_name"].notna().any() else None
+        st.dataframe(shown[[c for c in columns if c in shown]], column_config=column_config(metric), hide_index=True,
+                     placeholder="—", key=f"board-{suite}-{workload}-{hardware}")
+    st.caption(f"{len(board)} rows in all")
+    left, right, _ = st.columns([1, 1, 4])
+    left.download_button("Download CSV", board.to_csv(index=False), "leaderboard.csv", "text/csv",
+                         help="The filtered leaderboard with every column (points and interval bounds).")
+    right.download_button("Download Parquet", parquet_bytes(board), "leaderboard.parquet",
+                          "application/vnd.apache.parquet", help="The same table as Parquet.")
 
 
 if __name__ == "__main__":  # streamlit runs a page as __main__; tests import it

@@ -1,5 +1,6 @@
 """Loss vs budget: each method's final losses (one point per seed) against the training budget,
-with the baseline's fitted curve L(D) = a·D^-b + c (``power_law.fit_power_law``)."""
+with the baseline's fitted curve L(D) = a·D^-b + c (``power_law.fit_power_law``); one panel per suite,
+workload, scale and hardware, each with its own axes and the budget's unit (tokens or examples)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,20 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, look
 from harness.stats import power_law
 
 
 def trials(df: pd.DataFrame) -> pd.DataFrame:
-    """Final-phase trials that finished with a loss, with their panel (workload · scale · hardware)."""
+    """Final-phase trials that finished with a loss, with their panel (suite · workload · scale ·
+    hardware) and the unit their budget counts."""
     ok = df[(df["phase"] == "final") & (df["status"] == "ok") & df["final_val_loss"].notna()].copy()
     ok["budget"] = ok["budget_tokens"].astype(float)
-    ok["panel"] = ok["workload"] + " · " + ok["scale"] + " · " + ok["hardware"]
-    return ok[["panel", "scale", "suite", "method", "seed", "budget", "budget_multiple", "final_val_loss"]]
+    ok["panel"] = ok["suite"] + " · " + ok["workload"] + " · " + ok["scale"] + " · " + ok["hardware"]
+    units = ok.groupby("workload")["val_metric_name"].agg(look.unit)
+    ok["unit"] = ok["workload"].map(units)
+    return ok[["panel", "scale", "suite", "suite_version", "hardware", "workload", "unit", "method", "seed",
+               "budget", "budget_multiple", "final_val_loss"]]
 
 
 def fits(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
@@ -39,41 +44,52 @@ def fits(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return out, failed
 
 
-def chart(points: pd.DataFrame, curves: pd.DataFrame, color: alt.Color, panels: list[str]) -> alt.FacetChart:
-    both = pd.concat([points.assign(layer="trial"), curves.assign(layer="fit")], ignore_index=True)
-    x = alt.X("budget:Q", scale=alt.Scale(type="log"), title="budget (training tokens, log)")
-    base = alt.Chart()
-    dots = base.transform_filter("datum.layer == 'trial'").mark_circle(size=45, opacity=0.75).encode(
-        x=x, y=alt.Y("final_val_loss:Q", scale=alt.Scale(zero=False), title="final validation loss"),
-        color=color, tooltip=["method", "seed", "budget_multiple", "budget",
-                                              alt.Tooltip("final_val_loss:Q", format=".4f")])
-    means = base.transform_filter("datum.layer == 'trial'").mark_line(strokeWidth=1, opacity=0.6).encode(
-        x=x, y="mean(final_val_loss):Q", color=color)
-    fit = base.transform_filter("datum.layer == 'fit'").mark_line(color="black", strokeDash=[6, 4], strokeWidth=2)
-    fit = fit.encode(x=x, y="fit_loss:Q", tooltip=["fit"])
-    return alt.layer(fit, means, dots, data=both).properties(width=320, height=260).facet(
-        facet=alt.Facet("panel:N", title=None, sort=panels), columns=2).resolve_scale(x="independent")
+def chart(points: pd.DataFrame, curves: pd.DataFrame, color: alt.Color) -> alt.LayerChart:
+    """One panel: seeds as dots, each method's mean as a thin line, the baseline's fit dashed."""
+    unit = points["unit"].iloc[0]
+    x = alt.X("budget:Q", scale=alt.Scale(type="log"), title=f"budget (training {unit}, log)",
+              axis=alt.Axis(format="~s"))
+    y = alt.Y("final_val_loss:Q", scale=alt.Scale(zero=False), title="final validation loss")
+    dots = alt.Chart(points).mark_circle(size=45, opacity=0.75).encode(
+        x=x, y=y, color=color, tooltip=["method", "seed", "budget_multiple", alt.Tooltip("budget:Q", format=",.0f"),
+                                        alt.Tooltip("final_val_loss:Q", format=".4f")])
+    means = alt.Chart(points).mark_line(strokeWidth=1, opacity=0.6).encode(x=x, y="mean(final_val_loss):Q",
+                                                                          color=color)
+    layers = [means, dots]
+    if len(curves):
+        fit = alt.Chart(curves).mark_line(color="black", strokeDash=[6, 4], strokeWidth=2).encode(
+            x=x, y=alt.Y("fit_loss:Q"), tooltip=["fit"])
+        layers.insert(0, fit)
+    return alt.layer(*layers).properties(height=360)
 
 
 def main() -> None:
     st.title("Loss vs budget")
-    st.caption("Final validation loss of every final-phase seed against its budget. The dashed black curve is the "
-               "baseline's power-law fit L(D) = a·D^-b + c that the data speedup inverts; thin lines join each "
-               "method's mean.")
+    st.caption("Final validation loss of every final-phase seed against its budget; thin lines join each method's "
+               "mean. The dashed black curve is a power-law fit L(D) = a·D^-b + c of the baseline, to read the "
+               "trend: speedups interpolate between the baseline's measured budgets, they do not use the fit.")
     df = data.load()
     if df is not None:
         chosen = data.sidebar_filters(df)
-        points = trials(data.apply_filters(df, chosen))
+        every = trials(df)  # the baseline is fitted on every budget of its study: filters only hide points
+        points = data.apply_filters(every, chosen)
         if points.empty:
             st.info("No finished final-phase trials in this view.")
         else:
-            curves, failed = fits(points)
+            curves, failed = fits(every)
+            failed = [f for f in failed if f.split(" (")[0] in set(points["panel"])]
             if failed:
                 st.warning("No trustworthy power-law fit of the baseline (it needs 3 or more budgets with decreasing "
-                           "loss) for: " + "; ".join(failed) + ". The speedups there use monotone interpolation.")
+                           "loss) for: " + "; ".join(failed) + ".")
             order = {s: i for i, s in enumerate(data.scale_order(df))}
-            panels = points.assign(o=points["scale"].map(order)).sort_values(["o", "panel"])["panel"].unique()
-            st.altair_chart(chart(points, curves, data.method_color(df), list(panels)))
+            panels = points.assign(o=points["scale"].map(order)).sort_values(["suite", "workload", "o", "panel"])
+            cells = st.columns(2)
+            for i, panel in enumerate(panels["panel"].unique()):
+                mine = points[points["panel"] == panel]
+                with cells[i % 2]:
+                    st.markdown(f"**{panel}**")
+                    st.altair_chart(chart(mine, curves[curves["panel"] == panel], look.method_color(df, mine)),
+                                    width="stretch")
             if not curves.empty:
                 st.dataframe(curves.groupby("panel")["fit"].first().reset_index(), hide_index=True,
                              column_config={"fit": st.column_config.TextColumn(

@@ -1,5 +1,6 @@
 """Method: what a registered method is — its summary, its formula (the module docstring), its
-paper, defaults, search space and claims — straight from ``harness.contracts.registry``."""
+paper (linked), defaults, search space and claims, straight from ``harness.contracts.registry`` —
+and what was measured: its leaderboard rows and the verdicts on its claims."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import importlib
 import pandas as pd
 import streamlit as st
 
+from dashboard import data, look, verdicts
 from harness.contracts import registry
 from harness.contracts.interface import Choice, Method
 
@@ -30,7 +32,7 @@ def show(kind: str, entry: Method) -> None:
     st.header(f"`{entry.name}` · {kind}")
     if entry.summary:
         st.markdown(f"**{entry.summary}**")
-    st.markdown(f"**Paper:** {entry.citation}")
+    st.markdown(f"**Paper:** {look.linked(entry.citation)}")
     extras = []
     if getattr(entry, "needs", ()):
         extras.append(f"needs from the trainer: {', '.join(entry.needs)}")
@@ -38,6 +40,7 @@ def show(kind: str, entry: Method) -> None:
         extras.append(f"native architecture: {entry.architecture}")
     if extras:
         st.caption(" · ".join(extras))
+    results(entry)
     st.subheader("Definition")
     st.code(docstring(kind, entry.name), language=None)
     left, right = st.columns(2)
@@ -49,8 +52,31 @@ def show(kind: str, entry: Method) -> None:
     if not entry.claims:
         st.caption("No claim registered (a baseline, or a method without a quantitative claim).")
     for claim in entry.claims:
-        st.markdown(f"- **{claim.metric}**, {claim.factor:g} vs `{claim.baseline}` (suite `{claim.suite}`): "
-                    f"“{claim.quote}” — {claim.source}")
+        st.markdown(verdicts.quote(claim))
+
+
+def results(entry: Method) -> None:
+    """The method's leaderboard rows (every suite it ran in) and one verdict per claim and scale."""
+    st.subheader("Results")
+    df = data.load()
+    if df is None:
+        return
+    board, _ = data.board({})
+    mine = board[board["method"] == entry.name] if not board.empty else board
+    if mine.empty:
+        st.info(f"No final-phase results of `{entry.name}` in `{data.results_path()}` yet.")
+    else:
+        table = pd.DataFrame({
+            "suite": mine["suite"], "workload": mine["workload"], "scale": mine["scale"],
+            "budget": mine["budget_multiple"].map(lambda b: f"{b:g}×"), "hardware": mine["hardware"],
+            "rank": mine["rank"], "speedup": mine["data_speedup_text"].map(look.times),
+            "vs": mine["baseline"], "loss": mine["loss"], "seeds": mine["n_seeds"],
+            "flags": mine.get("flags", pd.Series(None, index=mine.index)).map(look.text)})
+        st.dataframe(table, hide_index=True, column_config={"loss": st.column_config.NumberColumn(format="%.4f")})
+    judged = verdicts.per_scale(verdicts.per_budget(df, [e for e in verdicts.all_claims() if e[1] == entry.name]))
+    if len(judged):
+        st.markdown("\n".join(f"- {verdicts.badge(r['verdict'])} {r['sentence']} ({r['hardware']})"
+                               for _, r in judged.iterrows()))
 
 
 def main() -> None:
@@ -58,8 +84,11 @@ def main() -> None:
     entries = registry.registry()
     kinds = [k for k in registry.FOLDERS if entries[k]]
     names = [(k, n) for k in kinds for n in entries[k]]
-    wanted = st.query_params.get("method")
-    default = next((i for i, (_, n) in enumerate(names) if n == wanted), 0)
+    path = data.results_path()
+    ran = set(data.read(str(path), data.stamp(path))[0]["method"])
+    wanted = st.query_params.get("method")  # else the first method with results
+    default = next((i for i, (_, n) in enumerate(names) if n == wanted),
+                   next((i for i, (_, n) in enumerate(names) if n in ran), 0))
     kind, name = st.selectbox("Method", names, index=default, format_func=lambda kn: f"{kn[1]} ({kn[0]})",
                               help="Every file in implementations/; the name is the file stem.")
     st.query_params["method"] = name

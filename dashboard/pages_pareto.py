@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, look
 from harness.stats import analysis
 from harness.stats.analysis import MEASURED_ENERGY_METHODS
 
@@ -34,7 +34,8 @@ def frame(df: pd.DataFrame, cost: str) -> pd.DataFrame:
                "on frontier", "energy_method"]].reset_index(drop=True)
 
 
-def chart(rows: pd.DataFrame, cost: str, color: alt.Color) -> alt.FacetChart:
+def chart(rows: pd.DataFrame, cost: str, color: alt.Color) -> alt.LayerChart:
+    """One panel (one hardware): trials as points, the frontier as a step line."""
     x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log"), title=COSTS[cost])
     y = alt.Y("final_val_loss:Q", scale=alt.Scale(zero=False), title="final validation loss")
     base = alt.Chart()
@@ -46,8 +47,7 @@ def chart(rows: pd.DataFrame, cost: str, color: alt.Color) -> alt.FacetChart:
                  alt.Tooltip("final_val_loss:Q", format=".4f"), "energy_method", "on frontier"])
     front = base.transform_filter("datum.front").mark_line(color="black", interpolate="step-after").encode(
         x=x, y=y, order=f"{cost}:Q")
-    return alt.layer(front, dots, data=rows).properties(width=380, height=280).facet(
-        facet=alt.Facet("panel:N", title=None), columns=2).resolve_scale(x="independent")
+    return alt.layer(front, dots, data=rows).properties(height=320)
 
 
 def main() -> None:
@@ -59,7 +59,11 @@ def main() -> None:
         chosen = data.sidebar_filters(df, columns=("suite", "scale", "budget_multiple", "hardware", "suite_version"))
         view = data.apply_filters(df, chosen)
         workloads = sorted(view["workload"].unique())
-        workload = st.selectbox("Workload", workloads, help=data.FILTER_HELP["workload"]) if workloads else None
+        wanted = st.query_params.get("workload")
+        workload = st.selectbox("Workload", workloads, help=data.FILTER_HELP["workload"], key="pareto_workload",
+                                index=workloads.index(wanted) if wanted in workloads else 0) if workloads else None
+        if workload:
+            st.query_params["workload"] = workload
         view = view[view["workload"] == workload]
         for cost, title in (("train_time_s", "Loss against wall-clock"), ("energy_j", "Loss against energy")):
             st.subheader(title)
@@ -71,7 +75,11 @@ def main() -> None:
             if cost == "energy_j" and (~rows["energy_method"].isin(MEASURED_ENERGY_METHODS)).any():
                 st.warning("Some energy here is **estimated** (CodeCarbon's model of CPU/RAM power without RAPL), not "
                            "measured: do not rank on it. Panels say which.")
-            st.altair_chart(chart(rows, cost, data.method_color(df)))
+            cells = st.columns(2)
+            for i, (panel, part) in enumerate(rows.groupby("panel", sort=True)):
+                with cells[i % 2]:
+                    st.markdown(f"**{panel}**")
+                    st.altair_chart(chart(part, cost, look.method_color(df, part)), width="stretch")
 
 
 if __name__ == "__main__":  # streamlit runs a page as __main__; tests import it

@@ -1,5 +1,6 @@
-"""Runs: one trial's learning curves, hyperparameters and provenance; the learning-rate sensitivity
-of each method's tuning trials (``analysis.lr_sensitivity``)."""
+"""Runs: the learning curves of several trials overlaid (the chosen runs live in the URL), one
+trial's hyperparameters and provenance, and the learning-rate sensitivity of each method's tuning
+trials (``analysis.lr_sensitivity``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, look
 from harness.stats import analysis
 
 PROVENANCE = ("trial_id", "run_id", "study_id", "suite", "suite_version", "phase", "status", "error", "device",
@@ -34,7 +35,7 @@ def label(row: pd.Series) -> str:
 
 
 def curve(row: pd.Series) -> pd.DataFrame:
-    """The trial's evaluation points: step, time and validation loss (empty when none were recorded)."""
+    """The trial's evaluation points: step, data seen, time and validation loss (empty when none)."""
     losses = row["curve_val_loss"]
     n = 0 if losses is None else len(losses)
 
@@ -42,8 +43,40 @@ def curve(row: pd.Series) -> pd.DataFrame:
         values = row[name]
         return list(values) if values is not None and len(values) == n else [None] * n
 
-    return pd.DataFrame({"step": column("curve_step"), "time_s": column("curve_time_s"),
+    return pd.DataFrame({"step": column("curve_step"), "seen": column("curve_tokens"), "time_s": column("curve_time_s"),
                          "val_loss": column("curve_val_loss")})
+
+
+def curves(rows: pd.DataFrame) -> pd.DataFrame:
+    """The evaluation points of every trial in ``rows``, labelled by trial (method · seed · id)."""
+    parts = [curve(r).assign(trial_id=r["trial_id"], method=r["method"], run=f"{r['method']} · seed {r['seed']} · "
+                             f"{r['trial_id'][:8]}") for _, r in rows.iterrows()]
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def default_runs(view: pd.DataFrame, board: pd.DataFrame) -> list[str]:
+    """The final seeds of the baseline and of the winner (rank 1) at the first scale and largest
+    budget in view: the comparison a reader opens this page for."""
+    if board.empty:
+        return []
+    top = board[board["budget_multiple"] == board["budget_multiple"].max()]
+    first = top.iloc[0]
+    here = top[(top["suite"] == first["suite"]) & (top["workload"] == first["workload"])
+               & (top["scale"] == first["scale"]) & (top["hardware"] == first["hardware"])]
+    methods = {first["baseline"], *here.loc[here["rank"] == 1, "method"]}
+    keep = view[(view["phase"] == "final") & view["method"].isin(methods) & (view["suite"] == first["suite"])
+                & (view["workload"] == first["workload"]) & (view["scale"] == first["scale"])
+                & (view["hardware"] == first["hardware"]) & (view["budget_multiple"] == first["budget_multiple"])]
+    return keep.sort_values(["method", "seed"])["trial_id"].tolist()
+
+
+def overlay(points: pd.DataFrame, x: str, color: alt.Color) -> alt.Chart:
+    titles = {"step": "step", "seen": "data seen (tokens or examples)", "time_s": "training time (s, eval excluded)"}
+    return alt.Chart(points).mark_line(point=True).encode(
+        x=alt.X(f"{x}:Q", title=titles[x]), y=alt.Y("val_loss:Q", scale=alt.Scale(zero=False), title="validation loss"),
+        color=color, detail="trial_id:N", strokeDash=alt.StrokeDash("run:N", legend=None),
+        tooltip=["run", "step", "seen", alt.Tooltip("time_s:Q", format=".2f"), alt.Tooltip("val_loss:Q", format=".4f")]
+    ).properties(height=320)
 
 
 def provenance(row: pd.Series) -> pd.DataFrame:
@@ -66,15 +99,8 @@ def show_trial(row: pd.Series) -> None:
     cols[3].metric("status", row["status"])
     if row["status"] != "ok" and isinstance(row["error"], str):
         st.error(f"This trial ended `{row['status']}`: {row['error']}")
-    points = curve(row)
-    if points.empty:
+    if curve(row).empty:
         st.info("This trial recorded no evaluation curve.")
-    else:
-        left, right = st.columns(2)
-        y = alt.Y("val_loss:Q", scale=alt.Scale(zero=False), title="validation loss")
-        for where, x, title in ((left, "step:Q", "step"), (right, "time_s:Q", "training time (s, eval excluded)")):
-            where.altair_chart(alt.Chart(points).mark_line(point=True).encode(
-                x=alt.X(x, title=title), y=y, tooltip=list(points.columns)).properties(height=260))
     left, right = st.columns(2)
     left.markdown("**Hyperparameters**")
     left.json(hparams(row))
@@ -88,20 +114,39 @@ def main() -> None:
     if df is not None:
         chosen = data.sidebar_filters(df)
         view = data.apply_filters(df, chosen)
-        methods = sorted(view["method"].unique())
-        method = st.sidebar.selectbox("Method", ["all", *methods], help="Restrict the trial list to one method.",
-                                      key="run_method")
+        methods = ["all", *sorted(view["method"].unique())]
+        wanted = st.query_params.get("method")
+        method = st.sidebar.selectbox("Method", methods, help="Restrict the trial list to one method.",
+                                      key="run_method", index=methods.index(wanted) if wanted in methods else 0)
         if method != "all":
             view = view[view["method"] == method]
-        st.subheader("One trial")
+            st.query_params["method"] = method
+        elif "method" in st.query_params:
+            del st.query_params["method"]
+        st.subheader("Curves")
         if view.empty:
             st.info("No trials match these filters.")
         else:
             ordered = view.sort_values(["method", "scale", "budget_multiple", "phase", "seed", "trial_id"])
-            labels = {label(r): i for i, r in ordered.iterrows()}
-            picked = st.selectbox("Trial", list(labels), key="trial",
-                                  help="method · scale · budget · phase seed · lr · loss · status · trial id")
-            show_trial(df.loc[labels[picked]])
+            labels = {r["trial_id"]: label(r) for _, r in ordered.iterrows()}
+            if "runs" not in st.session_state:
+                wanted = [t for t in st.query_params.get_all("run") if t in labels]
+                st.session_state["runs"] = wanted or [t for t in default_runs(view, data.board(chosen)[0])
+                                                      if t in labels]
+            picked = st.multiselect("Runs", list(labels), key="runs", format_func=labels.get,
+                                    help="method · scale · budget · phase seed · lr · loss · status · trial id; "
+                                         "the chosen runs are in the URL.")
+            st.query_params["run"] = picked
+            chosen_rows = df[df["trial_id"].isin(picked)]
+            points = curves(chosen_rows)
+            if len(points):
+                x = st.segmented_control("x axis", ["step", "seen", "time_s"], default="step", key="runs_x",
+                                         format_func={"step": "step", "seen": "data seen", "time_s": "time"}.get)
+                st.altair_chart(overlay(points, x or "step", look.method_color(df, chosen_rows)),
+                                width="stretch")
+            if picked:
+                detail = st.selectbox("Details of", picked, format_func=labels.get, key="trial")
+                show_trial(df[df["trial_id"] == detail].iloc[0])
         st.subheader("Learning-rate sensitivity")
         st.caption("Final loss of every tuning trial against its learning rate (failed trials are left out of the plot "
                    "and counted in n_failed).")
@@ -116,7 +161,7 @@ def main() -> None:
             st.altair_chart(alt.Chart(tune).mark_circle(size=60).encode(
                 x=alt.X("hp_lr:Q", scale=alt.Scale(type="log"), title="learning rate (log)"),
                 y=alt.Y("final_val_loss:Q", scale=alt.Scale(zero=False), title="final validation loss"),
-                color=data.method_color(df), shape="scale:N",
+                color=look.method_color(df, tune), shape="scale:N",
                 tooltip=["method", "scale", "budget_multiple", alt.Tooltip("hp_lr:Q", format=".3g"),
                          alt.Tooltip("final_val_loss:Q", format=".4f")]).properties(height=300))
 

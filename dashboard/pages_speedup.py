@@ -1,66 +1,111 @@
-"""Speedup vs scale: each method's data speedup over the baseline at every model scale, one
-panel per budget, with the 95% interval as bars and the baseline at 1.0."""
+"""Speedup vs scale: each method's data speedup over the baseline at every model scale, at one
+budget, one panel per suite, workload and hardware, on a log axis; the range the baseline's budgets
+can measure is shaded, intervals are bars, a speedup known only as a bound is an arrow ("> 2×")."""
 
 from __future__ import annotations
 
 import altair as alt
+import numpy as np
 import pandas as pd
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, look
+
+BOUNDS = {"lower_bound": ">", "upper_bound": "<"}  # data_speedup_kind -> the arrow's direction
+TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 20, 50, 100, 200, 500, 1000)
 
 
 def frame(board: pd.DataFrame) -> pd.DataFrame:
-    """The chart's rows: one per (panel, budget, scale, method), scales in parameter order."""
-    out = board[["workload", "hardware", "scale", "params", "budget_multiple", "method", "baseline", "data_speedup",
-                 "data_speedup_lo", "data_speedup_hi", "data_speedup_kind", "n_seeds"]].copy()
-    out = out[out["data_speedup"].notna()]
-    out["budget"] = out["budget_multiple"].map(lambda b: f"{b:g}× Chinchilla")
-    out["panel"] = out["workload"] + " · " + out["hardware"]
-    out["bound"] = out["data_speedup_kind"].isin(["lower_bound", "upper_bound"]).map({True: "yes", False: "no"})
-    return out.reset_index(drop=True)
+    """The chart's rows: one per (panel, scale, method) with the point, its interval, the bound
+    (``bound_value`` and ``bound_dir`` ``>``/``<`` where ``harness.stats`` gives only a bound) and the
+    measurable range [lo, hi] of the
+    baseline's budgets at that scale (D_min/D, D_max/D)."""
+    out = board.copy()
+    out["panel"] = out["suite"] + " · " + out["workload"] + " · " + out["hardware"]
+    kind = out["data_speedup_kind"]
+    bounded = kind.isin(list(BOUNDS))
+    out["bound_dir"] = kind.map(BOUNDS)
+    out["bound_value"] = out["data_speedup"].where(bounded)
+    out["data_speedup"] = out["data_speedup"].where(~bounded)  # a bound is drawn as an arrow, never as a point
+    out["bound"] = out["data_speedup_text"].where(bounded).map(look.times).where(bounded)
+    base = out[out["method"] == out["baseline"]].groupby(["panel", "scale"])["budget"].agg(["min", "max"])
+    ranges = base.reindex(list(zip(out["panel"], out["scale"]))).to_numpy()
+    out["range_lo"], out["range_hi"] = ranges[:, 0] / out["budget"], ranges[:, 1] / out["budget"]
+    out["ci"] = [look.interval(lo, hi) for lo, hi in zip(out["data_speedup_lo"], out["data_speedup_hi"])]
+    keep = out["data_speedup"].notna() | out["bound_value"].notna()
+    return out[keep][["panel", "suite", "workload", "hardware", "scale", "params", "budget_multiple", "method",
+                      "baseline", "data_speedup", "data_speedup_lo", "data_speedup_hi", "ci", "bound", "bound_dir",
+                      "bound_value", "range_lo", "range_hi", "n_seeds"]].reset_index(drop=True)
 
 
-def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.FacetChart:
-    x = alt.X("scale:N", sort=scales, title="model scale (small → large)")
-    tooltip = ["method", "scale", "params", "budget", alt.Tooltip("data_speedup:Q", format=".3f", title="speedup"),
-               alt.Tooltip("data_speedup_lo:Q", format=".3f", title="CI low"),
-               alt.Tooltip("data_speedup_hi:Q", format=".3f", title="CI high"), "bound", "n_seeds"]
-    base = alt.Chart()
-    line = base.mark_line().encode(x=x, y=alt.Y("data_speedup:Q", title="data speedup over baseline (×)",
-                                                 scale=alt.Scale(zero=False)), color=color)
-    points = base.mark_point(size=70, filled=True).encode(
-        x=x, y="data_speedup:Q", color=color, tooltip=tooltip,
-        shape=alt.Shape("bound:N", scale=alt.Scale(domain=["no", "yes"], range=["circle", "triangle"]),
-                        title="only a bound"))
-    bars = base.mark_errorbar(ticks=True).encode(x=x, y=alt.Y("data_speedup_lo:Q", title=""),
-                                                 y2="data_speedup_hi:Q", color=color)
+def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.LayerChart:
+    """One panel: x = scale (small → large), methods side by side, y = speedup on a log axis."""
+    values = pd.concat([rows[c] for c in ("data_speedup", "data_speedup_lo", "data_speedup_hi", "bound_value",
+                                           "range_lo", "range_hi")]).astype(float)
+    values = values[np.isfinite(values) & (values > 0)]
+    domain = [min(values.min(), 1.0) / 1.3, max(values.max(), 1.0) * 1.3]
+    x = alt.X("scale:N", sort=scales, title="model scale (small → large)", axis=alt.Axis(labelAngle=0))
+    log = alt.Scale(type="log", domain=domain, clamp=True, nice=False)
+    ticks = [v for v in TICKS if domain[0] <= v <= domain[1]]
+    y = alt.Y("data_speedup:Q", title="speedup (×, log scale)", scale=log, axis=alt.Axis(format="~g", values=ticks))
+    offset = alt.XOffset("method:N")
+    tooltip = ["method", "scale", "params", "budget_multiple", alt.Tooltip("data_speedup:Q", format=".3f",
+                                                                           title="speedup"),
+               alt.Tooltip("ci:N", title="95% CI"), "bound", "n_seeds"]
+    base = alt.Chart(rows)
+    shade = base.mark_bar(color="#dbe9f6", opacity=0.6).encode(
+        x=x, y=alt.Y("min(range_lo):Q", scale=log),
+        y2="max(range_hi):Q", tooltip=[alt.Tooltip("min(range_lo):Q", format=".2f", title="measurable from"),
+                                       alt.Tooltip("max(range_hi):Q", format=".2f", title="measurable up to")])
     one = base.mark_rule(strokeDash=[5, 4], color="gray").encode(y=alt.datum(1.0))
-    layered = alt.layer(one, bars, line, points, data=rows).properties(width=260, height=240)
-    return layered.facet(column=alt.Column("budget:N", title=None),
-                         row=alt.Row("panel:N", title=None)).resolve_scale(y="shared")
+    bars = base.transform_filter("isValid(datum.data_speedup_lo) && isValid(datum.data_speedup_hi)").mark_rule(
+        strokeWidth=2).encode(x=x, xOffset=offset, y=alt.Y("data_speedup_lo:Q"), y2="data_speedup_hi:Q", color=color)
+    points = base.transform_filter("isValid(datum.data_speedup)").mark_point(size=120, filled=True).encode(
+        x=x, xOffset=offset, y=y, color=color, tooltip=tooltip)
+    arrows = base.transform_filter("isValid(datum.bound_value)").mark_point(size=160, filled=True).encode(
+        x=x, xOffset=offset, y=alt.Y("bound_value:Q"), color=color, tooltip=tooltip,
+        shape=alt.Shape("bound_dir:N", scale=alt.Scale(domain=[">", "<"], range=["triangle-up", "triangle-down"]),
+                        legend=None))
+    labels = base.transform_filter("isValid(datum.bound_value)").mark_text(dy=-14, fontSize=11).encode(
+        x=x, xOffset=offset, y=alt.Y("bound_value:Q"), text="bound:N", color=color)
+    return alt.layer(shade, one, bars, points, arrows, labels).properties(height=420)
 
 
 def main() -> None:
     st.title("Speedup vs scale")
-    st.caption("Data speedup D*/D over the suite's baseline (dashed line at 1.0): above the line the method reaches "
-               "a lower loss than the baseline would with the same data. Bars are 95% intervals over seeds; "
-               "triangles are bounds: the method lies beyond the baseline's measured budgets.")
+    st.caption("Data speedup D*/D over the suite's baseline (dashed line at 1×, log axis): above the line the method "
+               "reaches a lower loss than the baseline would with the same data. Bars are 95% intervals "
+               "over seeds; the shaded band is what the baseline's budgets can measure; an arrow is a bound.")
     df = data.load()
-    if df is not None:
-        path = data.results_path()
-        chosen = data.sidebar_filters(df)
-        board, notes = data.board(str(path), data.stamp(path), tuple(sorted(chosen.items())))
-        for note in notes:
-            st.warning(note)
-        rows = frame(board) if not board.empty else pd.DataFrame()
-        if rows.empty:
-            st.info("No speedups in this view: they need final-phase trials of the baseline and of a method at "
-                    "two or more budgets of the same scale.")
-        else:
-            st.altair_chart(chart(rows, data.scale_order(df), data.method_color(df)))
-            with st.expander("The numbers behind the chart"):
-                st.dataframe(rows.drop(columns=["panel", "data_speedup_kind"]), hide_index=True)
+    if df is None:
+        return
+    chosen = data.sidebar_filters(df)
+    board, notes = data.board(chosen)
+    for note in notes:
+        st.warning(note)
+    rows = frame(board) if not board.empty else pd.DataFrame()
+    if rows.empty:
+        st.info("No speedups in this view: they need final-phase trials of the baseline and of a method at "
+                "two or more budgets of the same scale.")
+        return
+    budgets = sorted(rows["budget_multiple"].unique())
+    measured = rows[rows["data_speedup"].notna() & (rows["method"] != rows["baseline"])]["budget_multiple"]
+    counts = measured.value_counts()  # the budget where most speedups are numbers, not bounds (the largest on a tie)
+    first = max(counts.index, key=lambda b: (counts[b], b)) if len(counts) else budgets[-1]
+    wanted = st.query_params.get("at")
+    picked = st.segmented_control("Budget (× Chinchilla)", budgets, format_func=lambda b: f"{b:g}×", key="at",
+                                  default=next((b for b in budgets if f"{b:g}" == wanted), first),
+                                  help="Beyond the baseline's largest budget a speedup is only a bound, so the page "
+                                       "opens at the budget where most speedups are numbers.")
+    picked = first if picked is None else picked
+    st.query_params["at"] = f"{picked:g}"
+    shown = rows[rows["budget_multiple"] == picked]
+    for panel, part in shown.groupby("panel", sort=False):
+        st.subheader(panel, anchor=False)
+        st.altair_chart(chart(part, data.scale_order(part), look.method_color(df, part)),
+                        width="stretch")
+    with st.expander("The numbers behind the charts"):
+        st.dataframe(rows.drop(columns=["panel", "bound_dir", "bound_value"]), hide_index=True)
 
 
 if __name__ == "__main__":  # streamlit runs a page as __main__; tests import it
