@@ -177,9 +177,10 @@ def print_verdicts(method: str, suite: str, mine, per_budget: pd.DataFrame, summ
     if summary.empty:
         emit(readable_verdicts(per_budget), fmt, f"{method} in suite {suite}")
         return
-    cols = {"claimed_text": "paper", "workload": "workload", "scale": "scale", "budgets": "budgets",
-            "n_seeds": "seeds", "verdict": "verdict", "sentence": "ours"}
-    emit(summary[list(cols)].rename(columns=cols), fmt, f"{method} in suite {suite}: one verdict per claim and scale")
+    cols = {"claimed_text": "paper", "published": "published (nearest scale)", "workload": "workload",
+            "scale": "scale", "budgets": "budgets", "n_seeds": "seeds", "verdict": "verdict", "sentence": "ours"}
+    shown = summary[[c for c in cols if c in summary]].rename(columns=cols)
+    emit(shown, fmt, f"{method} in suite {suite}: paper | published | ours, one verdict per claim and scale")
     trend = claims.scale_trend(summary)
     for _, r in trend.iterrows():
         print(f"does it survive scale? {claims.claimed_text(r['metric'], r['claimed'])}: {r['sentence']}")

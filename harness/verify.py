@@ -24,7 +24,9 @@ from harness import config, report, store
 from harness.contracts import registry
 from harness.errors import ConfigError, suggest
 from harness.stats import claims as judging
+from harness.stats.published import nearest_text, replications
 from harness.stats.speedup import look_confidence
+from harness.store import published
 
 MARGIN_UP = 1.5  # the baseline's largest budget reaches 50% beyond the claimed factor
 NOT_BY_SEEDS = ("needs a GPU run", "simulated", "the claim is in accuracy", "not run in this suite")  # seeds won't help
@@ -111,6 +113,21 @@ def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool) -> 
             run_suite(more, show=show)
 
 
+def _with_published(summary: pd.DataFrame, mine, method: str) -> pd.DataFrame:
+    """The summary with a ``published`` column: replications of each claim at the scale nearest the paper's
+    (``published/``: our estimator on a source's losses where it published them, else its own figure)."""
+    if summary.empty:
+        return summary
+    data = published.read_published()
+    text = {}
+    for c in mine:
+        rows = replications(method, c.baseline, data.losses, data.reported, data.records)
+        text[(c.quote, c.factor)] = nearest_text(rows[rows["metric"] == c.metric] if c.metric in ("data", "steps")
+                                                 else rows.iloc[:0], c.scale_params)
+    return summary.assign(published=[text.get((q, f), "—") for q, f in zip(summary["quote"], summary["claimed"],
+                                                                             strict=True)])
+
+
 def main(method_name: str, rest: list[str], fmt: str, quiet: bool) -> int:
     """Verify every claim of one method; prints the verdicts and the wall time."""
     method = find_method(method_name)
@@ -124,7 +141,7 @@ def main(method_name: str, rest: list[str], fmt: str, quiet: bool) -> int:
         except ConfigError as exc:
             print(f"{method.name}: cannot check its {suite!r} claims here: {exc}")
             continue
-        report.print_verdicts(method.name, suite, mine, per_budget, summary, fmt)
+        report.print_verdicts(method.name, suite, mine, per_budget, _with_published(summary, mine, method.name), fmt)
         judged += len(summary)
     minutes = (time.perf_counter() - t0) / 60
     print(f"verify {method.name}: {judged} verdicts in {math.floor(minutes)} min {60 * (minutes % 1):.0f} s")

@@ -145,3 +145,13 @@ def test_every_row_names_its_source_and_the_readme_counts_match(pub):
     readme = (Path(__file__).resolve().parent.parent / "published" / "README.md").read_text()
     stated = dict(re.findall(r"`(\w+\.csv)` \((\d+) rows\)", readme))
     assert {f: int(n) for f, n in stated.items()} == raw.groupby("file").size().to_dict()
+
+
+def test_the_published_figure_nearest_a_claims_scale_reads_in_one_phrase():
+    from harness.stats.published import nearest_text, replications
+
+    data = read_published()
+    rows = replications("muon", "adamw", data.losses, data.reported, data.records)
+    small, large = (nearest_text(rows[rows["metric"] == "data"], p) for p in (1.3e8, 1.2e9))
+    assert small.startswith("1.29-1.42x at 130m (our data-speedup estimator") and "> 1.00x" in small
+    assert large.startswith("1.12-1.13x at 1.2b") and nearest_text(rows.iloc[:0], 1e8) == "—"

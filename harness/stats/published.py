@@ -76,3 +76,26 @@ def _steps_ratios(method: str, baseline: str, records: pd.DataFrame) -> list[dic
                          "citation": f"results #{m['number']} ({m['steps_to_target']:g} steps) and "
                                      f"#{b['number']} ({b['steps_to_target']:g} steps); {m['citation']}"})
     return rows
+
+
+def nearest_text(rows: pd.DataFrame, scale_params: float | None) -> str:
+    """The published figures at the scale closest to a claim's (``replications`` rows), in one phrase:
+    "1.29-1.42x at 130m (our estimator on marin losses, 1-4x; > 1.00x at 8x)"; "—" when there are none."""
+    rows = rows[rows["speedup"].notna()]
+    if rows.empty:
+        return "—"
+    if scale_params and rows["params"].notna().any():
+        with np.errstate(divide="ignore"):
+            gap = (np.log(rows["params"].astype(float)) - np.log(scale_params)).abs()
+        rows = rows[rows["scale"] == rows.loc[gap.idxmin(), "scale"]] if gap.notna().any() else rows
+    parts = []
+    for (source, scale, how), g in rows.groupby(["source", "scale", "how"], sort=False):
+        values = g[g["kind"] == "value"]
+        bounds = g[g["kind"] != "value"]
+        span = (f"{values['speedup'].min():.2f}x" if values["speedup"].nunique() <= 1 else
+                f"{values['speedup'].min():.2f}-{values['speedup'].max():.2f}x") if len(values) else ""
+        budgets = ", ".join(f"{b:g}x" for b in values["budget_multiple"].dropna())
+        extra = "; ".join(f"{t} at {b:g}x" for t, b in zip(bounds["text"], bounds["budget_multiple"], strict=True))
+        where = f"{HOW[how]}, {source}" + (f", {budgets}" if budgets else "") + (f"; {extra}" if extra else "")
+        parts.append(f"{span or extra} at {scale} ({where})")
+    return " | ".join(parts)
