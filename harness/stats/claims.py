@@ -226,7 +226,11 @@ def summarize(per_budget: pd.DataFrame) -> pd.DataFrame:
                     "point": last["point"], "lo": last["lo"], "hi": last["hi"], "bound": last.get("bound") or "",
                     "n_seeds": max(seeds) if seeds else 0, "labels": ", ".join(labels), "flags": ", ".join(flags),
                     "note": note})
-    return pd.DataFrame(out)
+    table = pd.DataFrame(out)  # each claim in the order given, its scales from small to large
+    claim = {k: i for i, k in enumerate(dict.fromkeys(zip(table["quote"], table["claimed"], strict=True)))}
+    table["_claim"] = [claim[k] for k in zip(table["quote"], table["claimed"], strict=True)]
+    table["params"] = table["params"].astype(float)
+    return table.sort_values(["_claim", "params"], kind="stable").drop(columns="_claim").reset_index(drop=True)
 
 
 def scale_trend(summary: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
