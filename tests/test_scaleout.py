@@ -117,6 +117,11 @@ def test_stale_lease_of_a_dead_run_is_taken_over_and_live_one_is_respected(tmp_p
     assert not mine.take("fake", "xyz")  # another host, refreshed just now: alive
     os.utime(foreign, (time.time() - 1000, time.time() - 1000))
     assert mine.take("fake", "xyz")  # not refreshed for STALE_S: stale
+    empty = other.path("fake", "half")
+    empty.write_text("")  # a writer SIGKILLed between O_EXCL create and write (seen in the driver-kill test)
+    assert not mine.take("fake", "half") and mine.live_elsewhere("fake", "half")  # maybe still writing
+    os.utime(empty, (time.time() - 10, time.time() - 10))
+    assert not mine.live_elsewhere("fake", "half") and mine.take("fake", "half")  # HALF_WRITTEN_S later: stale
     mine.close()
     other.close()
     assert not list(tmp_path.rglob(".*"))

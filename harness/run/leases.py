@@ -24,6 +24,7 @@ import psutil
 
 HEARTBEAT_S = 30.0
 STALE_S = 300.0
+HALF_WRITTEN_S = 5.0  # a lease still empty after this lost its writer between create and write (a SIGKILL)
 HOST = socket.gethostname()
 
 
@@ -32,13 +33,26 @@ def _me(run_id: str) -> dict:
 
 
 def owner_alive(owner: dict, mtime: float, now: float | None = None) -> bool:
-    """Is the run that wrote a lease (``owner``, last touched at ``mtime``) still alive?"""
+    """Is the run that wrote a lease (``owner``, last touched at ``mtime``) still alive? An empty or half-written
+    lease is alive only for ``HALF_WRITTEN_S``: writing it takes microseconds."""
+    if not owner:
+        return (now or time.time()) - mtime < HALF_WRITTEN_S
     if owner.get("host") != HOST:
         return (now or time.time()) - mtime < STALE_S
     try:
         return abs(psutil.Process(int(owner["pid"])).create_time() - float(owner["start"])) < 1.0
     except (psutil.Error, KeyError, TypeError, ValueError):
         return False
+
+
+def _read(path: Path) -> tuple[dict, float]:
+    """A lease's owner ({} when empty or half-written) and its last touch; ``OSError`` when it is gone."""
+    text, mtime = path.read_text(), path.stat().st_mtime
+    try:
+        owner = json.loads(text) if text else {}
+    except ValueError:
+        owner = {}
+    return (owner if isinstance(owner, dict) else {}), mtime
 
 
 class Leases:
@@ -76,8 +90,8 @@ class Leases:
     def _break_if_stale(self, path: Path) -> bool:
         """Remove ``path`` if its owner is dead. Renaming first means only one breaker wins."""
         try:
-            owner, mtime = json.loads(path.read_text() or "{}"), path.stat().st_mtime
-        except (OSError, ValueError):  # vanished, or a half-written lease: its writer decides
+            owner, mtime = _read(path)
+        except OSError:  # vanished: try again
             return False
         if owner_alive(owner, mtime):
             return False
@@ -86,7 +100,7 @@ class Leases:
             os.rename(path, grave)
         except FileNotFoundError:  # another run broke it first
             return True
-        if json.loads(grave.read_text() or "{}") != owner:  # we moved a fresh lease: put it back
+        if _read(grave)[0] != owner:  # we moved a fresh lease: put it back
             try:
                 os.link(grave, path)
             except FileExistsError:
@@ -104,9 +118,9 @@ class Leases:
         """Does another live run hold this trial's lease?"""
         path = self.path(suite, trial_id)
         try:
-            owner, mtime = json.loads(path.read_text() or "{}"), path.stat().st_mtime
-        except (OSError, ValueError):
-            return path.exists()  # half-written: its writer is alive this very moment
+            owner, mtime = _read(path)
+        except OSError:  # vanished
+            return False
         return owner.get("run_id") != self.run_id and owner_alive(owner, mtime)
 
     def _heartbeat(self) -> None:
