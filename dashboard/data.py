@@ -252,6 +252,19 @@ def full_board(path: str, key: str, baseline: str | None = None, suite: str | No
     return out.drop(columns="scale_order").reset_index(drop=True), notes
 
 
+def opening() -> tuple[pd.DataFrame, dict, pd.DataFrame] | None:
+    """What the board pages open with: the rows, the sidebar's filters and the filtered leaderboard, its notes
+    shown as warnings; None when there are no rows (``load`` has said why)."""
+    df = load()
+    if df is None:
+        return None
+    chosen = sidebar_filters(df)
+    table, notes = board(chosen)
+    for note in notes:
+        st.warning(note)
+    return df, chosen, table
+
+
 def board(chosen: dict[str, tuple[str, ...]], baseline: str | None = None) -> tuple[pd.DataFrame, list[str]]:
     """The leaderboard of the results folder with the filters' rows hidden (nothing refitted)."""
     path = results_path()

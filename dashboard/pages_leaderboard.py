@@ -130,13 +130,10 @@ def main() -> None:
     st.title("Leaderboard")
     st.caption("Final-phase trials of each tuned method, against the suite's baseline, grouped by suite, workload, "
                "scale and budget. Hover a column title for what it means; filters and columns live in the URL.")
-    df = data.load()
-    if df is None:
+    opened = data.opening()
+    if opened is None:
         return
-    chosen = data.sidebar_filters(df)
-    board, notes = data.board(chosen)
-    for note in notes:
-        st.warning(note)
+    _, _, board = opened
     if board.empty:
         st.info("No final-phase trials match these filters (tuning trials alone do not make a leaderboard row). "
                 "Widen the filters, or let the suite finish its final seeds.")

@@ -100,13 +100,10 @@ def main() -> None:
     st.title("Who wins")
     st.caption("Per suite: at each workload, scale and budget the method with the lowest final loss (methods whose "
                "intervals overlap tie), and how much less data it needs than the baseline for the same loss.")
-    df = data.load()
-    if df is None:
+    opened = data.opening()
+    if opened is None:
         return
-    chosen = data.sidebar_filters(df)
-    board, notes = data.board(chosen)
-    for note in notes:
-        st.warning(note)
+    df, chosen, board = opened
     if board.empty:
         st.info("No final-phase trials match these filters: a winner needs the final seeds of a study.")
         return

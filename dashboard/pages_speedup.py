@@ -76,13 +76,10 @@ def main() -> None:
     st.caption("Data speedup D*/D over the suite's baseline (dashed line at 1×, log axis): above the line the method "
                "reaches a lower loss than the baseline would with the same data. Bars are 95% intervals "
                "over seeds; the shaded band is what the baseline's budgets can measure; an arrow is a bound.")
-    df = data.load()
-    if df is None:
+    opened = data.opening()
+    if opened is None:
         return
-    chosen = data.sidebar_filters(df)
-    board, notes = data.board(chosen)
-    for note in notes:
-        st.warning(note)
+    df, _, board = opened
     rows = frame(board) if not board.empty else pd.DataFrame()
     if rows.empty:
         st.info("No speedups in this view: they need final-phase trials of the baseline and of a method at "
