@@ -62,6 +62,7 @@ def synthetic(n: int, start: int, rng) -> pa.Table:
         "method": pa.array(method), "kind": "optimizer", "seed": pa.array(np.where(final, within % FINALS + 1, 0)),
         "study_id": pa.array([f"st{i}" for i in study]), "hp_lr": pa.array(lr), "status": "ok",
         "hparams_json": pa.array([json.dumps({"lr": float(x)}) for x in lr]),
+        "search_space_json": json.dumps({"lr": {"LogUniform": [1e-4, 1e-2]}}),
         "final_val_loss": pa.array(loss), "final_val_metric": pa.array(loss / np.log(2)),
         "val_metric_name": "bits_per_token", "reached_target": pa.array(np.ones(n, bool)),
         "train_time_s": pa.array(budget * 10), "step_time_ms_p50": pa.array(np.full(n, 10.0)),

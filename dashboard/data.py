@@ -20,8 +20,7 @@ import pyarrow.parquet as pq
 import streamlit as st
 import yaml
 
-from harness import store
-from harness.contracts import registry
+from harness import report, store
 from harness.stats import analysis
 
 RESULTS_ENV = "SPEEDPROOF_RESULTS"
@@ -199,20 +198,6 @@ def _file_baseline(suite: str) -> str | None:
     return str(value) if value else None
 
 
-@st.cache_resource
-def spaces(methods: tuple[str, ...]) -> dict:
-    """{method: its search space} from the registry, for the "possibly undertuned" flag."""
-    out = {}
-    for name in methods:
-        for kind in registry.FOLDERS:
-            try:
-                out[name] = registry.get(kind, name).search_space
-                break
-            except (KeyError, AttributeError):  # not of this kind, or unavailable
-                continue
-    return out
-
-
 @st.cache_resource(show_spinner="Computing speedups and confidence intervals…", max_entries=8)
 def full_board(path: str, key: str, baseline: str | None = None, suite: str | None = None
                ) -> tuple[pd.DataFrame, list[str]]:
@@ -230,7 +215,7 @@ def full_board(path: str, key: str, baseline: str | None = None, suite: str | No
             notes.append(f"Suite `{suite}` has no suite file here, so its baseline is unknown: no speedups.")
         elif base not in set(part["method"]):
             notes.append(f"`{suite}` on {hardware}: the baseline `{base}` has no trials: no speedups.")
-        table = analysis.leaderboard(part, base or "", spaces=spaces(tuple(sorted(part["method"].unique()))))
+        table = analysis.leaderboard(part, base or "", spaces=report.spaces(part))
         if table.empty:
             continue
         table.insert(1, "suite_version", version)
@@ -243,9 +228,8 @@ def full_board(path: str, key: str, baseline: str | None = None, suite: str | No
     if not parts:
         return pd.DataFrame(), notes
     out = pd.concat(parts, ignore_index=True)
-    out["rank"] = 0
-    for _, g in out.groupby(["suite", "suite_version", "hardware", "workload", "scale", "budget_multiple"]):
-        out.loc[g.index, "rank"] = analysis.rank_with_ties(g, "loss", "loss_lo", "loss_hi").astype(int)
+    out["rank"] = analysis.rank_with_ties(out, "loss", "loss_lo", "loss_hi", by=[
+        "suite", "suite_version", "hardware", "workload", "scale", "budget_multiple"])
     order = {s: i for i, s in enumerate(scale_order(df))}
     out["scale_order"] = out["scale"].map(order)
     out = out.sort_values(["suite", "workload", "hardware", "scale_order", "budget_multiple", "rank"], kind="stable")

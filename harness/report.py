@@ -33,15 +33,19 @@ ROW_COLUMNS = [
     "method", "baseline", "optimizer", "seed", "batch_size", "hp_lr", "status", "final_val_loss", "final_val_metric",
     "val_metric_name", "reached_target", "forgetting", "steps", "tokens", "flops", "train_time_s", "step_time_ms_p50",
     "time_to_target_s", "steps_to_target", "energy_j", "energy_to_target_j", "energy_method", "peak_mem_bytes",
-    "bytes_communicated", "simulated", "device", "threads", "contended", "hparams_json", "chance_loss", "kind",
+    "bytes_communicated", "simulated", "device", "threads", "contended", "hparams_json", "search_space_json",
+    "chance_loss", "kind",
     "schedule", "run_id", "source", "citation",
 ]
 
 
-def spaces(methods) -> dict:
-    """{method: its search space} for the "possibly undertuned" flag (methods the registry lacks: none)."""
+def spaces(rows: pd.DataFrame) -> dict:
+    """{method: its search space} from the registry for the "possibly undertuned" flag, only for methods whose
+    final rows do not record their own (rows made before ``search_space_json``; the registry imports torch)."""
+    final = rows[rows["phase"] == "final"]
+    recorded = final["search_space_json"].notna() if "search_space_json" in final else False
     out = {}
-    for name in methods:
+    for name in final.loc[~recorded, "method"].unique() if len(final) else ():
         for kind in ("optimizer", "schedule", "method"):
             try:
                 out[name] = registry.get(kind, name).search_space
@@ -55,12 +59,10 @@ def board(rows: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """The leaderboard of final-phase rows, ranked per study (overlapping intervals tie)."""
     if rows.empty or not (rows["phase"] == "final").any():
         return pd.DataFrame()
-    table = analysis.leaderboard(rows, baseline=baseline, spaces=spaces(rows["method"].unique()))
-    ranked = []
-    for _, part in table.groupby(["suite", "workload", "scale", "budget_multiple"], sort=True):
-        part = part.assign(rank=analysis.rank_with_ties(part, "loss", "loss_lo", "loss_hi"))
-        ranked.append(part.sort_values(["rank", "loss"]))
-    return pd.concat(ranked, ignore_index=True)
+    table = analysis.leaderboard(rows, baseline=baseline, spaces=spaces(rows))
+    cell = ["suite", "workload", "scale", "budget_multiple"]
+    table["rank"] = analysis.rank_with_ties(table, "loss", "loss_lo", "loss_hi", by=cell)
+    return table.sort_values([*cell, "rank", "loss"], kind="stable").reset_index(drop=True)
 
 
 def _ci(point, lo, hi, digits: int = 3) -> str:

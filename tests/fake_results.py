@@ -68,6 +68,7 @@ def _row(suite, hardware, scale, budget, method, phase, seed, lr, rng, status="o
         "optimizer": None if classifier else method, "schedule": "cosine", "seed": seed,
         "study_id": f"{hardware}-{scale}-{budget}-{method}", "tuning_trials": 3, "tuning_protocol": "quasirandom",
         "hparams_json": json.dumps({"lr": lr, "weight_decay": 0.1}), "hp_lr": lr, "hp_weight_decay": 0.1,
+        "search_space_json": json.dumps({"lr": {"LogUniform": [1e-4, 1e-1]}}),
         "status": status, "error": None if ok else "loss became NaN at step 3",
         "final_val_loss": final if ok else None, "final_val_metric": metric,
         "val_metric_name": "accuracy" if classifier else "bits_per_token", "target_value": target,

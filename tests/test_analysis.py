@@ -13,7 +13,6 @@ from harness.stats.analysis import (
     algoperf_score,
     best_configs,
     difference_ci,
-    flags,
     leaderboard,
     lr_sensitivity,
     mean_ci,
@@ -222,7 +221,8 @@ def test_leaderboard_speedups_ratios_and_energy_flag():
     assert muon["steps_ratio_lo"].tolist() == pytest.approx([2.0] * 4)
     # time: geometric means of 10m + seed over 8m + seed
     assert muon["time_ratio"].to_numpy() == pytest.approx(
-        [stats.gmean([10 * m + s for s in range(3)]) / stats.gmean([8 * m + s for s in range(3)]) for m in (1, 2, 4, 8)])
+        [stats.gmean([10 * m + s for s in range(3)]) / stats.gmean([8 * m + s for s in range(3)])
+         for m in (1, 2, 4, 8)])
     assert muon["energy_ratio"].tolist() == pytest.approx([1.25] * 4)
     assert set(board["energy_quality"]) == {"estimated"}
     assert muon["overhead_ratio"].tolist() == pytest.approx([1.2] * 4)
@@ -301,12 +301,35 @@ def test_the_baseline_is_exactly_one_against_itself_from_stored_rows(tmp_path):
     assert set(board["data_speedup_text"]) == {"1.00x (baseline)"}
 
 
-def test_flags_travel_with_the_numbers():
+def test_flags_travel_with_the_numbers(tmp_path):
     from harness.contracts.interface import LogUniform
 
-    good = pd.DataFrame({"final_val_loss": [2.30, 2.301], "chance_loss": [math.log(10)] * 2,
-                         "hparams_json": ['{"lr": 0.00999}'] * 2})
+    stuck = dict(method="ff", chance_loss=math.log(10), hparams_json='{"lr": 0.00999}', budget_multiple=0.5)
+    learnt = dict(method="bp", chance_loss=math.log(10), hparams_json='{"lr": 0.001}')
+    rows = _stored(tmp_path, [_row(**stuck, seed=1, final_val_loss=2.30), _row(**stuck, seed=2, final_val_loss=2.301),
+                         _row(**learnt, seed=1, final_val_loss=0.3), _row(**learnt, seed=2, final_val_loss=0.31),
+                         _row(**learnt, seed=1, final_val_loss=0.3, budget_multiple=2.0),
+                         _row(**learnt, seed=2, final_val_loss=0.3, budget_multiple=2.0, status="diverged")])
     space = {"lr": LogUniform(1e-4, 1e-2)}
-    assert flags(good, 0.5, space) == "did not learn, under-trained regime, possibly undertuned"
-    learnt = good.assign(final_val_loss=[0.3, 0.31], hparams_json='{"lr": 0.001}')
-    assert flags(learnt, 1.0, space) == "" and flags(learnt.iloc[:1], 2.0) == "single seed"
+    board = leaderboard(rows, "bp", spaces={"ff": space, "bp": space}).set_index(["method", "budget_multiple"])
+    assert board.loc[("ff", 0.5), "flags"] == "did not learn, under-trained regime, possibly undertuned"
+    assert board.loc[("bp", 1.0), "flags"] == "" and board.loc[("bp", 2.0), "flags"] == "single seed"
+
+def test_the_search_space_travels_with_the_rows_so_report_needs_no_torch(tmp_path):
+    """Rows record their study's search space (``search_space_json``): the "possibly undertuned" flag reads it,
+    so ``harness report`` on such rows never imports the method files (and torch)."""
+    import subprocess
+    import sys
+
+    from harness.contracts.interface import Choice, LogUniform, Uniform, space_from_json, space_json
+
+    space = {"lr": LogUniform(1e-4, 1e-2), "beta": Uniform(0.0, 1.0), "ns": Choice((3, 5))}
+    assert space_from_json(space_json(space)) == space
+    from tests.fake_results import write_fake_results
+
+    write_fake_results(tmp_path)
+    code = ("import sys; from harness import report, store; rows, _ = store.read_results(sys.argv[1]); "
+            "board = report.board(rows, 'adamw'); assert len(board) and 'torch' not in sys.modules, "
+            "sorted(m for m in sys.modules if m.startswith(('torch', 'implementations')))[:5]")
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]

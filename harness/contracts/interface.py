@@ -12,6 +12,7 @@ module-level ``METHOD``; its name is the file stem.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -70,6 +71,19 @@ class Choice:
 
 
 Space = LogUniform | Uniform | Choice
+
+
+def space_json(space: dict[str, Space]) -> str:
+    """A search space as JSON, recorded with every trial: {"lr": {"LogUniform": [1e-4, 1e-2]}, ...}."""
+    return json.dumps({k: {type(d).__name__: list(d.values) if isinstance(d, Choice) else [d.low, d.high]}
+                       for k, d in sorted(space.items())}, default=str)
+
+
+def space_from_json(text: str) -> dict[str, Space]:
+    """``space_json`` read back (unknown distributions are skipped)."""
+    kinds = {"LogUniform": LogUniform, "Uniform": Uniform, "Choice": lambda *v: Choice(tuple(v))}
+    return {k: kinds[name](*args) for k, spec in json.loads(text).items() for name, args in spec.items()
+            if name in kinds}
 
 
 # --------------------------------------------------------------------------- claims

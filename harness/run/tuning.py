@@ -19,7 +19,7 @@ from omegaconf import OmegaConf
 from scipy.stats import qmc
 
 from harness.contracts import registry
-from harness.contracts.interface import Method, Space
+from harness.contracts.interface import Method, Space, space_json
 from harness.train.trainer import CHINCHILLA_UNITS_PER_PARAM, Trial, workload_module
 
 
@@ -98,6 +98,7 @@ def _base_trial(cfg, workload: str, scale: str, budget: float, method: str, para
         codecarbon=bool(cfg.train.codecarbon),
         country=str(cfg.train.country),
         precision=str(cfg.train.get("precision", "fp32")),
+        search_space=space_json(search_space(parts, list(cfg.tuning.tune))),
         compile=bool(cfg.train.get("compile", False)),
         data={k: v for k, v in dict(cfg.data).items() if v is not None},
     )

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from harness.stats.speedup import speedup_table
+from harness.contracts.interface import space_from_json
+from harness.stats.speedup import speedup_tables
 
 STUDY_KEYS = ("suite", "workload", "scale", "budget_multiple", "method")
 MEASURED_ENERGY_METHODS = ("nvml",)  # energy_method values that are measurements, not estimates
@@ -49,57 +50,28 @@ def _t(confidence: float, df):
     return stats.t.ppf((1 + confidence) / 2, df)
 
 
+def _one(values, log: bool = False) -> pd.DataFrame:
+    """``_moments`` of one sample."""
+    return _moments(pd.DataFrame({"v": np.asarray(values, float).ravel(), "_g": 0}), "_g", "v", 1, log)
+
+
 def mean_ci(values, confidence: float = CONFIDENCE) -> Estimate:
     """mean ± t_{n-1} s/sqrt(n) (NaNs dropped); no interval below 2 values, the point itself when they are equal."""
-    x = np.asarray(values, float)
-    x = x[~np.isnan(x)]
-    if len(x) == 0:
-        return Estimate(np.nan, np.nan, np.nan)
-    point = float(x.mean())
-    if len(x) < 2 or np.ptp(x) == 0:
-        return Estimate(point, *((np.nan, np.nan) if len(x) < 2 else (point, point)))
-    half = float(_t(confidence, len(x) - 1) * x.std(ddof=1) / np.sqrt(len(x)))
-    return Estimate(point, point - half, point + half)
-
-
-def _welch(b: np.ndarray, m: np.ndarray, confidence: float) -> Estimate:
-    """mean(m) - mean(b) with the Welch t interval (Welch–Satterthwaite df)."""
-    point = float(m.mean() - b.mean())
-    if len(b) < 2 or len(m) < 2:
-        return Estimate(point, np.nan, np.nan)
-    vb, vm = b.var(ddof=1) / len(b), m.var(ddof=1) / len(m)
-    if vb + vm == 0:
-        return Estimate(point, point, point)
-    df = (vb + vm) ** 2 / (vb**2 / (len(b) - 1) + vm**2 / (len(m) - 1))
-    half = float(_t(confidence, df) * np.sqrt(vb + vm))
-    return Estimate(point, point - half, point + half)
-
-
-def _clean(values) -> np.ndarray:
-    x = np.asarray(values, float)
-    return x[~np.isnan(x)]
+    return Estimate(*(float(v[0]) for v in _mean_ci(_one(values), confidence)))
 
 
 def difference_ci(baseline_values, method_values, confidence: float = CONFIDENCE) -> Estimate:
-    """mean(method) - mean(baseline) with a Welch t interval (quality and forgetting deltas).
-    Calibrated at 3-5 seeds where the bootstrap is not (docs/statistics.md)."""
-    b, m = _clean(baseline_values), _clean(method_values)
-    if len(b) == 0 or len(m) == 0:
-        return Estimate(np.nan, np.nan, np.nan)
-    return _welch(b, m, confidence)
+    """mean(method) - mean(baseline) with a Welch t interval (Welch–Satterthwaite df; quality and forgetting
+    deltas). Calibrated at 3-5 seeds where the bootstrap is not (docs/statistics.md)."""
+    return Estimate(*(float(v[0]) for v in _welch_arrays(_one(baseline_values), _one(method_values), confidence)))
 
 
 def ratio_ci(baseline_values, method_values, confidence: float = CONFIDENCE) -> Estimate:
     """baseline / method as the ratio of geometric means, with the Welch t interval of the log values
     exponentiated (> 1 = the method needs less: steps-, time-, energy-to-target). NaNs (target not reached)
     are dropped; a method at 0 (sends nothing) against a positive baseline is an infinite ratio."""
-    b, m = _clean(baseline_values), _clean(method_values)
-    if len(b) == 0 or len(m) == 0 or (b < 0).any() or (m < 0).any() or (b == 0).any():
-        return Estimate(np.nan, np.nan, np.nan)
-    if (m == 0).any():
-        return Estimate(np.inf, np.nan, np.nan)
-    est = _welch(np.log(m), np.log(b), confidence)
-    return Estimate(*(float(np.exp(v)) for v in est))
+    got = _ratio(_one(baseline_values, log=True), _one(method_values, log=True), confidence)
+    return Estimate(*(float(v[0]) for v in got))
 
 
 # --------------------------------------------------------------------------- aggregates
@@ -139,24 +111,28 @@ def algoperf_score(times: pd.DataFrame, tau_max: float = 4.0) -> pd.Series:
 
 
 def rank_with_ties(df: pd.DataFrame, value: str = "point", lo: str = "lo", hi: str = "hi",
-                   lower_is_better: bool = True) -> pd.Series:
-    """Competition ranks (1, 1, 3, ...) where methods whose intervals overlap share a rank.
+                   lower_is_better: bool = True, by: list[str] | None = None) -> pd.Series:
+    """Competition ranks (1, 1, 3, ...) where methods whose intervals overlap share a rank, within each group
+    of ``by`` (the whole frame when None).
 
     Sort by ``value``; a method joins the rank of the current group when its interval overlaps
     the interval of that group's first (best) member, else it starts a new group whose rank is
     its position. A row without an interval is a point interval [value, value].
     """
-    v = df[value].astype(float)
-    order = v.sort_values(ascending=lower_is_better, kind="stable").index
-    low = df[lo].astype(float).fillna(v) if lo in df else v
-    high = df[hi].astype(float).fillna(v) if hi in df else v
-    ranks, leader = pd.Series(0, index=df.index, name="rank"), None
-    for position, i in enumerate(order, start=1):
-        if leader is not None and low[i] <= high[leader] and low[leader] <= high[i]:
+    v = df[value].astype(float).to_numpy()
+    low = (df[lo].astype(float).fillna(df[value].astype(float)) if lo in df else df[value].astype(float)).to_numpy()
+    high = (df[hi].astype(float).fillna(df[value].astype(float)) if hi in df else df[value].astype(float)).to_numpy()
+    group = df.groupby(by, sort=False, dropna=False).ngroup().to_numpy() if by else np.zeros(len(df), int)
+    ranks, leader, position, current = np.zeros(len(df), int), -1, 0, None
+    for i in np.lexsort((v if lower_is_better else -v, group)):  # stable: ties keep their order
+        if group[i] != current:
+            leader, position, current = -1, 0, group[i]
+        position += 1
+        if leader >= 0 and low[i] <= high[leader] and low[leader] <= high[i]:
             ranks[i] = ranks[leader]
         else:
             ranks[i], leader = position, i
-    return ranks
+    return pd.Series(ranks, index=df.index, name="rank")
 
 
 def lr_sensitivity(df: pd.DataFrame, tolerance: float = 0.01) -> pd.DataFrame:
@@ -206,13 +182,6 @@ def _to_target(g: pd.DataFrame, column: str) -> np.ndarray:
 LOWER_IS_BETTER = ("bits_per_token", "bits_per_byte", "mse", "loss", "perplexity")
 
 
-def _energy_quality(methods: pd.Series) -> str:
-    methods = methods.dropna()
-    if methods.empty or (methods == "none").all():
-        return "none"
-    return "measured" if methods.isin(MEASURED_ENERGY_METHODS).all() else "estimated"
-
-
 def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE, spaces: dict | None = None
                 ) -> pd.DataFrame:
     """One row per (suite, workload, scale, budget_multiple, method) of the final phase.
@@ -241,66 +210,134 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE,
     intervals' bounds (exact when the bytes do not vary across seeds, as with fixed hyperparameters).
     """
     fin = df[df["phase"] == "final"].copy()
+    if fin.empty:
+        return pd.DataFrame()
     fin["budget"] = _budget(fin)
     if "forgetting" not in fin:  # rows made before the column existed
         fin["forgetting"] = np.nan
+    keys = list(STUDY_KEYS)
+    fin = fin.sort_values(keys, kind="stable").reset_index(drop=True)
+    fin["_study"] = fin.groupby(keys, sort=False, dropna=False).ngroup()  # 0, 1, ... in key order
+    fin["_cell"] = fin.groupby(keys[:4], sort=False, dropna=False).ngroup()  # the study's baseline
+    head = fin.drop_duplicates("_study")  # each study's first row (budget, params, metric name)
+    out = head[[*keys, "budget", "params"]].reset_index(drop=True)
     ok = fin[(fin["status"] == "ok") & fin["final_val_loss"].notna()]
-    kw = dict(confidence=confidence)
-    scale_keys = ["suite", "workload", "scale"]
-    speedups = {}
-    for key, g in ok.groupby(scale_keys, dropna=False):
-        base = g[g["method"] == baseline].rename(columns={"final_val_loss": "loss"})
-        for method, gm in g.groupby("method"):
-            if len(base) and method != baseline:
-                table = speedup_table(base[["budget", "loss"]], gm.rename(columns={"final_val_loss": "loss"}),
-                                      confidence)
-                for _, r in table.iterrows():
-                    speedups[(*key, method, r["budget"])] = r
-    baselines = dict(iter(ok[ok["method"] == baseline].groupby(list(STUDY_KEYS[:4]), dropna=False)))
-    communicates = "bytes_communicated" in fin and fin["bytes_communicated"].notna().any()
-    rows = []
-    for key, g in fin.groupby(list(STUDY_KEYS), dropna=False):
-        row = dict(zip(STUDY_KEYS, key, strict=True))
-        good = g[(g["status"] == "ok") & g["final_val_loss"].notna()]
-        base = baselines.get(key[:4], ok.iloc[:0])
-        loss = mean_ci(good["final_val_loss"], confidence)
-        row.update(budget=g["budget"].iloc[0], params=g["params"].iloc[0], device=",".join(sorted(
-                   g["device"].dropna().unique())), n_seeds=len(good), n_failed=len(g) - len(good),
-                   loss=loss.point, loss_lo=loss.lo, loss_hi=loss.hi, simulated=_simulated(g),
-                   metric_name=g["val_metric_name"].iloc[0] if "val_metric_name" in g else None,
-                   flags=flags(good, float(key[3]), (spaces or {}).get(key[4])))
-        s = speedups.get((*key[:3], key[4], row["budget"]))
-        if key[4] == baseline and len(good):
-            row.update(data_speedup=1.0, data_speedup_lo=np.nan, data_speedup_hi=np.nan, data_speedup_kind="baseline",
-                       data_speedup_text="1.00x (baseline)")
-        else:
-            row.update(data_speedup=np.nan if s is None else s["speedup"],
-                       data_speedup_lo=np.nan if s is None else s["speedup_lo"],
-                       data_speedup_hi=np.nan if s is None else s["speedup_hi"],
-                       data_speedup_kind=None if s is None else s["kind"],
-                       data_speedup_text="—" if s is None else s["text"])
-        lower = "val_metric_name" in g and g["val_metric_name"].isin(LOWER_IS_BETTER).any()  # > 0: better
-        pair = (good, base) if lower else (base, good)
-        deltas = {"loss_delta": difference_ci(good["final_val_loss"], base["final_val_loss"], **kw),
-                  "metric_delta": difference_ci(pair[0]["final_val_metric"], pair[1]["final_val_metric"], **kw),
-                  "forgetting_delta": difference_ci(good["forgetting"], base["forgetting"], **kw)}
-        for name, est in deltas.items():
-            row.update({name: est.point, f"{name}_lo": est.lo, f"{name}_hi": est.hi})
-        for name, column in (("steps", "steps_to_target"), ("time", "time_to_target_s"),
-                             ("energy", "energy_to_target_j")):
-            mine = _to_target(good, column)
-            est = ratio_ci(_to_target(base, column), mine, **kw)
-            row.update({f"{name}_ratio": est.point, f"{name}_ratio_lo": est.lo, f"{name}_ratio_hi": est.hi,
-                        f"{name}_reached": float(np.mean(~np.isnan(mine))) if len(mine) else np.nan})
-        for name, column in (("overhead", "step_time_ms_p50"), ("memory", "peak_mem_bytes")):
-            est = ratio_ci(good[column].astype(float), base[column].astype(float), **kw)  # method / baseline
-            row.update({f"{name}_ratio": est.point, f"{name}_ratio_lo": est.lo, f"{name}_ratio_hi": est.hi})
-        row["energy_quality"] = _energy_quality(good["energy_method"])
-        if communicates:
-            row.update(_communication(good, base, row["data_speedup"], row["data_speedup_lo"],
-                                      row["data_speedup_hi"], kw))
-        rows.append(row)
-    return pd.DataFrame(rows)
+    base = ok[ok["method"] == baseline]
+    cells, size = head["_cell"].to_numpy(), len(out)
+    n = np.bincount(ok["_study"], minlength=size)
+    out["device"] = _joined(fin, "device", size)
+    out["n_seeds"], out["n_failed"] = n, np.bincount(fin["_study"], minlength=size) - n
+    out["loss"], out["loss_lo"], out["loss_hi"] = _mean_ci(_moments(ok, "_study", "final_val_loss", size), confidence)
+    parts = fin[["_study", "simulated"]].dropna() if "simulated" in fin else fin.iloc[:0].assign(simulated="")
+    parts = parts.assign(simulated=parts["simulated"].astype(str).str.split(",")).explode("simulated")
+    out["simulated"] = [v or None for v in _joined(parts[parts["simulated"] != ""], "simulated", size)]
+    out["metric_name"] = head["val_metric_name"].to_numpy() if "val_metric_name" in head else None
+    out["flags"] = _flags(ok, out, spaces)
+    is_base = (out["method"] == baseline).to_numpy()
+    losses = ok.rename(columns={"final_val_loss": "loss"})
+    table = speedup_tables(base.rename(columns={"final_val_loss": "loss"})[[*keys[:3], "budget", "loss"]],
+                           losses.loc[losses["method"] != baseline, [*keys[:3], "method", "budget", "loss"]],
+                           keys[:3], confidence)
+    su = out[[*keys[:3], "method", "budget"]].merge(table, on=[*keys[:3], "method", "budget"], how="left")
+    has = su["kind"].notna().to_numpy() & ~is_base
+    for col, src, empty in (("", "speedup", np.nan), ("_lo", "speedup_lo", np.nan), ("_hi", "speedup_hi", np.nan),
+                            ("_kind", "kind", None), ("_text", "text", "—")):
+        out[f"data_speedup{col}"] = su[src].where(has, empty).to_numpy()
+    mark = is_base & (n > 0)
+    out.loc[mark, ["data_speedup", "data_speedup_kind", "data_speedup_text"]] = [1.0, "baseline", "1.00x (baseline)"]
+    lower = (fin["val_metric_name"].isin(LOWER_IS_BETTER).groupby(fin["_study"]).any().to_numpy()
+             if "val_metric_name" in fin else np.zeros(size, bool))
+    ones = np.ones(size)  # +1: baseline - method (less loss, less forgetting); -1: method - baseline
+    for name, column, sign in (("loss_delta", "final_val_loss", ones), ("metric_delta", "final_val_metric",
+                               np.where(lower, 1.0, -1.0)), ("forgetting_delta", "forgetting", ones)):
+        m, b = _moments(ok, "_study", column, size), _moments(base, "_cell", column, cells.max() + 1).iloc[cells]
+        out[name], out[f"{name}_lo"], out[f"{name}_hi"] = _welch_diff(m, b, confidence, sign)
+    for name, column in (("steps", "steps_to_target"), ("time", "time_to_target_s"),
+                         ("energy", "energy_to_target_j")):
+        target = ok.assign(_v=_to_target(ok, column))
+        m = _moments(target, "_study", "_v", size, log=True)
+        b = _moments(target[target["method"] == baseline], "_cell", "_v", cells.max() + 1, log=True).iloc[cells]
+        out[f"{name}_ratio"], out[f"{name}_ratio_lo"], out[f"{name}_ratio_hi"] = _ratio(b, m, confidence)
+        out[f"{name}_reached"] = target["_v"].notna().groupby(target["_study"]).mean().reindex(range(size)).to_numpy()
+    for name, column in (("overhead", "step_time_ms_p50"), ("memory", "peak_mem_bytes")):
+        m = _moments(ok, "_study", column, size, log=True)
+        b = _moments(base, "_cell", column, cells.max() + 1, log=True).iloc[cells]
+        out[f"{name}_ratio"], out[f"{name}_ratio_lo"], out[f"{name}_ratio_hi"] = _ratio(m, b, confidence)
+    out["energy_quality"] = _energy_quality(ok, size)
+    if "bytes_communicated" in fin and fin["bytes_communicated"].notna().any():
+        out = _communication(out, ok, base, cells, confidence)
+    return out
+
+
+# --------------------------------------------------------------------------- per-study moments, vectorised
+
+
+def _moments(frame: pd.DataFrame, code: str, column: str, size: int, log: bool = False) -> pd.DataFrame:
+    """Per group code 0..size-1: n, mean, var (ddof 1; exactly 0 when the values are equal) of the non-NaN
+    values of ``column``; with ``log``, of their logs, and neg/zero (some value < 0 / == 0: no ratio)."""
+    v = frame[column].astype(float) if column in frame else pd.Series(np.nan, index=frame.index)
+    by = frame[code]
+    out = pd.DataFrame(index=range(size))
+    if log:
+        out["neg"] = (v < 0).groupby(by).any().reindex(out.index, fill_value=False).astype(bool)
+        out["zero"] = (v == 0).groupby(by).any().reindex(out.index, fill_value=False).astype(bool)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.log(v.where(v > 0))
+    g = v.groupby(by)
+    out["n"] = g.count().reindex(out.index, fill_value=0)
+    out["mean"], out["var"] = g.mean().reindex(out.index), g.var(ddof=1).reindex(out.index)
+    out.loc[((g.max() - g.min()) == 0).reindex(out.index, fill_value=False).to_numpy(bool), "var"] = 0.0
+    return out.reset_index(drop=True)
+
+
+def _welch_arrays(b: pd.DataFrame, m: pd.DataFrame, confidence: float):
+    """``_welch`` on moments: mean(m) - mean(b) with its Welch t interval, per row (NaN without data)."""
+    nb, nm = b["n"].to_numpy(float), m["n"].to_numpy(float)
+    point = m["mean"].to_numpy(float) - b["mean"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        vb, vm = b["var"].to_numpy(float) / nb, m["var"].to_numpy(float) / nm
+        s = vb + vm
+        df = s**2 / (vb**2 / (nb - 1) + vm**2 / (nm - 1))
+        half = _t(confidence, np.where(s > 0, df, 1.0)) * np.sqrt(s)
+    half = np.where(s == 0, 0.0, half)
+    few = (nb < 2) | (nm < 2)
+    none = (nb == 0) | (nm == 0)
+    point = np.where(none, np.nan, point)
+    return point, np.where(few | none, np.nan, point - half), np.where(few | none, np.nan, point + half)
+
+
+def _welch_diff(m, b, confidence, sign):
+    """``difference_ci`` per row, times ``sign`` (+1: baseline - method, -1: method - baseline)."""
+    point, lo, hi = _welch_arrays(m, b, confidence)  # mean(b) - mean(m)
+    return (point * sign, np.where(sign > 0, lo, -hi), np.where(sign > 0, hi, -lo))
+
+
+def _ratio(b, m, confidence):
+    """``ratio_ci(b values, m values)`` per row: mean(b) / mean(m) of geometric means with its interval."""
+    point, lo, hi = (np.exp(v) for v in _welch_arrays(m, b, confidence))
+    bad = b["neg"].fillna(False).to_numpy(bool) | m["neg"].fillna(False).to_numpy(bool) | b["zero"].fillna(
+        False).to_numpy(bool)
+    inf = ~bad & m["zero"].fillna(False).to_numpy(bool) & (b["n"].to_numpy() > 0)
+    point = np.where(inf, np.inf, point)
+    lo, hi = np.where(inf, np.nan, lo), np.where(inf, np.nan, hi)
+    return np.where(bad, np.nan, point), np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
+
+
+def _mean_ci(mom: pd.DataFrame, confidence: float):
+    """``mean_ci`` per row of moments."""
+    n, mean, var = mom["n"].fillna(0).to_numpy(float), mom["mean"].to_numpy(float), mom["var"].to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        half = np.where(var > 0, _t(confidence, np.maximum(n - 1, 1)) * np.sqrt(var / n), 0.0)
+    lo, hi = np.where(n < 2, np.nan, mean - half), np.where(n < 2, np.nan, mean + half)
+    return np.where(n == 0, np.nan, mean), lo, hi
+
+
+def _joined(frame: pd.DataFrame, column: str, size: int) -> list[str]:
+    """Per study code: the distinct non-null values of ``column``, sorted and comma-joined ("" when none)."""
+    if column not in frame:
+        return [""] * size
+    parts = frame[["_study", column]].dropna().drop_duplicates().sort_values(column)
+    return parts.groupby("_study")[column].agg(",".join).reindex(range(size), fill_value="").tolist()
 
 
 EDGE_SHARE = 0.05  # a tuned value within 5% of its range's end (log scale for LogUniform) sits on the edge
@@ -316,47 +353,59 @@ def _on_edge(value, space) -> bool:
     return bool(u <= EDGE_SHARE or u >= 1 - EDGE_SHARE)
 
 
-def flags(good: pd.DataFrame, budget_multiple: float, space: dict | None = None) -> str:
-    """Warnings that travel with a study's numbers (comma-separated, empty when none):
+def _flags(ok: pd.DataFrame, out: pd.DataFrame, spaces: dict | None) -> list[str]:
+    """Warnings that travel with each study's numbers (comma-separated, empty when none), per row of ``out``
+    (``ok``: the studies' successful final rows, with their ``_study`` code):
     did not learn (mean final loss >= CHANCE_SHARE x ``chance_loss``, the loss of a uniform guess);
     single seed; under-trained regime (budget < 1x Chinchilla); possibly undertuned (the tuned value of a
-    hyperparameter within EDGE_SHARE of its search range's end: the optimum may lie outside it);
-    contended machine (load above the cores during a trial: its time and energy are unreliable)."""
-    out = []
-    chance = good["chance_loss"].dropna() if "chance_loss" in good else pd.Series(dtype=float)
-    if len(chance) and len(good) and good["final_val_loss"].mean() >= CHANCE_SHARE * chance.iloc[0]:
-        out.append("did not learn")
-    if len(good) < 2:
-        out.append("single seed")
-    if budget_multiple < 1:
-        out.append("under-trained regime")
-    if space and len(good) and "hparams_json" in good and isinstance(good["hparams_json"].iloc[0], str):
-        tuned = json.loads(good["hparams_json"].iloc[0])
-        if any(_on_edge(tuned.get(k), s) for k, s in space.items()):
-            out.append("possibly undertuned")
-    if "contended" in good and good["contended"].fillna(False).astype(bool).any():
-        out.append("contended machine")
-    return ", ".join(out)
+    hyperparameter within EDGE_SHARE of its search range's end: the optimum may lie outside it; the space
+    recorded with the trial, else ``spaces`` = {method: search space}); contended machine (load above the
+    cores during a trial: its time and energy are unreliable)."""
+    size, by = len(out), ok["_study"]
+    column = lambda name: ok[name] if name in ok else pd.Series(np.nan, index=ok.index)  # noqa: E731
+    chance = column("chance_loss").astype(float).groupby(by).first().reindex(range(size)).to_numpy()
+    mean = ok["final_val_loss"].groupby(by).mean().reindex(range(size)).to_numpy()
+    dead = np.nan_to_num(mean) >= CHANCE_SHARE * np.where(np.isfinite(chance), chance, np.inf)
+    busy = column("contended").astype(float).fillna(0).astype(bool).groupby(by).any().reindex(range(size),
+                                                                                             fill_value=False)
+    tuned = column("hparams_json").groupby(by).first().reindex(range(size)).tolist()
+    recorded = column("search_space_json").groupby(by).first().reindex(range(size)).tolist()
+    result = []
+    for n, method, multiple, died, hp, own, contended in zip(out["n_seeds"], out["method"], out["budget_multiple"],
+                                                              dead, tuned, recorded, busy, strict=True):
+        space = space_from_json(own) if isinstance(own, str) else (spaces or {}).get(method)
+        edge = bool(space) and isinstance(hp, str) and any(_on_edge(json.loads(hp).get(k), s) for k, s in space.items())
+        result.append(", ".join(name for name, on in (
+            ("did not learn", n > 0 and died), ("single seed", n < 2), ("under-trained regime", float(multiple) < 1),
+            ("possibly undertuned", n > 0 and edge), ("contended machine", contended)) if on))
+    return result
 
 
-def _simulated(g: pd.DataFrame) -> str | None:
-    """What the study's rows only simulated (``"activations,weights"``, ``"communication"``), or None."""
-    parts = {p for v in g.get("simulated", pd.Series(dtype=object)).dropna() for p in str(v).split(",") if p}
-    return ",".join(sorted(parts)) or None
+def _energy_quality(ok: pd.DataFrame, size: int) -> np.ndarray:
+    """Per study: "measured" (every energy figure from ``MEASURED_ENERGY_METHODS``), "estimated" or "none"."""
+    m = ok[["_study", "energy_method"]].dropna()
+    by = m["_study"]
+    measured = m["energy_method"].isin(MEASURED_ENERGY_METHODS).groupby(by).all()
+    quality = measured.map({True: "measured", False: "estimated"}).where(~(m["energy_method"] == "none").groupby(
+        by).all(), "none")
+    return quality.reindex(range(size)).fillna("none").to_numpy(object)
 
 
-def _communication(good: pd.DataFrame, base: pd.DataFrame, speedup: float, speedup_lo: float,
-                   speedup_hi: float, kw: dict) -> dict:
-    """Communication columns of one leaderboard row (see ``leaderboard``)."""
-    mine, theirs = (g["bytes_communicated"].astype(float).dropna() for g in (good, base))
-    with np.errstate(divide="ignore", invalid="ignore"):  # a method that sends nothing: an infinite reduction
-        est = ratio_ci(theirs, mine, **kw)
-    return {"bytes_communicated": mine.mean() if len(mine) else np.nan,
-            "communication_simulated": "simulated" in good and bool(
-                good["simulated"].fillna("").astype(str).str.contains("communication").any()),
-            "comm_ratio": est.point, "comm_ratio_lo": est.lo, "comm_ratio_hi": est.hi,
-            "comm_ratio_at_loss": est.point * speedup, "comm_ratio_at_loss_lo": est.lo * speedup_lo,
-            "comm_ratio_at_loss_hi": est.hi * speedup_hi}
+def _communication(out: pd.DataFrame, ok: pd.DataFrame, base: pd.DataFrame, cells: np.ndarray, confidence: float
+                   ) -> pd.DataFrame:
+    """The communication columns (see ``leaderboard``)."""
+    size = len(out)
+    m = _moments(ok, "_study", "bytes_communicated", size, log=True)
+    b = _moments(base, "_cell", "bytes_communicated", cells.max() + 1, log=True).iloc[cells]
+    point, lo, hi = _ratio(b, m, confidence)
+    sim = ok["simulated"].fillna("").astype(str).str.contains("communication") if "simulated" in ok else \
+        pd.Series(False, index=ok.index)
+    return out.assign(
+        bytes_communicated=ok["bytes_communicated"].astype(float).groupby(ok["_study"]).mean().reindex(
+            range(size)).to_numpy(),
+        communication_simulated=sim.groupby(ok["_study"]).any().reindex(range(size), fill_value=False).to_numpy(bool),
+        comm_ratio=point, comm_ratio_lo=lo, comm_ratio_hi=hi, comm_ratio_at_loss=point * out["data_speedup"],
+        comm_ratio_at_loss_lo=lo * out["data_speedup_lo"], comm_ratio_at_loss_hi=hi * out["data_speedup_hi"])
 
 
 def pareto_front(cost, loss) -> np.ndarray:

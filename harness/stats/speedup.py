@@ -214,21 +214,22 @@ def _statistic(pos, b, x, n, ybar, mbar, s2b, dfb, ss, ssm, nm, alpha, variance)
     w0, w1 = (1 - w) ** 2 / n0, w ** 2 / n1
     diff = mbar[:, None] - ((1 - w) * ybar[rows, seg] + w * ybar[rows, seg + 1])
     with np.errstate(invalid="ignore", divide="ignore"):
-        if variance == "pooled" or (variance == "pooled_base" and not (nm >= 2).all()):  # 1 method seed
+        if variance in ("pooled", "pooled_base"):
             df = dfb + nm - 1
             s2 = (ss.sum(1) + ssm) / df
-            var, dfv = s2[:, None] * (w0 + w1 + 1 / nm[:, None]), df[:, None]
-        elif variance == "pooled_base":
+            var, dfv = s2[:, None] * (w0 + w1 + 1 / nm[:, None]), np.broadcast_to(df[:, None], w.shape)
+        if variance == "pooled_base":  # pooled only in rows with a single method seed (no variance of its own)
             A, B = s2b[:, None] * (w0 + w1), (ssm / (nm - 1) / nm)[:, None]
-            var = A + B
-            dfv = var ** 2 / (A ** 2 / dfb[:, None] + B ** 2 / (nm - 1)[:, None])
-        elif variance == "welch":
+            single = (nm < 2)[:, None]
+            var, dfv = np.where(single, var, A + B), np.where(single, dfv, (A + B) ** 2 / (
+                A ** 2 / dfb[:, None] + B ** 2 / (nm - 1)[:, None]))
+        if variance == "welch":
             v = ss / (n - 1)
             terms = [v[rows, seg] * w0, v[rows, seg + 1] * w1, np.broadcast_to((ssm / (nm - 1) / nm)[:, None], w.shape)]
             dfs = [(n - 1)[rows, seg], (n - 1)[rows, seg + 1], np.broadcast_to((nm - 1)[:, None], w.shape)]
             var = sum(terms)
             dfv = var ** 2 / sum(np.where(tm > 0, tm ** 2 / d, 0) for tm, d in zip(terms, dfs, strict=True))
-        else:
+        if variance not in ("pooled", "pooled_base", "welch"):
             raise ValueError(variance)
         q = t_quantile(1 - alpha / 2, dfv)
         stat = np.where(var > 0, diff / np.sqrt(var), np.sign(diff) * np.inf)
@@ -279,6 +280,39 @@ def estimate_rows(x, Y, M, xm, confidence=0.95, variance=VARIANCE, shape=True, b
     return dict(point=point, lo=lo, hi=hi, kind=kind, open_lo=open_lo, open_hi=open_hi, b=b)
 
 
+def estimate_many(d, Y, method_budgets, M, confidence=0.95, variance=VARIANCE) -> dict:
+    """``estimate_speedup`` for R method budgets against baselines that share the budgets ``d`` (k,), sorted,
+    positive, distinct: Y (R, S_b, k) baseline losses (every budget one finite seed per row), method_budgets
+    (R,), M (R, S_m) method losses (NaN = missing). Returns a dict of arrays (point, lo, hi, kind, open_lo,
+    open_hi, b); a row whose method has no finite loss or budget is kind "none" (NaN)."""
+    d, Y, M = np.asarray(d, float), np.asarray(Y, float), np.asarray(M, float)
+    mb = np.asarray(method_budgets, float)
+    valid = np.isfinite(M).any(1) & (mb > 0)
+    R = len(mb)
+    out = dict(point=np.full(R, np.nan), lo=np.full(R, np.nan), hi=np.full(R, np.nan),
+               kind=np.full(R, "none", dtype=object), open_lo=np.zeros(R, bool), open_hi=np.zeros(R, bool),
+               b=np.zeros(R))
+    if len(d) < 2 or not valid.any():
+        return out
+    got = estimate_rows(np.log(d), Y[valid], M[valid], np.log(mb[valid]), confidence, variance)
+    for key, v in got.items():
+        out[key][valid] = v
+    # the baseline against itself (the method's seeds are the baseline's at one budget): 1.0 by definition
+    j = np.searchsorted(d, mb).clip(0, len(d) - 1)
+    width = max(Y.shape[1], M.shape[1])
+    pad = lambda a: np.pad(np.sort(a, 1), ((0, 0), (0, width - a.shape[1])), constant_values=np.nan)  # noqa: E731
+    mine, theirs = pad(M), pad(Y[np.arange(R), :, j])
+    same = valid & (d[j] == mb) & ((mine == theirs) | (np.isnan(mine) & np.isnan(theirs))).all(1)
+    out["point"][same], out["kind"][same] = 1.0, "value"
+    lo_edge, hi_edge = d[0] / mb, d[-1] / mb  # exact ratios at the ends: a bound at a budget is that ratio
+    for key in ("point", "lo", "hi"):
+        v = np.clip(out[key], lo_edge, hi_edge)
+        for edge in (lo_edge, hi_edge):
+            v = np.where(np.isclose(v, edge, rtol=1e-12, atol=0), edge, v)
+        out[key] = np.where(valid, v, np.nan)
+    return out
+
+
 def estimate_speedup(base_budgets, base_losses, method_budget, method_losses, confidence=0.95,
                      variance=VARIANCE) -> SpeedupEstimate:
     """Data speedup of one method budget over the baseline (see the module docstring).
@@ -289,23 +323,15 @@ def estimate_speedup(base_budgets, base_losses, method_budget, method_losses, co
     """
     d = np.asarray(base_budgets, float)
     Y = np.atleast_2d(np.asarray(base_losses, float))
-    M = np.asarray(method_losses, float).ravel()
     keep = np.isfinite(d) & (d > 0) & np.isfinite(Y).any(0)
     order = np.argsort(d[keep])
     d, Y = d[keep][order], Y[:, keep][:, order]
-    if len(np.unique(d)) != len(d) or len(d) < 2 or not np.isfinite(M).any() or not method_budget > 0:
+    if len(np.unique(d)) != len(d):
         return SpeedupEstimate(np.nan, np.nan, np.nan, "none")
-    out = {k: v[0] for k, v in estimate_rows(np.log(d), Y[None], M[None], np.log([float(method_budget)]),
-                                             confidence, variance).items()}
-    same = np.flatnonzero(d == float(method_budget))  # the baseline against itself: 1.0 by definition
-    if len(same) and np.array_equal(np.sort(M[np.isfinite(M)]), np.sort(Y[:, same[0]][np.isfinite(Y[:, same[0]])])):
-        out.update(point=1.0, kind="value")
-    edge = d[0] / float(method_budget), d[-1] / float(method_budget)  # exact ratios at the ends
-    out.update({k: float(np.clip(out[k], *edge)) for k in ("point", "lo", "hi")})
-    for k in ("point", "lo", "hi"):  # a bound at a budget is that budget's exact ratio, not exp(log) of it
-        out[k] = next((e for e in edge if np.isclose(out[k], e, rtol=1e-12, atol=0)), out[k])
-    return SpeedupEstimate(float(out["point"]), float(out["lo"]), float(out["hi"]), str(out["kind"]),
-                           bool(out["open_lo"]), bool(out["open_hi"]), float(out["b"]))
+    out = estimate_many(d, Y[None], [float(method_budget)], np.asarray(method_losses, float).ravel()[None],
+                        confidence, variance)
+    return SpeedupEstimate(float(out["point"][0]), float(out["lo"][0]), float(out["hi"][0]), str(out["kind"][0]),
+                           bool(out["open_lo"][0]), bool(out["open_hi"][0]), float(out["b"][0]))
 
 
 def verdict(lo, hi, claimed, margin=MARGIN):
@@ -335,29 +361,59 @@ def describe(est: SpeedupEstimate) -> str:
     return f"{head} [{fmt[0]}, {fmt[1]}]"
 
 
-def _seeds(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Budgets (sorted) and an (S x k) loss matrix, NaN where a budget has fewer seeds."""
-    groups = {b: g["loss"].to_numpy(float) for b, g in frame.groupby("budget")}
-    budgets = np.array(sorted(groups), float)
-    width = max((len(v) for v in groups.values()), default=0)
-    losses = np.full((width, len(budgets)), np.nan)
-    for j, b in enumerate(budgets):
-        losses[: len(groups[b]), j] = groups[b]
-    return budgets, losses
+TABLE_COLUMNS = ["budget", "speedup", "speedup_lo", "speedup_hi", "kind", "open_lo", "open_hi", "b", "text"]
+
+
+def _matrix(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """One row per group of ``keys`` and its losses padded with NaN into a (groups x seeds) matrix."""
+    frame = frame.sort_values(keys, kind="stable")
+    groups = frame.groupby(keys, sort=False, dropna=False)
+    index = groups.ngroup().to_numpy()
+    seat = groups.cumcount().to_numpy()
+    losses = np.full((groups.ngroups, int(seat.max()) + 1 if len(seat) else 0), np.nan)
+    losses[index, seat] = frame["loss"].to_numpy(float)
+    return frame[keys].drop_duplicates().reset_index(drop=True), losses
+
+
+def speedup_tables(baseline: pd.DataFrame, methods: pd.DataFrame, by: list[str], confidence: float = 0.95
+                   ) -> pd.DataFrame:
+    """``speedup_table`` for every group of ``by`` at once (the leaderboard's path: one vectorised estimate per
+    distinct set of baseline budgets). ``baseline``: by + budget, loss (a row per seed); ``methods``: by +
+    method + budget, loss. Returns by + method + ``TABLE_COLUMNS``."""
+    keys = [*by, "method", "budget"]
+    if methods.empty or baseline.empty:
+        return pd.DataFrame(columns=[*by, "method", *TABLE_COLUMNS])
+    base = baseline[np.isfinite(baseline["budget"].astype(float)) & (baseline["budget"].astype(float) > 0)]
+    base_keys, base_losses = _matrix(base[[*by, "budget", "loss"]], [*by, "budget"])
+    base_keys = base_keys[np.isfinite(base_losses).any(1)]  # a budget with no finite seed is dropped
+    base_losses = base_losses[np.isfinite(base_losses).any(1)]
+    scales = {}  # by-key -> (budgets, S x k losses)
+    for key, idx in base_keys.groupby(by, sort=False, dropna=False).indices.items():
+        key = key if isinstance(key, tuple) else (key,)
+        scales[key] = (base_keys["budget"].to_numpy(float)[idx], base_losses[idx].T)
+    rows, losses = _matrix(methods[keys + ["loss"]], keys)
+    rows["scale_key"] = list(rows[by].itertuples(index=False, name=None))
+    rows = rows.assign(**{c: np.nan for c in TABLE_COLUMNS[1:4]}, kind="none", open_lo=False, open_hi=False, b=0.0)
+    signature = [(len(scales[k][0]), scales[k][1].shape[0], tuple(scales[k][0])) if k in scales else None
+                 for k in rows["scale_key"]]
+    for sig in {s for s in signature if s is not None}:
+        at = np.flatnonzero([s == sig for s in signature])
+        Y = np.stack([scales[rows["scale_key"].iat[i]][1] for i in at])
+        got = estimate_many(np.array(sig[2]), Y, rows["budget"].to_numpy(float)[at], losses[at], confidence)
+        for col, key in (("speedup", "point"), ("speedup_lo", "lo"), ("speedup_hi", "hi"), ("kind", "kind"),
+                         ("open_lo", "open_lo"), ("open_hi", "open_hi"), ("b", "b")):
+            rows.iloc[at, rows.columns.get_loc(col)] = got[key]
+    rows["text"] = [describe(SpeedupEstimate(*r)) for r in rows[["speedup", "speedup_lo", "speedup_hi", "kind",
+                                                                  "open_lo", "open_hi", "b"]].itertuples(
+                                                                      index=False, name=None)]
+    return rows.drop(columns="scale_key")[[*by, "method", *TABLE_COLUMNS]]
 
 
 def speedup_table(baseline: pd.DataFrame, method: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
     """``estimate_speedup`` at every budget of ``method``; both frames have columns budget, loss (a row per
     seed). Columns: budget, speedup, speedup_lo, speedup_hi, kind, open_lo, open_hi, b, text (``describe``)."""
-    budgets, losses = _seeds(baseline)
-    rows = []
-    for b, g in method.groupby("budget"):
-        est = estimate_speedup(budgets, losses, b, g["loss"].to_numpy(float), confidence)
-        rows.append({"budget": b, "speedup": est.point, "speedup_lo": est.lo, "speedup_hi": est.hi,
-                     "kind": est.kind, "open_lo": est.open_lo, "open_hi": est.open_hi, "b": est.b,
-                     "text": describe(est)})
-    return pd.DataFrame(rows, columns=["budget", "speedup", "speedup_lo", "speedup_hi", "kind", "open_lo",
-                                       "open_hi", "b", "text"])
+    one = dict(scale=0, method="m")
+    return speedup_tables(baseline.assign(**one), method.assign(**one), ["scale"], confidence)[TABLE_COLUMNS]
 
 
 def data_speedup(baseline_budgets, baseline_losses, method_budgets, method_losses) -> pd.DataFrame:

@@ -20,7 +20,7 @@ SCHEMA = pa.schema(
         ("schedule", _S), ("training_method", _S), ("seed", _I), ("study_id", _S),
         ("tuning_trials", _I), ("tuning_protocol", _S), ("batch_size", _I),
         # hyperparameters
-        ("hparams_json", _S), ("hp_lr", _F), ("hp_weight_decay", _F), ("hp_momentum", _F),
+        ("hparams_json", _S), ("search_space_json", _S), ("hp_lr", _F), ("hp_weight_decay", _F), ("hp_momentum", _F),
         ("hp_warmup", _F),
         # outcome
         ("status", _S), ("error", _S),

@@ -29,7 +29,8 @@ from harness.train.measure import Meter
 
 CHINCHILLA_UNITS_PER_PARAM = 20
 COMMON_HPARAMS = ("lr", "weight_decay", "momentum", "warmup")
-NOT_IDENTITY = ("evals", "time_limit_s", "device", "codecarbon", "country", "baseline")  # do not change what is trained
+NOT_IDENTITY = ("evals", "time_limit_s", "device", "codecarbon", "country", "baseline",  # do not change
+                "search_space")  # what is trained
 NEW_DEFAULTS = {"precision": "fp32", "compile": False}  # fields added later: at their default, ids stay as they were
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}  # bf16: autocast of forward and loss, fp32 weights
 CHECK_EVERY = {"cpu": 1}  # steps between host reads of the loss (divergence check) by device type; else 32
@@ -68,6 +69,7 @@ class Trial:
     country: str = "USA"
     precision: str = "fp32"
     compile: bool = False  # torch.compile the model's forward
+    search_space: str = ""  # ``space_json`` of the study's search space (recorded: "possibly undertuned" reads it)
 
     @property
     def trial_id(self) -> str:
@@ -365,6 +367,7 @@ def identity_row(trial: Trial) -> dict:
         "tuning_protocol": trial.tuning_protocol,
         "batch_size": trial.batch_size,
         "hparams_json": json.dumps(hp, sort_keys=True, default=str),
+        "search_space_json": trial.search_space or None,
         **{f"hp_{k}": float(hp[k]) if isinstance(hp.get(k), int | float) else None for k in COMMON_HPARAMS},
     }
 
