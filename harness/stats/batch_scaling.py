@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 
 def fit_exponent(batch_sizes, lrs, level: float = 0.95) -> dict:
@@ -36,7 +36,7 @@ def fit_exponent(batch_sizes, lrs, level: float = 0.95) -> dict:
     if n > 2:
         resid = y - (intercept + alpha * b)
         stderr = float(math.sqrt(np.sum(resid**2) / (n - 2) / sxx))
-        half = float(stats.t.ppf(0.5 + level / 2, n - 2)) * stderr
+        half = float(special.stdtrit(n - 2, 0.5 + level / 2)) * stderr
     else:
         stderr = half = float("nan")
     return {

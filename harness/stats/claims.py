@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from harness.contracts.interface import Claim
 
@@ -238,7 +238,7 @@ def scale_trend(summary: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame
     parameters, exp(slope) of a weighted least-squares fit of log(point) on log10(params), each scale
     weighted by its interval (se = log(hi/lo) / (2 z)); the interval is slope +- z se(slope).
     Only scales whose result is a number with a closed interval enter (no bounds)."""
-    z = stats.norm.ppf(0.5 + confidence / 2)
+    z = special.ndtri(0.5 + confidence / 2)
     keys = ["quote", "baseline", "metric", "claimed"]
     out = []
     for key, g in summary.groupby(keys, sort=False, dropna=False):

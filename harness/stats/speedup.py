@@ -53,7 +53,7 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special  # t and F distributions without the slow scipy.stats import
 
 B_GRID = np.geomspace(0.01, 3.0, 64)  # exponents searched for the shape
 B_PLAUSIBLE = (0.02, 2.0)  # the shape is used only for an exponent in this range (see REPORT.md)
@@ -84,7 +84,7 @@ def t_quantile(p: float, df):
     """scipy.stats.t.ppf(p, df) for array df >= 1, interpolated in log df (a cached table; relative
     error < 1e-4, and far faster than ppf on non-integer df); NaN where df is not finite."""
     if p not in _TABLES:
-        _TABLES[p] = stats.t.ppf(p, _DF)
+        _TABLES[p] = special.stdtrit(_DF, p)
     df = np.asarray(df, float)
     return np.where(np.isfinite(df), np.interp(np.log(np.clip(df, 1.0, 1e5)), np.log(_DF), _TABLES[p]), np.nan)
 
@@ -125,7 +125,7 @@ def fit_exponent(x, ybar, n, s2, df) -> np.ndarray:
     ok = np.isfinite(sse_b) & (b >= B_PLAUSIBLE[0]) & (b <= B_PLAUSIBLE[1])
     if k >= 4:
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = stats.f.sf((sse_b / (k - 3)) / s2, k - 3, np.maximum(df, 1))
+            p = special.fdtrc(k - 3, np.maximum(df, 1), (sse_b / (k - 3)) / s2)
         ok &= ~((df > 0) & (s2 > 0)) | (p >= GOF_P)  # no variance estimate: plausibility only
     return np.where(ok, b, 0.0)
 
