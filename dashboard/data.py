@@ -22,6 +22,7 @@ import yaml
 
 from harness import report, store
 from harness.stats import analysis
+from harness.store import published
 
 RESULTS_ENV = "SPEEDPROOF_RESULTS"
 FILTERS = {  # column -> sidebar label
@@ -196,6 +197,12 @@ def _file_baseline(suite: str) -> str | None:
     except (OSError, yaml.YAMLError, AttributeError):
         return None
     return str(value) if value else None
+
+
+@st.cache_resource
+def published_data():
+    """The published replications (``published/``), read once per server."""
+    return published.read_published()
 
 
 @st.cache_resource(show_spinner="Computing speedups and confidence intervals…", max_entries=8)

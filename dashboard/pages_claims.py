@@ -1,6 +1,6 @@
 """Claims: one verdict per claim, scale and hardware (``claims.summarize`` of ``claims.verify``),
-measured claims first, the paper's number beside ours, its source linked; per-budget details below
-and the claims not measured yet at the end."""
+measured claims first, the paper's number beside ours and beside published replications, its source linked;
+per-budget details below and the claims not measured yet at the end."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import streamlit as st
 
 from dashboard import data, look, verdicts
 from harness.stats import claims as judging
+from harness.stats.published import beside
 
 COLUMN_CONFIG = {
     "method": st.column_config.TextColumn("method", pinned=True, help="The method that makes the claim."),
@@ -19,6 +20,10 @@ COLUMN_CONFIG = {
     "paper": st.column_config.TextColumn("paper says", help="The claimed factor, as the paper states it."),
     "ours": st.column_config.TextColumn("we measured", help="Point estimate and 95% interval at the largest budget "
                                                              "measured (a bound when only a bound is known)."),
+    "published": st.column_config.TextColumn("published replications", help="Independent published numbers for "
+                                             "the same claim, at the scale nearest the paper's: this project's "
+                                             "estimator on their final losses where they published them, else "
+                                             "their own figure (published/README.md lists the sources)."),
     "baseline": st.column_config.TextColumn("vs", help="The baseline the claim is measured against."),
     "where": st.column_config.TextColumn("workload / scale", help="Where it was measured (a smaller model than the "
                                                                   "paper's is labelled scaled-down)."),
@@ -34,6 +39,7 @@ def overview(summary: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "method": summary["method"], "verdict": summary["verdict"], "paper": summary["claimed_text"],
         "ours": [look.times(judging.measured_text(r)) for _, r in summary.iterrows()],
+        "published": summary["published"].map(look.times),
         "baseline": summary["baseline"], "where": summary["workload"] + " / " + summary["scale"],
         "budgets": summary["budgets"].map(look.text), "hardware": summary["hardware"],
         "labels": [", ".join(x for x in (look.text(a).strip("—"), look.text(b).strip("—")) if x)
@@ -57,13 +63,16 @@ def main() -> None:
     chosen = data.sidebar_filters(df, columns=("suite", "workload", "scale", "hardware"))  # what a verdict is per
     judged = verdicts.per_budget(df, entries)
     summary = verdicts.per_scale(judged)
+    claims = {(method, claim.quote, claim.factor): claim for _, method, claim in entries}
     if not summary.empty:
         summary = data.apply_filters(summary, chosen)
+        known = data.published_data()
+        summary["published"] = [beside(m, claims[(m, q, c)], known) for m, q, c in zip(
+            summary["method"], summary["quote"], summary["claimed"], strict=True)]
     if summary.empty:
         st.info("No claim is measured in this view yet: run a claim's suite with the method and its baseline.")
     else:
         st.dataframe(overview(summary), hide_index=True, column_config=COLUMN_CONFIG)
-        claims = {(method, claim.quote, claim.factor): claim for _, method, claim in entries}
         for i, (key, part) in enumerate(summary.groupby(["method", "quote", "claimed"], sort=False)):
             claim, first = claims[key], part.iloc[0]  # one paper sentence can carry several claims
             with st.container(border=True, key=f"claim-{i}"):
@@ -71,6 +80,8 @@ def main() -> None:
                 st.markdown(verdicts.quote(claim))
                 st.markdown("\n".join(f"- {verdicts.badge(r['verdict'])} **{r['hardware']}** · {r['sentence']}"
                                        for _, r in part.iterrows()))
+                if first["published"] != "—":
+                    st.markdown(f"Published replications: {look.times(first['published'])}")
                 with st.expander("Per budget"):
                     rows = judged[(judged["method"] == key[0]) & (judged["quote"] == key[1])
                                   & (judged["claimed"] == key[2])]

@@ -27,6 +27,8 @@ COLUMNS = {  # shown column -> (title, help); the first ones are the key columns
     "n_seeds": ("seeds", "Final-phase seeds that finished ok."),
     "flags": ("flags", "did not learn · possibly undertuned (best config at a search-space edge) · under-trained "
                        "regime (< 1× Chinchilla) · single seed."),
+    "metric": ("metric", "Mean final validation metric of the final-phase seeds (accuracy for classification)."),
+    "metric_ci": ("metric CI", CI),
     "metric_delta": ("metric Δ", "Final validation metric minus the baseline's, positive = better (accuracy points "
                                  "for classification; baseline − method for bits per token)."),
     "metric_delta_ci": ("metric Δ CI", CI),
@@ -51,11 +53,12 @@ COLUMNS = {  # shown column -> (title, help); the first ones are the key columns
 }
 KEY = ("group", "method", "rank", "speedup", "loss", "loss_ci", "n_seeds", "flags")
 HEADLINE = {  # metric name / suite trait -> the columns shown by default beside the key ones
-    "accuracy": ("metric_delta", "metric_delta_ci"), "forgetting": ("forgetting_delta",),
+    "accuracy": ("metric", "metric_ci", "metric_delta", "metric_delta_ci"), "forgetting": ("forgetting_delta",),
     "communication": ("bytes_communicated", "communication_simulated", "comm_ratio_at_loss"),
 }
 FORMATS = {"rank": "%d", "loss": "%.4f", "steps_ratio": "%.2f", "time_ratio": "%.2f", "energy_ratio": "%.2f",
-           "overhead_ratio": "%.2f", "memory_ratio": "%.2f", "metric_delta": "%+.4f", "forgetting_delta": "%+.4f",
+           "overhead_ratio": "%.2f", "memory_ratio": "%.2f", "metric": "%.4f", "metric_delta": "%+.4f",
+           "forgetting_delta": "%+.4f",
            "comm_ratio_at_loss": "%.2f", "bytes_communicated": "compact", "params": "compact", "n_seeds": "%d",
            "n_failed": "%d"}
 
@@ -66,7 +69,8 @@ def view(board: pd.DataFrame) -> pd.DataFrame:
     out = board.copy()
     out["group"] = out["scale"] + " · " + out["budget_multiple"].map(lambda b: f"{b:g}×")
     out["speedup"] = out["data_speedup_text"].map(look.times)
-    for name, column in (("loss_ci", "loss"), ("time_ratio_ci", "time_ratio"), ("metric_delta_ci", "metric_delta")):
+    for name, column in (("loss_ci", "loss"), ("time_ratio_ci", "time_ratio"), ("metric_ci", "metric"),
+                         ("metric_delta_ci", "metric_delta")):
         out[name] = [look.interval(lo, hi) for lo, hi in zip(out[f"{column}_lo"], out[f"{column}_hi"])]
     out["target"] = out["target_value"].map(lambda t: "—" if pd.isna(t) else f"loss ≤ {t:g}")
     for column in COLUMNS:
@@ -93,10 +97,11 @@ def defaults(board: pd.DataFrame) -> list[str]:
 
 
 def column_config(metric: str | None = None) -> dict:
-    """Titles, help and formats; the metric columns are titled by the workload's metric (``accuracy Δ``)."""
+    """Titles, help and formats; the metric columns are titled by the workload's metric (``accuracy``,
+    ``accuracy Δ``)."""
     config = {}
     for column, (title, text) in COLUMNS.items():
-        title = title.replace("metric", metric) if metric and column.startswith("metric_delta") else title
+        title = title.replace("metric", metric) if metric and column.startswith("metric") else title
         pinned = column in ("group", "method")
         if column in FORMATS:
             config[column] = st.column_config.NumberColumn(title, help=text, format=FORMATS[column], pinned=pinned)

@@ -18,8 +18,7 @@ TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 20, 
 def frame(board: pd.DataFrame) -> pd.DataFrame:
     """The chart's rows: one per (panel, scale, method) with the point, its interval, the bound
     (``bound_value`` and ``bound_dir`` ``>``/``<`` where ``harness.stats`` gives only a bound) and the
-    measurable range [lo, hi] of the
-    baseline's budgets at that scale (D_min/D, D_max/D)."""
+    measurable range [lo, hi] of the baseline's budgets at that scale (D_min/D, D_max/D, from the leaderboard)."""
     out = board.copy()
     out["panel"] = out["suite"] + " · " + out["workload"] + " · " + out["hardware"]
     kind = out["data_speedup_kind"]
@@ -28,9 +27,7 @@ def frame(board: pd.DataFrame) -> pd.DataFrame:
     out["bound_value"] = out["data_speedup"].where(bounded)
     out["data_speedup"] = out["data_speedup"].where(~bounded)  # a bound is drawn as an arrow, never as a point
     out["bound"] = out["data_speedup_text"].where(bounded).map(look.times).where(bounded)
-    base = out[out["method"] == out["baseline"]].groupby(["panel", "scale"])["budget"].agg(["min", "max"])
-    ranges = base.reindex(list(zip(out["panel"], out["scale"]))).to_numpy()
-    out["range_lo"], out["range_hi"] = ranges[:, 0] / out["budget"], ranges[:, 1] / out["budget"]
+    out["range_lo"], out["range_hi"] = out["speedup_range_lo"], out["speedup_range_hi"]  # harness.stats' range
     out["ci"] = [look.interval(lo, hi) for lo, hi in zip(out["data_speedup_lo"], out["data_speedup_hi"])]
     keep = out["data_speedup"].notna() | out["bound_value"].notna()
     return out[keep][["panel", "suite", "workload", "hardware", "scale", "params", "budget_multiple", "method",

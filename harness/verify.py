@@ -24,7 +24,7 @@ from harness import config, report, store
 from harness.contracts import registry
 from harness.errors import ConfigError, suggest
 from harness.stats import claims as judging
-from harness.stats.published import nearest_text, replications
+from harness.stats.published import beside
 from harness.stats.speedup import look_confidence
 from harness.store import published
 
@@ -119,11 +119,7 @@ def _with_published(summary: pd.DataFrame, mine, method: str) -> pd.DataFrame:
     if summary.empty:
         return summary
     data = published.read_published()
-    text = {}
-    for c in mine:
-        rows = replications(method, c.baseline, data.losses, data.reported, data.records)
-        text[(c.quote, c.factor)] = nearest_text(rows[rows["metric"] == c.metric] if c.metric in ("data", "steps")
-                                                 else rows.iloc[:0], c.scale_params)
+    text = {(c.quote, c.factor): beside(method, c, data) for c in mine}
     return summary.assign(published=[text.get((q, f), "—") for q, f in zip(summary["quote"], summary["claimed"],
                                                                              strict=True)])
 

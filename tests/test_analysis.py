@@ -333,3 +333,15 @@ def test_the_search_space_travels_with_the_rows_so_report_needs_no_torch(tmp_pat
             "sorted(m for m in sys.modules if m.startswith(('torch', 'implementations')))[:5]")
     done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_measurable_range_and_the_absolute_metric_come_with_every_row(tmp_path):
+    rows = [_row(method=m, budget_multiple=b, budget_tokens=int(1e6 * b), seed=s, final_val_loss=3.0 / b + 0.01 * s,
+                 final_val_metric=0.5 + 0.1 * b + 0.01 * s)
+            for m, budgets in (("adamw", (0.5, 1.0, 2.0)), ("muon", (1.0,))) for b in budgets for s in (1, 2, 3)]
+    board = leaderboard(_stored(tmp_path, rows), "adamw").set_index(["method", "budget_multiple"])
+    assert (board.loc[("muon", 1.0), "speedup_range_lo"], board.loc[("muon", 1.0), "speedup_range_hi"]) == (0.5, 2.0)
+    assert board.loc[("adamw", 2.0), "speedup_range_lo"] == 0.25
+    metric = board.loc[("muon", 1.0), ["metric", "metric_lo", "metric_hi"]].to_numpy(float)
+    assert metric == pytest.approx([0.62, 0.62 - stats.t.ppf(0.975, 2) * 0.01 / 3**0.5,
+                                    0.62 + stats.t.ppf(0.975, 2) * 0.01 / 3**0.5])

@@ -149,6 +149,7 @@ def test_leaderboard_is_grouped_per_suite_and_workload_with_the_method_pinned():
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["method"]["pinned"] and config["group"]["pinned"]
     assert config["metric_delta"]["label"] == "accuracy Δ"  # the suite's own headline metric
+    assert config["metric"]["label"] == "accuracy" and digits["metric"].between(0.09, 1).all()  # absolute, too
     assert all(c.get("help") for k, c in config.items() if k != "_index")
     assert "steps_ratio" in gpt and (gpt["target"] == "loss ≤ 6.5").all()  # the target behind the ratio
     assert gpt[gpt["group"].str.endswith(("0.25×", "0.5×"))]["flags"].str.contains("under-trained regime").all()
@@ -224,10 +225,12 @@ def test_a_bound_is_an_arrow_not_a_number():
                           "method": ["base", "m"], "baseline": ["base", "base"], "data_speedup": [1.0, 2.0],
                           "data_speedup_lo": [np.nan, 2.0], "data_speedup_hi": [np.nan, np.nan],
                           "data_speedup_kind": ["baseline", "lower_bound"],
-                          "data_speedup_text": ["1.00x (baseline)", "> 2.00x"], "n_seeds": [3, 3]})
+                          "data_speedup_text": ["1.00x (baseline)", "> 2.00x"], "n_seeds": [3, 3],
+                          "speedup_range_lo": [0.5, 0.5], "speedup_range_hi": [2.0, 2.0]})
     rows = pages_speedup.frame(board)
     bound = rows[rows["method"] == "m"].iloc[0]
     assert (bound["bound_dir"], bound["bound_value"], bound["bound"]) == (">", 2.0, "> 2.00×")
+    assert (bound["range_lo"], bound["range_hi"]) == (0.5, 2.0)  # the shaded band: what the baseline can measure
     assert np.isnan(bound["data_speedup"])  # no point drawn for a bound
 
 
@@ -279,6 +282,10 @@ def test_claims_give_one_verdict_per_claim_and_scale_measured_first():
     assert set(muon["where"]) == {"gpt / nano", "gpt / micro"}
     assert muon["ours"].str.match(r"^(1\.\d+ \[1\.\d+, 1\.\d+\]|> 1\.00× \[1\.00, open\])$").all(), muon["ours"]
     assert muon["paper"].str.endswith("x data speedup").all()
+    published = dict(zip(muon["paper"], muon["published"], strict=False))  # Marin's losses, our estimator
+    assert published["1.4x data speedup"].startswith("1.29-1.42× at 130m (our data-speedup estimator"), published
+    assert published["1.1x data speedup"].startswith("1.12-1.13× at 1.2b")
+    assert "Published replications: 1.29-1.42×" in " ".join(m.value for m in at.markdown)
     assert set(table["verdict"]) <= {"supported", "not supported", "inconclusive", "mixed"}
     assert not table.astype(str).isin(["None", "nan"]).any().any()
     text = " ".join(m.value for m in at.markdown)

@@ -186,7 +186,9 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE,
                 ) -> pd.DataFrame:
     """One row per (suite, workload, scale, budget_multiple, method) of the final phase.
 
-    Columns: n_seeds, n_failed, loss (mean final_val_loss over ok seeds) with loss_lo/loss_hi;
+    Columns: n_seeds, n_failed, loss (mean final_val_loss over ok seeds) with loss_lo/loss_hi; metric (mean
+    final_val_metric, e.g. accuracy) with metric_lo/metric_hi; speedup_range_lo/hi (D_1/D, D_k/D: the speedups
+    the baseline's budgets at this scale can measure; beyond them only a bound);
     data_speedup (+ _lo, _hi, _kind, _text) against ``baseline`` across that scale's budgets
     (``speedup.speedup_table``: the baseline is 1.0 by definition, kind "baseline"; beyond the baseline's
     budgets only a bound, kind "lower_bound" / "upper_bound", printed "> 2.00x"); flags (``flags``, with
@@ -219,6 +221,7 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE,
     fin = fin.sort_values(keys, kind="stable").reset_index(drop=True)
     fin["_study"] = fin.groupby(keys, sort=False, dropna=False).ngroup()  # 0, 1, ... in key order
     fin["_cell"] = fin.groupby(keys[:4], sort=False, dropna=False).ngroup()  # the study's baseline
+    fin["_scale"] = fin.groupby(keys[:3], sort=False, dropna=False).ngroup()  # the baseline's budgets
     head = fin.drop_duplicates("_study")  # each study's first row (budget, params, metric name)
     out = head[[*keys, "budget", "params"]].reset_index(drop=True)
     ok = fin[(fin["status"] == "ok") & fin["final_val_loss"].notna()]
@@ -228,6 +231,8 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE,
     out["device"] = _joined(fin, "device", size)
     out["n_seeds"], out["n_failed"] = n, np.bincount(fin["_study"], minlength=size) - n
     out["loss"], out["loss_lo"], out["loss_hi"] = _mean_ci(_moments(ok, "_study", "final_val_loss", size), confidence)
+    out["metric"], out["metric_lo"], out["metric_hi"] = _mean_ci(_moments(ok, "_study", "final_val_metric", size),
+                                                                 confidence)
     parts = fin[["_study", "simulated"]].dropna() if "simulated" in fin else fin.iloc[:0].assign(simulated="")
     parts = parts.assign(simulated=parts["simulated"].astype(str).str.split(",")).explode("simulated")
     out["simulated"] = [v or None for v in _joined(parts[parts["simulated"] != ""], "simulated", size)]
@@ -243,6 +248,9 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE,
     for col, src, empty in (("", "speedup", np.nan), ("_lo", "speedup_lo", np.nan), ("_hi", "speedup_hi", np.nan),
                             ("_kind", "kind", None), ("_text", "text", "—")):
         out[f"data_speedup{col}"] = su[src].where(has, empty).to_numpy()
+    span = base.groupby("_scale")["budget"].agg(["min", "max"]).reindex(head["_scale"].to_numpy())
+    out["speedup_range_lo"] = span["min"].to_numpy() / out["budget"].to_numpy(float)  # what the baseline's budgets
+    out["speedup_range_hi"] = span["max"].to_numpy() / out["budget"].to_numpy(float)  # can measure: D_1/D .. D_k/D
     mark = is_base & (n > 0)
     out.loc[mark, ["data_speedup", "data_speedup_kind", "data_speedup_text"]] = [1.0, "baseline", "1.00x (baseline)"]
     lower = (fin["val_metric_name"].isin(LOWER_IS_BETTER).groupby(fin["_study"]).any().to_numpy()

@@ -99,3 +99,12 @@ def nearest_text(rows: pd.DataFrame, scale_params: float | None) -> str:
         where = f"{HOW[how]}, {source}" + (f", {budgets}" if budgets else "") + (f"; {extra}" if extra else "")
         parts.append(f"{span or extra} at {scale} ({where})")
     return " | ".join(parts)
+
+
+def beside(method: str, claim, published) -> str:
+    """The published figures for one claim of ``method`` at the scale nearest the claim's (``nearest_text``);
+    ``published``: ``harness.store.published.read_published()``. Only data and steps claims have replications."""
+    if claim.metric not in ("data", "steps"):
+        return "—"
+    rows = replications(method, claim.baseline, published.losses, published.reported, published.records)
+    return nearest_text(rows[rows["metric"] == claim.metric], claim.scale_params)
