@@ -123,7 +123,7 @@ def _cmd_verify(args) -> int:
     names = [o.partition("=")[2] for o in args.overrides if o.startswith("method=")]
     if len(names) != 1 or not names[0]:
         raise ConfigError("which method? add method=NAME, e.g. harness verify method=muon")
-    return verify.main(names[0], rest, args.format, args.quiet)
+    return verify.main(names[0], rest, args.format, args.quiet, reference=args.reference)
 
 
 def _cmd_dashboard(args) -> int:
@@ -186,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
         p.add_argument("--format", choices=FORMATS, default="terminal", help="how tables are printed")
         if name == "validate":
             p.add_argument("--measure", action="store_true", help="time a few steps of each unmeasured method")
+        if name == "verify":
+            p.add_argument("--reference", action="store_true", help="judge this project's reference results "
+                           "(reference/, preset=cpu) without running anything")
     if not (sys.argv[1:] if argv is None else argv):  # bare `harness`: the help, not an error
         parser.print_help()
         return 0

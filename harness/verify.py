@@ -84,8 +84,10 @@ def _judge(cfg, rows: pd.DataFrame, method: str, mine, look: int, looks: int) ->
     return per_budget, judging.summarize(per_budget)
 
 
-def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Run and judge one suite's claims of ``method``; returns (per-budget rows, one row per claim and scale)."""
+def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run: bool = True
+                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Run and judge one suite's claims of ``method``; returns (per-budget rows, one row per claim and scale).
+    ``run=False``: judge the stored rows only, at the confidence of the last look their seeds reached."""
     from harness.run.executors import run_suite
     from harness.run.tuning import studies
 
@@ -95,15 +97,19 @@ def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool) -> 
     plan(cfg, mine)
     start, seeds, cap = int(cfg.tuning.seeds), int(cfg.tuning.seeds), int(cfg.verify.max_seeds)
     looks = max(cap - start + 1, 1)
-    run_suite(cfg, show=show)
+    if run:
+        run_suite(cfg, show=show)
     while True:
         rows, problems = store.read_results(Path(cfg.results), cfg.name)
         for p in problems:
             print(f"warning: skipped unreadable results file {p}")
         rows = rows[rows["study_id"].isin({t.study_id for t in studies(cfg)})]
+        if not run:  # the seeds the stored run reached: its last look
+            final = rows[(rows["phase"] == "final") & (rows["method"] == method)]
+            seeds = min(max(int(final["seed"].max()) if len(final) else start, start), cap)
         per_budget, summary = _judge(cfg, rows, method, mine, seeds - start, looks)
         todo = _undecided(summary, per_budget)
-        if not todo or seeds >= cap:
+        if not run or not todo or seeds >= cap:
             return per_budget, summary
         seeds += 1
         for workload, scale in todo:  # one more seed, only where a verdict is still open
@@ -124,8 +130,16 @@ def _with_published(summary: pd.DataFrame, mine, method: str) -> pd.DataFrame:
                                                                              strict=True)])
 
 
-def main(method_name: str, rest: list[str], fmt: str, quiet: bool) -> int:
-    """Verify every claim of one method; prints the verdicts and the wall time."""
+REFERENCE = Path(__file__).resolve().parents[1] / "reference"  # this project's reference results (README)
+
+
+def main(method_name: str, rest: list[str], fmt: str, quiet: bool, reference: bool = False) -> int:
+    """Verify every claim of one method; prints the verdicts and the wall time. ``reference``: judge the
+    shipped reference results (``reference/``, made with ``preset=cpu``) without running anything."""
+    if reference:
+        if any(o.startswith("results=") for o in rest):
+            raise ConfigError("--reference reads reference/; drop results=")
+        rest = [f"results={REFERENCE}", *([] if any(o.startswith("preset=") for o in rest) else ["preset=cpu"]), *rest]
     method = find_method(method_name)
     if not method.claims:
         raise ConfigError(f"{method.name} carries no claims to verify")
@@ -133,9 +147,12 @@ def main(method_name: str, rest: list[str], fmt: str, quiet: bool) -> int:
     for suite in dict.fromkeys(c.suite for c in method.claims):
         mine = [c for c in method.claims if c.suite == suite]
         try:
-            per_budget, summary = verify_suite(method.name, suite, mine, rest, show=not quiet)
+            per_budget, summary = verify_suite(method.name, suite, mine, rest, show=not quiet, run=not reference)
         except ConfigError as exc:
             print(f"{method.name}: cannot check its {suite!r} claims here: {exc}")
+            continue
+        if reference and summary.empty:
+            print(f"{method.name}: no reference results for its {suite!r} claims (README: reference results)")
             continue
         report.print_verdicts(method.name, suite, mine, per_budget, _with_published(summary, mine, method.name), fmt)
         judged += len(summary)

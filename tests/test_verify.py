@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from functools import partial
 
+import pandas as pd
+import pytest
+
 from harness import config, store, verify
+from harness.errors import ConfigError
 from harness.run import executors
 from harness.run.options import Options
 from harness.run.tuning import studies
@@ -64,3 +68,31 @@ def test_seeds_are_added_only_where_the_verdict_is_open_and_stop_at_the_cap(tmp_
     seeds = rows[rows["phase"] == "final"].groupby("scale")["seed"].max().to_dict()
     assert seeds == {"nano": 4, "micro": 2}  # 2 -> 4 at nano only; micro was decided at the first look
     assert looks == [(0, 3), (1, 3), (2, 3)]  # Bonferroni levels after the first look (speedup.look_confidence)
+
+
+def test_stored_results_are_judged_without_running_at_their_last_look(tmp_path, monkeypatch):
+    """``harness verify --reference``: the stored rows judged again, nothing run, at the look their seeds reached."""
+    monkeypatch.setattr(executors, "run_suite", partial(executors.run_suite, opts=RUNNER))
+    real, looks = verify._judge, []
+
+    def judge(cfg, rows, method, mine, look, n_looks):
+        looks.append((look, n_looks))
+        return real(cfg, rows, method, mine, look, n_looks)
+
+    monkeypatch.setattr(verify, "_judge", judge)
+    more = [*REST, "tuning.seeds=3", f"results={tmp_path}"]
+    _, ran = verify_suite("muon", "optimizers", _claims(), more, show=False)
+    stored = len(store.read_results(tmp_path)[0])
+    monkeypatch.setattr(executors, "run_suite", lambda *a, **k: pytest.fail("--reference ran a trial"))
+    looks.clear()
+    _, judged = verify_suite("muon", "optimizers", _claims(), more, show=False, run=False)
+    pd.testing.assert_frame_equal(ran, judged)
+    assert looks == [(0, 2)] and len(store.read_results(tmp_path)[0]) == stored
+
+
+def test_reference_reads_the_shipped_folder_and_says_when_a_suite_is_missing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(verify, "REFERENCE", tmp_path)
+    assert verify.main("muon", [], "markdown", quiet=True, reference=True) == 2
+    assert "muon: no reference results for its 'optimizers' claims" in capsys.readouterr().out
+    with pytest.raises(ConfigError, match="drop results="):
+        verify.main("muon", [f"results={tmp_path}"], "markdown", quiet=True, reference=True)
