@@ -42,12 +42,14 @@ def bare_loop(scale: str, steps: int) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def harness_loop(scale: str, steps: int) -> float:
-    """Seconds per step of the trainer (schedule, hooks, divergence check, bookkeeping; eval excluded)."""
+def harness_loop(scale: str, steps: int, codecarbon: bool = False) -> float:
+    """Seconds per step of the trainer (schedule, hooks, divergence check, bookkeeping; eval excluded).
+    CodeCarbon's sampler is off unless asked: its cost is the meter's (benchmarks/measure_overhead.py)."""
     task = gpt.build(scale, 0)
     trial = Trial(suite="bench", workload="gpt", scale=scale, budget_multiple=0.0,
                   budget_tokens=steps * task.units_per_step, method="adamw", kind="optimizer", optimizer="adamw",
-                  schedule="cosine", training_method=None, hparams={"lr": 3e-3}, seed=0, evals=1)
+                  schedule="cosine", training_method=None, hparams={"lr": 3e-3}, seed=0, evals=1,
+                  codecarbon=codecarbon)
     parts = {"optimizer": registry.get("optimizer", "adamw"), "schedule": registry.get("schedule", "cosine")}
     _train(trial, parts, torch.device("cpu"), warmup=True)  # the untimed warm-up run_trial does
     row = _train(trial, parts, torch.device("cpu"))
@@ -59,18 +61,19 @@ def main() -> None:
     parser.add_argument("--scale", default="nano")
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--repeats", type=int, default=20)
+    parser.add_argument("--codecarbon", action="store_true", help="with CodeCarbon's sampler thread running")
     args = parser.parse_args()
     torch.set_num_threads(1)
     bare, ours = [], []
     for r in range(args.repeats):
         if r % 2:
-            ours.append(harness_loop(args.scale, args.steps))
+            ours.append(harness_loop(args.scale, args.steps, args.codecarbon))
         bare.append(bare_loop(args.scale, args.steps))
         if not r % 2:
-            ours.append(harness_loop(args.scale, args.steps))
+            ours.append(harness_loop(args.scale, args.steps, args.codecarbon))
     b, h = statistics.median(bare), statistics.median(ours)
     print(f"gpt {args.scale}, {args.steps} steps x {args.repeats} interleaved repeats, "
-          f"{torch.get_num_threads()} threads")
+          f"{torch.get_num_threads()} threads, CodeCarbon {'on' if args.codecarbon else 'off'}")
     print(f"bare PyTorch loop: {b * 1e3:.3f} ms/step   (runs: {', '.join(f'{x * 1e3:.2f}' for x in bare)})")
     print(f"harness trainer:   {h * 1e3:.3f} ms/step   (runs: {', '.join(f'{x * 1e3:.2f}' for x in ours)})")
     print(f"ratio harness / bare: {paired.text(ours, bare, 1.02)}")
