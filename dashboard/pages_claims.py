@@ -39,8 +39,8 @@ def overview(summary: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({
         "method": summary["method"], "verdict": summary["verdict"], "paper": summary["claimed_text"],
         "ours": [look.times(judging.measured_text(r)) for _, r in summary.iterrows()],
-        "published": summary["published"].map(look.times),
         "baseline": summary["baseline"], "where": summary["workload"] + " / " + summary["scale"],
+        "published": summary["published"].map(look.times),
         "budgets": summary["budgets"].map(look.text), "hardware": summary["hardware"],
         "labels": [", ".join(x for x in (look.text(a).strip("—"), look.text(b).strip("—")) if x)
                    for a, b in zip(summary["labels"], summary["flags"])],
@@ -67,8 +67,9 @@ def main() -> None:
     if not summary.empty:
         summary = data.apply_filters(summary, chosen)
         known = data.published_data()
-        summary["published"] = [beside(m, claims[(m, q, c)], known) for m, q, c in zip(
-            summary["method"], summary["quote"], summary["claimed"], strict=True)]
+        keys = list(zip(summary["method"], summary["quote"], summary["claimed"], strict=True))
+        summary["published"] = [beside(m, claims[(m, q, c)], known, brief=True) for m, q, c in keys]
+        summary["published_in_full"] = [beside(m, claims[(m, q, c)], known) for m, q, c in keys]
     if summary.empty:
         st.info("No claim is measured in this view yet: run a claim's suite with the method and its baseline.")
     else:
@@ -80,8 +81,8 @@ def main() -> None:
                 st.markdown(verdicts.quote(claim))
                 st.markdown("\n".join(f"- {verdicts.badge(r['verdict'])} **{r['hardware']}** · {r['sentence']}"
                                        for _, r in part.iterrows()))
-                if first["published"] != "—":
-                    st.markdown(f"Published replications: {look.times(first['published'])}")
+                if first["published_in_full"] != "—":
+                    st.markdown(f"Published replications: {look.times(first['published_in_full'])}")
                 with st.expander("Per budget"):
                     rows = judged[(judged["method"] == key[0]) & (judged["quote"] == key[1])
                                   & (judged["claimed"] == key[2])]

@@ -78,9 +78,10 @@ def _steps_ratios(method: str, baseline: str, records: pd.DataFrame) -> list[dic
     return rows
 
 
-def nearest_text(rows: pd.DataFrame, scale_params: float | None) -> str:
+def nearest_text(rows: pd.DataFrame, scale_params: float | None, brief: bool = False) -> str:
     """The published figures at the scale closest to a claim's (``replications`` rows), in one phrase:
-    "1.29-1.42x at 130m (our estimator on marin losses, 1-4x; > 1.00x at 8x)"; "—" when there are none."""
+    "1.29-1.42x at 130m (our estimator on marin losses, 1-4x; > 1.00x at 8x)"; "—" when there are none.
+    ``brief``: figure, scale and source only ("1.29-1.42x at 130m (marin_fantastic_optimizers_2025)")."""
     rows = rows[rows["speedup"].notna()]
     if rows.empty:
         return "—"
@@ -97,14 +98,14 @@ def nearest_text(rows: pd.DataFrame, scale_params: float | None) -> str:
         budgets = ", ".join(f"{b:g}x" for b in values["budget_multiple"].dropna())
         extra = "; ".join(f"{t} at {b:g}x" for t, b in zip(bounds["text"], bounds["budget_multiple"], strict=True))
         where = f"{HOW[how]}, {source}" + (f", {budgets}" if budgets else "") + (f"; {extra}" if extra else "")
-        parts.append(f"{span or extra} at {scale} ({where})")
+        parts.append(f"{span or extra} at {scale} ({source if brief else where})")
     return " | ".join(parts)
 
 
-def beside(method: str, claim, published) -> str:
+def beside(method: str, claim, published, brief: bool = False) -> str:
     """The published figures for one claim of ``method`` at the scale nearest the claim's (``nearest_text``);
     ``published``: ``harness.store.published.read_published()``. Only data and steps claims have replications."""
     if claim.metric not in ("data", "steps"):
         return "—"
     rows = replications(method, claim.baseline, published.losses, published.reported, published.records)
-    return nearest_text(rows[rows["metric"] == claim.metric], claim.scale_params)
+    return nearest_text(rows[rows["metric"] == claim.metric], claim.scale_params, brief)
