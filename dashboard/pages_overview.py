@@ -112,8 +112,8 @@ def main() -> None:
     shown = data.apply_filters(df, chosen)
     places = {suite: suite_section(suite, part, df, shown[shown["suite"] == suite], profs)
               for suite, part in board.groupby("suite", sort=True)}
-    judged = verdicts.per_scale(verdicts.per_budget(df, verdicts.all_claims(), own_baseline_only=True))  # after the
-    if not judged.empty:  # winners are on screen: reading the registry imports every method
+    judged = verdicts.per_scale(verdicts.per_budget(df, verdicts.all_claims(), own_baseline_only=True))
+    if not judged.empty:
         judged = data.apply_filters(judged, chosen)
         for suite, place in places.items():
             with place:

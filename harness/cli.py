@@ -10,10 +10,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from harness import config, store
-from harness.contracts import registry
+from harness import config
 from harness.errors import ConfigError
-from harness.report import FORMATS, ROW_COLUMNS
+
+FORMATS = ("terminal", "markdown", "csv", "json")  # how harness.report prints tables
 
 
 def _options(args, allowed: set[str]) -> dict[str, str]:
@@ -27,6 +27,8 @@ def _options(args, allowed: set[str]) -> dict[str, str]:
 
 def _suite_rows(cfg):
     """Stored rows of the studies this configuration names (other scales, methods or budgets left out)."""
+    from harness import store
+    from harness.report import ROW_COLUMNS
     from harness.run.tuning import studies
 
     rows, problems = store.read_results(Path(cfg.results), cfg.name, columns=ROW_COLUMNS)
@@ -70,7 +72,8 @@ def _cmd_validate(args) -> int:
 
 def _cmd_report(args) -> int:
     """Leaderboards with intervals from stored results (no training)."""
-    from harness.report import print_grid, print_leaderboard
+    from harness import store
+    from harness.report import ROW_COLUMNS, print_grid, print_leaderboard
 
     opts = _options(args, {"suite", "results"})
     results = Path(opts.get("results", "results"))
@@ -138,21 +141,16 @@ def _cmd_dashboard(args) -> int:
 
 def _cmd_ls(args) -> int:
     """Methods (unavailable ones with the reason), workloads and suites."""
-    from harness.train.workloads import base  # noqa: F401  (workloads are the modules beside it)
+    from harness.contracts.catalog import catalog
+    from harness.train.workloads import scale_names
 
-    for kind, entries in registry.registry().items():
+    for kind, entries in catalog().items():
         print(f"{kind}s:")
-        for name, m in entries.items():
-            text = m.summary if isinstance(m, registry.Method) else f"UNAVAILABLE: {m.reason}"
-            print(f"  {name:<20} {text}")
-    folder = Path(base.__file__).parent
+        for name, e in entries.items():
+            print(f"  {name:<20} {e.summary if e.reason is None else f'UNAVAILABLE: {e.reason}'}")
     print("workloads:")
-    for path in sorted(folder.glob("*.py")):
-        if path.stem not in ("__init__", "base"):
-            from harness.train.trainer import workload_module
-
-            module = workload_module(path.stem)
-            print(f"  {path.stem:<20} scales: {', '.join(module.SCALES)}")
+    for name, scales in scale_names().items():
+        print(f"  {name:<20} scales: {', '.join(scales)}")
     print("suites:")
     for name in config.suite_names():
         print(f"  {name}")

@@ -16,7 +16,6 @@ from rich.table import Table
 from harness.contracts import registry
 from harness.stats import analysis, claims
 
-FORMATS = ("terminal", "markdown", "csv", "json")
 COLUMNS = {  # leaderboard column -> printed header
     "workload": "workload", "scale": "scale", "budget_multiple": "budget x", "rank": "rank", "method": "method",
     "n_seeds": "seeds", "loss": "final val loss [95% CI]", "data_speedup": "data speedup [CI]",
@@ -103,7 +102,7 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def emit(table: pd.DataFrame, fmt: str, title: str = "", console: Console | None = None) -> None:
-    """Print ``table`` (already readable) in one of ``FORMATS``."""
+    """Print ``table`` (already readable) in one of ``harness.cli.FORMATS``."""
     console = console or Console(width=200)
     if fmt == "csv":
         print(table.to_csv(index=False), end="")

@@ -113,3 +113,39 @@ def test_every_claim_baseline_resolves_to_its_own_canonical_name():
             for claim in method.claims:
                 if "(" in claim.baseline:  # a variant: the suite's results are stored under the canonical name
                     assert registry.get(kind, claim.baseline).name == claim.baseline
+
+
+def test_the_catalog_matches_the_registry_and_spares_ls_the_imports(tmp_path, monkeypatch):
+    """``harness ls`` and the dashboard's claims read a cached catalog: equal to the registry, rebuilt when an
+    implementation file changes, and (once built) read without importing torch."""
+    import os
+    import subprocess
+    import sys
+
+    from harness.contracts import catalog, registry
+
+    monkeypatch.setenv("SPEEDPROOF_CACHE", str(tmp_path))
+    catalog.catalog.cache_clear()
+    built = catalog.catalog()
+    assert len(list(tmp_path.glob("catalog-*.json"))) == 1
+    catalog.catalog.cache_clear()
+    assert catalog.catalog() == built  # read back from the file
+    for kind, entries in registry.registry().items():
+        for name, m in entries.items():
+            e = built[kind][name]
+            assert (e.reason, e.summary, e.search_space, e.claims) == (
+                (m.reason, "", {}, ()) if isinstance(m, registry.Unavailable) else
+                (None, m.summary, m.search_space, tuple(m.claims)))
+    key = catalog._key()
+    touched = registry.ROOT / "schedules" / "linear.py"
+    stat = touched.stat()
+    os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1))
+    try:
+        assert catalog._key() != key  # an edit rebuilds it
+    finally:
+        os.utime(touched, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    code = ("import sys; from harness import cli; cli.main(['ls']); "
+            "assert 'torch' not in sys.modules, 'torch imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "SPEEDPROOF_CACHE": str(tmp_path)})
+    assert done.returncode == 0 and "muon" in done.stdout, done.stderr[-2000:]
