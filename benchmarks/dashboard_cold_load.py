@@ -4,8 +4,9 @@
 
 Each repeat starts a fresh ``streamlit run`` (empty caches) on 127.0.0.1, opens ``/`` in headless
 Debian chromium (Playwright) and times from navigation until the winner table is visible and the
-script has finished. Prints one line per repeat and the median, then where the time goes (the
-store's read and the leaderboard's bootstrap, timed in this process). The trials come from
+script has finished. Prints one line per repeat and the median, the floor (a fresh Streamlit server showing a
+title and a one-row table: what any Streamlit page costs on this machine), then where the time goes (the
+store's read and the leaderboards, timed in this process). The trials come from
 tests/fake_results.py (synthetic rows, never written into results/). Needs /usr/bin/chromium.
 """
 
@@ -45,12 +46,18 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def cold_load(results: Path, browser) -> tuple[float, float, float]:
+FLOOR_APP = 'import streamlit as st\nst.title("Who wins")\nst.table({"winner": ["a"]})\n'
+
+
+def cold_load(results: Path, browser, app: Path | None = None) -> tuple[float, float, float]:
     """Seconds from opening ``/`` on a fresh server to the page's title (the frontend loaded and the script
-    started), to the first winner table, and to the page done."""
+    started), to the first winner table, and to the page done. ``app``: another script instead of the dashboard
+    (the floor: Streamlit itself showing a title and a one-row table on this machine)."""
     port = _port()
-    proc = subprocess.Popen(launch.command(str(results), port), env=launch.environment(), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    command = launch.command(str(results), port)
+    if app is not None:
+        command[command.index("run") + 1] = str(app)
+    proc = subprocess.Popen(command, env=launch.environment(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -113,10 +120,13 @@ def main() -> None:
                 times.append(cold_load(results, browser))
                 print(f"repeat {i + 1}: title after {times[-1][0]:.2f} s, winner table after {times[-1][1]:.2f} s, "
                       f"page done after {times[-1][2]:.2f} s (load {os.getloadavg()[0]:.1f})")
+            floor_app = Path(tmp) / "floor.py"
+            floor_app.write_text(FLOOR_APP)
+            floor = statistics.median(cold_load(results, browser, floor_app)[1] for _ in range(args.repeats))
             browser.close()
         title, winner, done = (statistics.median(t[i] for t in times) for i in range(3))
         print(f"median cold load of the first page: title {title:.2f} s, winner table {winner:.2f} s, "
-              f"page done {done:.2f} s")
+              f"page done {done:.2f} s; the floor (Streamlit alone: a title and a one-row table) {floor:.2f} s")
         breakdown(results)
 
 
