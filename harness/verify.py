@@ -119,18 +119,43 @@ def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run
             run_suite(more, show=show)
 
 
-def _with_published(summary: pd.DataFrame, mine, method: str) -> pd.DataFrame:
+def _with_published(summary: pd.DataFrame, mine, method: str, brief: bool = False) -> pd.DataFrame:
     """The summary with a ``published`` column: replications of each claim at the scale nearest the paper's
     (``published/``: our estimator on a source's losses where it published them, else its own figure)."""
     if summary.empty:
         return summary
     data = published.read_published()
-    text = {(c.quote, c.factor): beside(method, c, data) for c in mine}
+    text = {(c.quote, c.factor): beside(method, c, data, brief) for c in mine}
     return summary.assign(published=[text.get((q, f), "—") for q, f in zip(summary["quote"], summary["claimed"],
                                                                              strict=True)])
 
 
 REFERENCE = Path(__file__).resolve().parents[1] / "reference"  # this project's reference results (README)
+
+
+def _every_claim(rest: list[str], fmt: str) -> int:
+    """One table of every claim judged on the stored rows (``method=all --reference``): paper | published | ours."""
+    parts = []
+    for entries in registry.registry().values():
+        for name, entry in entries.items():
+            for suite in dict.fromkeys(c.suite for c in getattr(entry, "claims", ())):
+                mine = [c for c in entry.claims if c.suite == suite]
+                try:
+                    _, summary = verify_suite(name, suite, mine, rest, show=False, run=False)
+                except ConfigError:
+                    continue
+                if len(summary):
+                    parts.append(_with_published(summary, mine, name, brief=True).assign(method=name))
+    if not parts:
+        print(f"No claim has stored results in {REFERENCE}.")
+        return 2
+    table = pd.concat(parts, ignore_index=True)
+    table["ours"] = [judging.measured_text(r) for _, r in table.iterrows()]
+    table["where"] = table["workload"] + "/" + table["scale"]
+    cols = {"method": "method", "claimed_text": "paper", "baseline": "vs", "published": "published (nearest scale)",
+            "where": "where", "ours": "ours", "n_seeds": "seeds", "verdict": "verdict"}
+    report.emit(table[list(cols)].rename(columns=cols), fmt, "every claim: paper | published | ours")
+    return 0
 
 
 def main(method_name: str, rest: list[str], fmt: str, quiet: bool, reference: bool = False) -> int:
@@ -140,6 +165,10 @@ def main(method_name: str, rest: list[str], fmt: str, quiet: bool, reference: bo
         if any(o.startswith("results=") for o in rest):
             raise ConfigError("--reference reads reference/; drop results=")
         rest = [f"results={REFERENCE}", *([] if any(o.startswith("preset=") for o in rest) else ["preset=cpu"]), *rest]
+    if method_name == "all":
+        if not reference:
+            raise ConfigError("method=all judges stored results only: add --reference (or verify one method at a time)")
+        return _every_claim(rest, fmt)
     method = find_method(method_name)
     if not method.claims:
         raise ConfigError(f"{method.name} carries no claims to verify")

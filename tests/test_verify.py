@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 from functools import partial
 
 import pandas as pd
@@ -96,3 +97,18 @@ def test_reference_reads_the_shipped_folder_and_says_when_a_suite_is_missing(tmp
     assert "muon: no reference results for its 'optimizers' claims" in capsys.readouterr().out
     with pytest.raises(ConfigError, match="drop results="):
         verify.main("muon", [f"results={tmp_path}"], "markdown", quiet=True, reference=True)
+
+
+def test_every_claim_in_one_table_from_stored_results(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(executors, "run_suite", partial(executors.run_suite, opts=RUNNER))
+    more = [*REST, f"results={tmp_path}"]
+    verify_suite("muon", "optimizers", _claims(), more, show=False)
+    monkeypatch.setattr(verify, "REFERENCE", tmp_path)
+    monkeypatch.setattr(executors, "run_suite", lambda *a, **k: pytest.fail("--reference ran a trial"))
+    assert verify.main("all", REST, "csv", quiet=True, reference=True) == 0
+    table = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert set(table["method"]) == {"muon"} and set(table["where"]) == {"gpt/nano", "gpt/micro"}
+    claim = table[table["paper"] == "1.4x data speedup"].set_index("where")["verdict"]  # the runner's truth:
+    assert claim.to_dict() == {"gpt/nano": "supported", "gpt/micro": "not supported"}  # 1.6x and 0.9x
+    with pytest.raises(ConfigError, match="method=all judges stored results only"):
+        verify.main("all", REST, "csv", quiet=True)
