@@ -4,9 +4,12 @@ paper links, the budget's unit. Formatting only; every number comes from ``harne
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-import altair as alt
 import pandas as pd
+
+if TYPE_CHECKING:
+    import altair as alt
 
 # 24 colours far enough apart to tell lines apart (Kelly's list without white/black, then Glasbey's);
 # beyond 24 methods the colours repeat and the shape of the point tells the methods apart.
@@ -25,6 +28,8 @@ def colors(everything: pd.DataFrame) -> dict[str, str]:
 
 def method_color(everything: pd.DataFrame, shown: pd.DataFrame, title: str = "method") -> alt.Color:
     """The method's fixed colour; the legend lists only the methods ``shown`` and sits below the chart."""
+    import altair as alt  # lazily: the first page draws no chart until asked (0.3 s of imports)
+
     fixed = colors(everything)
     domain = sorted(m for m in shown["method"].unique() if m in fixed)
     return alt.Color("method:N", title=title, scale=alt.Scale(domain=domain, range=[fixed[m] for m in domain]),

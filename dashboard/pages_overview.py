@@ -4,13 +4,17 @@ interval, the claim verdicts, and the AlgoPerf performance profile and score of 
 
 from __future__ import annotations
 
-import altair as alt
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 import streamlit as st
 
 from dashboard import data, look, verdicts
 from harness.stats import analysis
+
+if TYPE_CHECKING:
+    import altair as alt
 
 TAUS = np.linspace(1.0, 4.0, 61)
 
@@ -56,6 +60,8 @@ def profiles(path: str, key: str) -> dict[tuple[str, str], tuple[pd.DataFrame, p
 
 
 def profile_chart(profile: pd.DataFrame, color: alt.Color) -> alt.Chart:
+    import altair as alt  # lazily: only when the folded profile is drawn
+
     long = profile.reset_index().melt(id_vars="tau", var_name="method", value_name="rho")
     return alt.Chart(long).mark_line(interpolate="step-after", strokeWidth=2).encode(
         x=alt.X("tau:Q", title="τ: time to target within τ× the fastest", scale=alt.Scale(domain=[1, 4])),
