@@ -282,20 +282,29 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE,
 
 def _moments(frame: pd.DataFrame, code: str, column: str, size: int, log: bool = False) -> pd.DataFrame:
     """Per group code 0..size-1: n, mean, var (ddof 1; exactly 0 when the values are equal) of the non-NaN
-    values of ``column``; with ``log``, of their logs, and neg/zero (some value < 0 / == 0: no ratio)."""
-    v = frame[column].astype(float) if column in frame else pd.Series(np.nan, index=frame.index)
-    by = frame[code]
-    out = pd.DataFrame(index=range(size))
+    values of ``column``; with ``log``, of their logs, and neg/zero (some value < 0 / == 0: no ratio).
+    numpy bincounts over the integer codes (a pandas groupby costs milliseconds per call)."""
+    v = frame[column].to_numpy(float, na_value=np.nan) if column in frame else np.full(len(frame), np.nan)
+    c = frame[code].to_numpy(np.int64)
+    out = {}
     if log:
-        out["neg"] = (v < 0).groupby(by).any().reindex(out.index, fill_value=False).astype(bool)
-        out["zero"] = (v == 0).groupby(by).any().reindex(out.index, fill_value=False).astype(bool)
+        with np.errstate(invalid="ignore"):
+            out["neg"] = np.bincount(c[v < 0], minlength=size) > 0
+            out["zero"] = np.bincount(c[v == 0], minlength=size) > 0
         with np.errstate(divide="ignore", invalid="ignore"):
-            v = np.log(v.where(v > 0))
-    g = v.groupby(by)
-    out["n"] = g.count().reindex(out.index, fill_value=0)
-    out["mean"], out["var"] = g.mean().reindex(out.index), g.var(ddof=1).reindex(out.index)
-    out.loc[((g.max() - g.min()) == 0).reindex(out.index, fill_value=False).to_numpy(bool), "var"] = 0.0
-    return out.reset_index(drop=True)
+            v = np.log(np.where(v > 0, v, np.nan))
+    keep = ~np.isnan(v)
+    order = np.argsort(c[keep], kind="stable")
+    c, v = c[keep][order], v[keep][order]
+    n = np.bincount(c, minlength=size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = np.bincount(c, v, size) / n
+        var = np.where(n >= 2, np.bincount(c, (v - mean[c]) ** 2, size) / (n - 1), np.nan)
+    if len(c):
+        starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+        equal = np.maximum.reduceat(v, starts) == np.minimum.reduceat(v, starts)
+        var[c[starts][equal & (n[c[starts]] >= 2)]] = 0.0
+    return pd.DataFrame({"n": n, "mean": mean, "var": var, **out})
 
 
 def _welch_arrays(b: pd.DataFrame, m: pd.DataFrame, confidence: float):
