@@ -61,11 +61,11 @@ def _cmd_validate(args) -> int:
     cfg = config.load(args.overrides)
     print(f"suite {cfg.name!r} is valid: {describe(cfg)}")
     opts = Options.from_config(cfg)
-    plan = make_plan(cfg, opts.threads, shard=opts.shard)
+    plan = make_plan(cfg, opts.threads, shard=opts.shard, parallel=opts.parallel)
     if args.measure and plan.unmeasured:  # a few steps of each unmeasured method, then the plan again
         print(f"measuring {len(plan.unmeasured)} step times ...", flush=True)
         measure(plan)
-        plan = make_plan(cfg, opts.threads, shard=opts.shard)
+        plan = make_plan(cfg, opts.threads, shard=opts.shard, parallel=opts.parallel)
     print(plan.text())
     return 0
 

@@ -39,6 +39,9 @@ def test_estimate_from_cached_step_times(cfg):
     per_trial = (p.steps / 9 + 1) * 0.01 + 2.0  # (steps + 1 warm-up) x step time + overhead
     assert not p.unknown and p.seconds == pytest.approx(9 * per_trial)
     assert "estimated wall time" in p.text() and "unknown" not in p.text()
+    two = planning.make_plan(cfg, parallel=2)  # a pool of 2: the summed time over 2 workers
+    assert f"estimated wall time {planning.duration(9 * per_trial / 2)} on 2 workers" in two.text()
+    assert planning.Tracker(two).eta() == f"ETA {planning.duration(9 * per_trial / 2)}"
 
 
 def test_failed_trials_are_not_timed(tmp_path):

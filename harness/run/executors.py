@@ -206,7 +206,7 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
     results, run_id = Path(cfg.results), uuid.uuid4().hex[:12]
     _prepare(cfg, results)
     opts = opts or Options.from_config(cfg)
-    plan = make_plan(cfg, opts.threads, shard=opts.shard)
+    plan = make_plan(cfg, opts.threads, shard=opts.shard, parallel=opts.parallel)
     print(plan.text(), file=sys.stderr)  # stdout stays the leaderboard (--format markdown > file)
     tracker = Tracker(plan)
     backend = make_backend(opts, str(cfg.train.device))  # starts its workers on the first trial

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 
 EXECUTORS = ("local", "pool", "ray")
@@ -20,6 +21,11 @@ class Options:
     runner: str = "harness.train.trainer:run_trial"  # "module:function" taking (Trial, run_id) -> row
     threads: int | None = None  # torch threads per trial (None: local all, pool the cores divided among workers)
     poll_s: float = 1.0
+
+    @property
+    def parallel(self) -> int:
+        """Trials running at once: the workers of a pool or Ray (at most one per core here), else one."""
+        return 1 if self.executor == "local" else max(1, min(self.workers, os.cpu_count() or 1))
 
     @classmethod
     def from_config(cls, cfg) -> Options:

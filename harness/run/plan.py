@@ -82,6 +82,7 @@ class Plan:
     rates: dict[str, tuple[float, float]] = field(default_factory=dict)  # step key -> (step s, overhead s)
     units: dict[tuple, int] = field(default_factory=dict)  # (workload, scale, batch size) -> units a step
     unmeasured: dict[str, Trial] = field(default_factory=dict)  # step key -> a trial that would measure it
+    parallel: int = 1  # trials at once (pool or Ray workers): the wall time is the summed time over them
 
     @property
     def trials(self) -> int:
@@ -105,12 +106,14 @@ class Plan:
                 f"({self.stored} stored), {cap}{self.steps:,} training steps")
         if self.stored == self.trials and not self.bound:
             return f"{head}; nothing left to run"
+        wall = self.seconds / self.parallel
         if self.unknown:
-            part = f"at least {duration(self.seconds)}; " if self.seconds else ""
+            part = f"at least {duration(wall)}; " if wall else ""
             more = f" and {len(self.unknown) - SHOWN} more" if len(self.unknown) > SHOWN else ""
             return (f"{head}; estimated wall time: {part}unknown for {', '.join(self.unknown[:SHOWN])}{more} "
                     "(no step time measured on this machine yet: the first run measures it)")
-        return f"{head}; estimated wall time {cap}{duration(self.seconds)} (step times measured on this machine)"
+        workers = f" on {self.parallel} workers" if self.parallel > 1 else ""
+        return f"{head}; estimated wall time {cap}{duration(wall)}{workers} (step times measured on this machine)"
 
 
 def duration(seconds: float) -> str:
@@ -119,8 +122,10 @@ def duration(seconds: float) -> str:
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
 
 
-def make_plan(cfg, threads: int | None = None, times: dict | None = None, shard: tuple[int, int] | None = None) -> Plan:
-    """Count and time what ``harness run`` would do with ``cfg`` now (stored trials are not run again).
+def make_plan(cfg, threads: int | None = None, times: dict | None = None, shard: tuple[int, int] | None = None,
+              parallel: int = 1) -> Plan:
+    """Count and time what ``harness run`` would do with ``cfg`` now (stored trials are not run again), on
+    ``parallel`` workers at once (the wall time is the trials' summed time over them).
 
     With ``shard=(i, n)``: this shard's trials; where their ids are not known before tuning (final seeds,
     coordinate descent), every n-th one stands for them.
@@ -147,7 +152,8 @@ def make_plan(cfg, threads: int | None = None, times: dict | None = None, shard:
     rates = {key: (statistics.median(e["step_s"]), statistics.median(e.get("overhead_s") or [0.0]))
              for key, e in times.items() if e.get("step_s")}
     plan = Plan(len(studies), len(tune), len(final), stored_tune + stored_final, 0,
-                cfg.tuning.protocol == "coordinate_descent", 0.0, threads=threads, rates=rates)
+                cfg.tuning.protocol == "coordinate_descent", 0.0, threads=threads, rates=rates,
+                parallel=max(1, min(parallel, len(tune) + len(final) - stored_tune - stored_final)))
     unknown = {}
     for group, stored in ((tune, stored_tune), (final, stored_final)):
         for i, trial in enumerate(group):
@@ -222,7 +228,7 @@ class Tracker:
         left = self.left_s * pace
         if self.plan.unknown and self.ran:  # no plan for some: the mean trial so far
             left = max(left, (self.plan.trials - self.done) * self.spent_s / self.ran)
-        return f"ETA {duration(left)}"
+        return f"ETA {duration(left / self.plan.parallel)}"
 
     def text(self, trial: Trial) -> str:
         total = f"{self.done}/{'≤' if self.plan.bound else ''}{self.plan.trials}"
