@@ -34,7 +34,17 @@ def test_verdict_rules_for_a_2x_claim(lo, hi, expected):
     (0.1, 1.79, "not supported"),
 ])
 def test_verdict_rules_for_a_quality_delta(lo, hi, expected):
-    assert verdict(1.8, lo, hi) == expected  # "1.80% higher accuracy": supported from 1.62
+    assert verdict(1.8, lo, hi, null=0.0) == expected  # "1.80% higher accuracy": supported from 1.62
+
+
+@pytest.mark.parametrize("lo, hi, expected", [
+    (1.0, 1.0, "not supported"),  # no effect, measured exactly (steps to target at 5 evaluations): the margin
+    (0.99, 1.2, "inconclusive"),  # alone (0.9 x 1.04 = 0.936) once called this "supported"
+    (1.0, 1.2, "inconclusive"),  # must clear 1: "no speedup" is not a small one
+    (1.01, 1.2, "supported"),
+])
+def test_a_small_claimed_factor_needs_an_interval_that_clears_no_effect(lo, hi, expected):
+    assert verdict(1.04, lo, hi) == expected  # NoLoCo: "up to 4% faster convergence"
 
 
 def test_verdict_at_most_for_cost_claims():

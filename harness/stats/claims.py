@@ -3,8 +3,10 @@
 Rules, for a claimed factor or delta c and a measured interval [lo, hi] (NaN = open: beyond what the
 measured budgets can show), chosen by simulation (docs/statistics.md):
 ``supported`` when lo >= c - (1 - MARGIN)|c| (for factors: lo >= 0.9 c; the measured effect is at least 90%
-of the claim at one-sided confidence (1 + confidence) / 2); ``not supported`` when hi < c; ``inconclusive``
-otherwise. A truth 10% or more below the claim is judged supported in at most (1 - confidence) / 2 of cases.
+of the claim at one-sided confidence (1 + confidence) / 2) and, when c claims an effect, lo clears "no effect"
+(lo > 1 for factors, > 0 for deltas: for c close to 1 the margin alone reaches below 1, and a measured 1.00x
+[1.00, 1.00] once "supported" a 1.04x claim); ``not supported`` when hi < c; ``inconclusive`` otherwise.
+A truth 10% or more below the claim is judged supported in at most (1 - confidence) / 2 of cases.
 Quality and forgetting claims are deltas (positive = better: a higher final metric, less forgetting),
 judged by the same rule in the metric's units. Cost claims (``overhead``, ``memory``: "at most c times
 the baseline's per-step time or memory") are judged the other way round: ``supported`` when hi <= c,
@@ -50,10 +52,13 @@ FALLBACK = {  # judged instead when the first column is not measured, with this 
 MARGIN = 0.9  # supported when the effect's lower confidence bound reaches 90% of the claim
 
 
-def verdict(claimed: float, lo: float, hi: float) -> str:
-    """supported: lo >= claimed - (1 - MARGIN)|claimed|; not supported: hi < claimed; else inconclusive.
+def verdict(claimed: float, lo: float, hi: float, null: float = 1.0) -> str:
+    """supported: lo >= claimed - (1 - MARGIN)|claimed| and, for a claimed effect (claimed > null: 1 for
+    factors, 0 for deltas), lo > null (the interval clears "no effect": with the margin alone, an exact 1.00x
+    would support a 1.04x claim); not supported: hi < claimed; else inconclusive.
     A NaN bound is open: it can neither support (lo) nor refute (hi)."""
-    if np.isfinite(lo) and lo >= claimed - (1 - MARGIN) * abs(claimed):
+    clears = lo > null or claimed <= null
+    if np.isfinite(lo) and lo >= claimed - (1 - MARGIN) * abs(claimed) and clears:
         return "supported"
     if np.isfinite(hi) and hi < claimed:
         return "not supported"
@@ -100,10 +105,13 @@ def judge(claim: Claim, estimate: tuple, scale_params: float | None, device: str
         reason = f"[{_bound(lo)}, {_bound(hi)}] against at most {claim.factor:g}x"
     else:
         unit = "" if claim.metric in DELTA_METRICS else "x"
-        result = verdict(claim.factor, lo, hi)
+        null = 0.0 if claim.metric in DELTA_METRICS else 1.0
+        result = verdict(claim.factor, lo, hi, null)
         floor = claim.factor - (1 - MARGIN) * abs(claim.factor)
-        reason = (f"[{_bound(lo)}, {_bound(hi)}] against {claim.factor:.3g}{unit}: supported from "
-                  f"{floor:.3g}{unit}, not supported below {claim.factor:.3g}{unit}")
+        start = (f"from {floor:.3g}{unit}" if floor > null or claim.factor <= null  # and above "no effect"
+                 else f"above {null:g}{unit}")
+        reason = (f"[{_bound(lo)}, {_bound(hi)}] against {claim.factor:.3g}{unit}: supported {start}, "
+                  f"not supported below {claim.factor:.3g}{unit}")
     return {**out, "verdict": result, "reason": reason, "labels": ", ".join(labels)}
 
 

@@ -335,11 +335,13 @@ def estimate_speedup(base_budgets, base_losses, method_budget, method_losses, co
 
 
 def verdict(lo, hi, claimed, margin=MARGIN):
-    """supported iff lo >= margin·claimed; not supported iff hi < claimed; else inconclusive.
-    Vectorised; NaN (open or no interval) never supports or refutes."""
+    """supported iff lo >= margin·claimed and (a claimed speedup) lo > 1; not supported iff hi < claimed; else
+    inconclusive (``harness.stats.claims.verdict`` for arrays). Vectorised; NaN (open or no interval) never
+    supports or refutes."""
     lo, hi = np.asarray(lo, float), np.asarray(hi, float)
     with np.errstate(invalid="ignore"):
-        out = np.where(lo >= margin * claimed, "supported", np.where(hi < claimed, "not supported", "inconclusive"))
+        supported = (lo >= margin * claimed) & ((lo > 1) | (claimed <= 1))
+        out = np.where(supported, "supported", np.where(hi < claimed, "not supported", "inconclusive"))
     return str(out) if out.ndim == 0 else out
 
 
