@@ -78,13 +78,30 @@ def test_durations_read_like_a_clock():
     assert [planning.duration(s) for s in (4.4, 83, 3725)] == ["4s", "1m23s", "1h02m"]
 
 
+def _store(cfg, trial, phase, seed=0, trial_id=None):
+    store.write_row(cfg.results, {"trial_id": trial_id or trial.trial_id, "suite": cfg.name, "seed": seed,
+                                  "study_id": trial.study_id, "phase": phase, "status": "ok", "final_val_loss": 4.0})
+
+
 def test_nothing_left_to_run_once_every_trial_is_stored(cfg):
-    rows = [(t, "tune") for t in tune_trials(cfg)] + [(s, "final") for s in studies(cfg)]
-    for i, (trial, phase) in enumerate(rows):
-        store.write_row(cfg.results, {"trial_id": f"t{i}", "suite": cfg.name, "study_id": trial.study_id,
-                                      "phase": phase, "status": "ok", "final_val_loss": 4.0})
+    for trial in tune_trials(cfg):
+        _store(cfg, trial, "tune")
+    for i, study in enumerate(studies(cfg)):
+        _store(cfg, study, "final", seed=1, trial_id=f"f{i}")
     p = planning.make_plan(cfg)
     assert p.stored == p.trials == 9 and p.text().endswith("nothing left to run")
+
+
+def test_extra_seeds_of_one_study_do_not_count_for_another(cfg):
+    """``verify`` adds seeds 2..5 to undecided studies: they are not the seeds another study still needs
+    (the plan once counted 116 of 132 trials stored where 100 were: its estimate covered half the run)."""
+    for trial in tune_trials(cfg):
+        _store(cfg, trial, "tune")
+    first = studies(cfg)[0]
+    for seed in (1, 2, 3):
+        _store(cfg, first, "final", seed=seed, trial_id=f"f{seed}")
+    p = planning.make_plan(cfg)
+    assert (p.trials, p.stored) == (9, 7)  # 6 tuning + the first study's seed 1; seeds 2-3 are beyond K = 1
 
 
 def test_validate_measure_times_a_few_steps_of_unmeasured_methods(cfg, capsys):

@@ -142,23 +142,27 @@ def make_plan(cfg, threads: int | None = None, times: dict | None = None, shard:
         tune, final = tuning.tune_trials(cfg), [s for s in studies for _ in range(seeds)]
     done = store.outcomes(Path(cfg.results), cfg.name)
     done = done[done["study_id"].isin({s.study_id for s in studies})]
+    tune_stored = _stored_tune(cfg, tune, done)
+    finals = done[(done["phase"] == "final") & done["seed"].between(1, seeds)]
+    seeds_stored = finals.groupby("study_id")["seed"].nunique()
+    final_stored = _first_n(final, seeds_stored)  # a study's seeds 1..K
     if shard:
         known = cfg.tuning.protocol != "coordinate_descent"
-        tune = [t for t in tune if in_shard(t.trial_id, shard)] if known else tune[shard[0]::shard[1]]
-        final = final[shard[0]::shard[1]]
-        done = done[done["trial_id"].map(lambda t: in_shard(str(t), shard)).astype(bool)]
-    stored_tune = min(int((done["phase"] != "final").sum()), len(tune))
-    stored_final = min(int((done["phase"] == "final").sum()), len(final))
+        pairs = list(zip(tune, tune_stored, strict=True))
+        pairs = [p for p in pairs if in_shard(p[0].trial_id, shard)] if known else pairs[shard[0]::shard[1]]
+        tune, tune_stored = [p[0] for p in pairs], [p[1] for p in pairs]
+        final, final_stored = final[shard[0]::shard[1]], final_stored[shard[0]::shard[1]]
+    stored = sum(tune_stored) + sum(final_stored)
     rates = {key: (statistics.median(e["step_s"]), statistics.median(e.get("overhead_s") or [0.0]))
              for key, e in times.items() if e.get("step_s")}
-    plan = Plan(len(studies), len(tune), len(final), stored_tune + stored_final, 0,
+    plan = Plan(len(studies), len(tune), len(final), stored, 0,
                 cfg.tuning.protocol == "coordinate_descent", 0.0, threads=threads, rates=rates,
-                parallel=max(1, min(parallel, len(tune) + len(final) - stored_tune - stored_final)))
+                parallel=max(1, min(parallel, len(tune) + len(final) - stored)))
     unknown = {}
-    for group, stored in ((tune, stored_tune), (final, stored_final)):
-        for i, trial in enumerate(group):
+    for group, flags in ((tune, tune_stored), (final, final_stored)):
+        for trial, is_stored in zip(group, flags, strict=True):
             plan.steps += plan.steps_of(trial)
-            if i < stored:  # which ones are stored does not change the count; skip as many as are
+            if is_stored:  # this very trial (tuning: its id; final: one of its study's seeds 1..K) is stored
                 continue
             seconds = plan.seconds_of(trial)
             plan.seconds += seconds or 0.0
@@ -167,6 +171,25 @@ def make_plan(cfg, threads: int | None = None, times: dict | None = None, shard:
                 plan.unmeasured.setdefault(step_key(trial, threads), trial)
     plan.unknown = list(unknown)
     return plan
+
+
+def _stored_tune(cfg, tune: list[Trial], done) -> list[bool]:
+    """Which tuning trials are stored: by id where the protocol knows them in advance, else (coordinate
+    descent) the first n of each study, n = its stored tuning rows (rows of other runs never count twice)."""
+    if cfg.tuning.protocol != "coordinate_descent":
+        ids = set(done["trial_id"])
+        return [t.trial_id in ids for t in tune]
+    return _first_n(tune, done[done["phase"] != "final"].groupby("study_id").size())
+
+
+def _first_n(trials: list[Trial], count) -> list[bool]:
+    """True for the first ``count[study]`` trials of each study in ``trials`` (stored ones, counted per study)."""
+    seen: dict[str, int] = {}
+    flags = []
+    for t in trials:
+        seen[t.study_id] = seen.get(t.study_id, 0) + 1
+        flags.append(seen[t.study_id] <= count.get(t.study_id, 0))
+    return flags
 
 
 def measure(plan: Plan, path: Path | None = None, steps: int = MEASURE_STEPS) -> int:

@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 from harness.store.compact import files
 from harness.store.schema import SCHEMA, _conform
 
-OUTCOME = ("trial_id", "study_id", "phase", "status", "final_val_loss")
+OUTCOME = ("trial_id", "study_id", "phase", "status", "final_val_loss", "seed")
 
 
 def read_compacted(paths: list[Path], schema: pa.Schema, exclude: pa.ChunkedArray | None,
