@@ -345,3 +345,9 @@ def test_the_measurable_range_and_the_absolute_metric_come_with_every_row(tmp_pa
     metric = board.loc[("muon", 1.0), ["metric", "metric_lo", "metric_hi"]].to_numpy(float)
     assert metric == pytest.approx([0.62, 0.62 - stats.t.ppf(0.975, 2) * 0.01 / 3**0.5,
                                     0.62 + stats.t.ppf(0.975, 2) * 0.01 / 3**0.5])
+
+
+def test_a_single_baseline_budget_says_why_there_is_no_speedup():
+    base = pd.DataFrame({"budget": [1.0, 1.0], "loss": [2.0, 2.1]})
+    out = speedup_table(base, base.assign(loss=[1.9, 1.95]))
+    assert out["kind"].tolist() == ["none"] and out["text"].tolist() == ["n/a (the baseline ran at one budget)"]

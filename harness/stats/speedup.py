@@ -408,6 +408,8 @@ def speedup_tables(baseline: pd.DataFrame, methods: pd.DataFrame, by: list[str],
     rows["text"] = [describe(SpeedupEstimate(*r)) for r in rows[["speedup", "speedup_lo", "speedup_hi", "kind",
                                                                   "open_lo", "open_hi", "b"]].itertuples(
                                                                       index=False, name=None)]
+    one = np.array([s is not None and s[0] < 2 for s in signature], bool)  # a speedup needs 2 baseline budgets
+    rows.loc[one, "text"] = "n/a (the baseline ran at one budget)"
     return rows.drop(columns="scale_key")[[*by, "method", *TABLE_COLUMNS]]
 
 
