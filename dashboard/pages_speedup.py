@@ -94,10 +94,16 @@ def main() -> None:
     picked = first if picked is None else picked
     st.query_params["at"] = f"{picked:g}"
     shown = rows[rows["budget_multiple"] == picked]
+    missing = board.assign(panel=board["suite"] + " · " + board["workload"] + " · " + board["hardware"])
+    missing = missing[(missing["budget_multiple"] == picked) & missing["data_speedup"].isna()]
     for panel, part in shown.groupby("panel", sort=False):
         st.subheader(panel, anchor=False)
         st.altair_chart(chart(part, data.scale_order(part), look.method_color(df, part)),
                         width="stretch")
+        absent = missing[missing["panel"] == panel]
+        if len(absent):  # methods the chart cannot draw, and why
+            st.caption("Not drawn: " + "; ".join(f"`{m}` at {s}: {look.times(t)}" for m, s, t in zip(
+                absent["method"], absent["scale"], absent["data_speedup_text"], strict=True)))
     with st.expander("The numbers behind the charts"):
         st.dataframe(rows.drop(columns=["panel", "bound_dir", "bound_value"]), hide_index=True)
 
