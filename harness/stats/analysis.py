@@ -258,18 +258,18 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE,
     ones = np.ones(size)  # +1: baseline - method (less loss, less forgetting); -1: method - baseline
     for name, column, sign in (("loss_delta", "final_val_loss", ones), ("metric_delta", "final_val_metric",
                                np.where(lower, 1.0, -1.0)), ("forgetting_delta", "forgetting", ones)):
-        m, b = _moments(ok, "_study", column, size), _moments(base, "_cell", column, cells.max() + 1).iloc[cells]
+        m, b = _moments(ok, "_study", column, size), _theirs(base, column, cells)
         out[name], out[f"{name}_lo"], out[f"{name}_hi"] = _welch_diff(m, b, confidence, sign)
     for name, column in (("steps", "steps_to_target"), ("time", "time_to_target_s"),
                          ("energy", "energy_to_target_j")):
         target = ok.assign(_v=_to_target(ok, column))
         m = _moments(target, "_study", "_v", size, log=True)
-        b = _moments(target[target["method"] == baseline], "_cell", "_v", cells.max() + 1, log=True).iloc[cells]
+        b = _theirs(target[target["method"] == baseline], "_v", cells, log=True)
         out[f"{name}_ratio"], out[f"{name}_ratio_lo"], out[f"{name}_ratio_hi"] = _ratio(b, m, confidence)
         out[f"{name}_reached"] = target["_v"].notna().groupby(target["_study"]).mean().reindex(range(size)).to_numpy()
     for name, column in (("overhead", "step_time_ms_p50"), ("memory", "peak_mem_bytes")):
         m = _moments(ok, "_study", column, size, log=True)
-        b = _moments(base, "_cell", column, cells.max() + 1, log=True).iloc[cells]
+        b = _theirs(base, column, cells, log=True)
         out[f"{name}_ratio"], out[f"{name}_ratio_lo"], out[f"{name}_ratio_hi"] = _ratio(m, b, confidence)
     out["energy_quality"] = _energy_quality(ok, size)
     if "bytes_communicated" in fin and fin["bytes_communicated"].notna().any():
@@ -305,6 +305,11 @@ def _moments(frame: pd.DataFrame, code: str, column: str, size: int, log: bool =
         equal = np.maximum.reduceat(v, starts) == np.minimum.reduceat(v, starts)
         var[c[starts][equal & (n[c[starts]] >= 2)]] = 0.0
     return pd.DataFrame({"n": n, "mean": mean, "var": var, **out})
+
+
+def _theirs(base: pd.DataFrame, column: str, cells: np.ndarray, log: bool = False) -> pd.DataFrame:
+    """The baseline's moments beside each study (``cells``: each study's (suite, workload, scale, budget) code)."""
+    return _moments(base, "_cell", column, int(cells.max()) + 1, log).iloc[cells]
 
 
 def _welch_arrays(b: pd.DataFrame, m: pd.DataFrame, confidence: float):
@@ -413,7 +418,7 @@ def _communication(out: pd.DataFrame, ok: pd.DataFrame, base: pd.DataFrame, cell
     """The communication columns (see ``leaderboard``)."""
     size = len(out)
     m = _moments(ok, "_study", "bytes_communicated", size, log=True)
-    b = _moments(base, "_cell", "bytes_communicated", cells.max() + 1, log=True).iloc[cells]
+    b = _theirs(base, "bytes_communicated", cells, log=True)
     point, lo, hi = _ratio(b, m, confidence)
     sim = ok["simulated"].fillna("").astype(str).str.contains("communication") if "simulated" in ok else \
         pd.Series(False, index=ok.index)
