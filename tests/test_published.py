@@ -155,3 +155,17 @@ def test_the_published_figure_nearest_a_claims_scale_reads_in_one_phrase():
     small, large = (nearest_text(rows[rows["metric"] == "data"], p) for p in (1.3e8, 1.2e9))
     assert small.startswith("1.29-1.42x at 130m (our data-speedup estimator") and "> 1.00x" in small
     assert large.startswith("1.12-1.13x at 1.2b") and nearest_text(rows.iloc[:0], 1e8) == "—"
+
+
+def test_a_steps_claim_is_shown_beside_the_published_data_speedup_labelled():
+    """SOAP's "40% fewer iterations" at 360M: Marin published losses, not steps; at equal batch size the data
+    speedup is the steps speedup, shown with that label (Marin: SOAP 1.13-1.23x over AdamW at 300M)."""
+    from harness.stats.published import beside
+    from implementations.optimizers.soap import METHOD
+
+    data = read_published()
+    steps = next(c for c in METHOD.claims if c.metric == "steps" and c.baseline == "adamw")
+    text = beside("soap", steps, data, brief=True)
+    assert text == "1.13-1.23x at 300m (marin_fantastic_optimizers_2025) [data speedup: steps at equal batch size]"
+    time = next(c for c in METHOD.claims if c.metric == "time")
+    assert beside("soap", time, data) == "—"  # no published wall-clock: nothing to show

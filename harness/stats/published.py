@@ -104,8 +104,13 @@ def nearest_text(rows: pd.DataFrame, scale_params: float | None, brief: bool = F
 
 def beside(method: str, claim, published, brief: bool = False) -> str:
     """The published figures for one claim of ``method`` at the scale nearest the claim's (``nearest_text``);
-    ``published``: ``harness.store.published.read_published()``. Only data and steps claims have replications."""
+    ``published``: ``harness.store.published.read_published()``. Only data and steps claims have replications;
+    a steps claim without published steps shows the data speedup (the same thing at equal batch size), labelled."""
     if claim.metric not in ("data", "steps"):
         return "—"
     rows = replications(method, claim.baseline, published.losses, published.reported, published.records)
-    return nearest_text(rows[rows["metric"] == claim.metric], claim.scale_params, brief)
+    mine = rows[rows["metric"] == claim.metric]
+    if claim.metric == "steps" and mine.empty and (rows["metric"] == "data").any():  # as verify's fallback:
+        text = nearest_text(rows[rows["metric"] == "data"], claim.scale_params, brief)  # equal batch sizes
+        return f"{text} [data speedup: steps at equal batch size]"
+    return nearest_text(mine, claim.scale_params, brief)
