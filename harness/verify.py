@@ -21,7 +21,7 @@ import pandas as pd
 from omegaconf import OmegaConf
 
 from harness import config, report, store
-from harness.contracts import registry
+from harness.contracts import catalog, registry
 from harness.errors import ConfigError, suggest
 from harness.stats import claims as judging
 from harness.stats.published import beside
@@ -119,12 +119,12 @@ def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run
             run_suite(more, show=show)
 
 
-def _with_published(summary: pd.DataFrame, mine, method: str, brief: bool = False) -> pd.DataFrame:
+def _with_published(summary: pd.DataFrame, mine, method: str, data, brief: bool = False) -> pd.DataFrame:
     """The summary with a ``published`` column: replications of each claim at the scale nearest the paper's
-    (``published/``: our estimator on a source's losses where it published them, else its own figure)."""
+    (``data``: ``published.read_published()``, our estimator on a source's losses where it published them, else
+    its own figure)."""
     if summary.empty:
         return summary
-    data = published.read_published()
     text = {(c.quote, c.factor): beside(method, c, data, brief) for c in mine}
     return summary.assign(published=[text.get((q, f), "—") for q, f in zip(summary["quote"], summary["claimed"],
                                                                              strict=True)])
@@ -135,17 +135,16 @@ REFERENCE = Path(__file__).resolve().parents[1] / "reference"  # this project's 
 
 def _every_claim(rest: list[str], fmt: str) -> int:
     """One table of every claim judged on the stored rows (``method=all --reference``): paper | published | ours."""
-    parts = []
-    for entries in registry.registry().values():
-        for name, entry in entries.items():
-            for suite in dict.fromkeys(c.suite for c in getattr(entry, "claims", ())):
-                mine = [c for c in entry.claims if c.suite == suite]
-                try:
-                    _, summary = verify_suite(name, suite, mine, rest, show=False, run=False)
-                except ConfigError:
-                    continue
-                if len(summary):
-                    parts.append(_with_published(summary, mine, name, brief=True).assign(method=name))
+    parts, data, groups = [], published.read_published(), {}
+    for _, name, claim in catalog.claims():
+        groups.setdefault((name, claim.suite), []).append(claim)
+    for (name, suite), mine in groups.items():
+        try:
+            _, summary = verify_suite(name, suite, mine, rest, show=False, run=False)
+        except ConfigError:
+            continue
+        if len(summary):
+            parts.append(_with_published(summary, mine, name, data, brief=True).assign(method=name))
     if not parts:
         print(f"No claim has stored results in {REFERENCE}.")
         return 2
@@ -172,7 +171,7 @@ def main(method_name: str, rest: list[str], fmt: str, quiet: bool, reference: bo
     method = find_method(method_name)
     if not method.claims:
         raise ConfigError(f"{method.name} carries no claims to verify")
-    t0, judged = time.perf_counter(), 0
+    t0, judged, data = time.perf_counter(), 0, published.read_published()
     for suite in dict.fromkeys(c.suite for c in method.claims):
         mine = [c for c in method.claims if c.suite == suite]
         try:
@@ -183,7 +182,8 @@ def main(method_name: str, rest: list[str], fmt: str, quiet: bool, reference: bo
         if reference and summary.empty:
             print(f"{method.name}: no reference results for its {suite!r} claims (README: reference results)")
             continue
-        report.print_verdicts(method.name, suite, mine, per_budget, _with_published(summary, mine, method.name), fmt)
+        report.print_verdicts(method.name, suite, mine, per_budget,
+                              _with_published(summary, mine, method.name, data), fmt)
         judged += len(summary)
     minutes = (time.perf_counter() - t0) / 60
     print(f"verify {method.name}: {judged} verdicts in {math.floor(minutes)} min {60 * (minutes % 1):.0f} s")
