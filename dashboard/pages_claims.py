@@ -68,8 +68,10 @@ def main() -> None:
         summary = data.apply_filters(summary, chosen)
         known = data.published_data()
         keys = list(zip(summary["method"], summary["quote"], summary["claimed"], strict=True))
-        summary["published"] = [beside(m, claims[(m, q, c)], known, brief=True) for m, q, c in keys]
-        summary["published_in_full"] = [beside(m, claims[(m, q, c)], known) for m, q, c in keys]
+        texts = {k: (beside(k[0], claims[k], known, brief=True), beside(k[0], claims[k], known))
+                 for k in dict.fromkeys(keys)}  # once per claim, not per scale and hardware (~0.1 s each)
+        summary["published"] = [texts[k][0] for k in keys]
+        summary["published_in_full"] = [texts[k][1] for k in keys]
     if summary.empty:
         st.info("No claim is measured in this view yet: run a claim's suite with the method and its baseline.")
     else:
