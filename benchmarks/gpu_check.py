@@ -22,7 +22,8 @@ from pathlib import Path
 
 import torch
 
-from harness.train.trainer import Trial, run_trial
+from harness.contracts.trial import Trial
+from harness.train.trainer import run_trial
 from harness.train.workloads import gpt
 
 COLUMNS = ("status", "step_time_ms_p50", "train_time_s", "mfu", "energy_j", "energy_method", "energy_windows",

@@ -17,7 +17,8 @@ import paired
 import torch
 
 from harness.contracts import registry
-from harness.train.trainer import Trial, _train
+from harness.contracts.trial import Trial
+from harness.train.trainer import _train
 from harness.train.workloads import gpt
 
 

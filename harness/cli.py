@@ -76,9 +76,7 @@ def _cmd_report(args) -> int:
     from harness.report import ROW_COLUMNS, print_grid, print_leaderboard
 
     opts = _options(args, {"suite", "results"})
-    results = Path(opts.get("results", "results"))
-    if not results.is_dir():
-        raise ConfigError(f"no results folder at {results}")
+    results = _results_folder(opts)
     rows, problems = store.read_results(results, opts.get("suite"), columns=ROW_COLUMNS)
     _warn(problems)
     for suite, part in rows.groupby("suite", observed=True) if len(rows) else []:
@@ -96,15 +94,23 @@ def _cmd_compact(args) -> int:
     from harness.store.compact import compact
 
     opts = _options(args, {"suite", "results"})
-    results = Path(opts.get("results", "results"))
-    if not results.is_dir():
-        raise ConfigError(f"no results folder at {results}")
+    results = _results_folder(opts)
     done = compact(results, opts.get("suite"))
     for suite, rows in done.items():
         print(f"suite {suite}: {rows} rows in one compacted file")
     if not done:
         print(f"Nothing to compact in {results}/.")
     return 0
+
+
+def _results_folder(opts: dict) -> Path:
+    results = Path(opts.get("results", "results"))
+    try:
+        if results.is_dir():
+            return results
+    except OSError as exc:  # a name too long for the file system, ...
+        raise ConfigError(f"results={results}: not a usable folder ({exc.strerror})") from None
+    raise ConfigError(f"no results folder at {results}")
 
 
 def _baseline(suite: str, rows) -> str:

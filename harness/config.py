@@ -23,9 +23,10 @@ import yaml
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from harness.contracts import registry
+from harness.contracts import catalog, registry
 from harness.contracts.interface import KINDS
 from harness.errors import ConfigError, suggest
+from harness.train import workloads
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 SHORTCUTS = ("suite", "preset", "method", "workload", "scale", "budget")
@@ -336,6 +337,10 @@ def _check_hparams(cfg: DictConfig) -> None:
 def validate(cfg: DictConfig) -> None:
     """Every check that can fail before any trial starts."""
     _validate_executor(cfg)
+    try:
+        (Path(str(cfg.results)) / f"suite={cfg.name}").exists()
+    except OSError as exc:  # a name too long for the file system, ...
+        raise ConfigError(f"results={cfg.results}: not a usable folder ({exc.strerror})") from None
     for key in ("tuning.trials", "tuning.seeds", "train.evals", "verify.max_seeds"):
         _positive_int(cfg, key)
     if cfg.train.batch_size is not None:
@@ -355,11 +360,11 @@ def validate(cfg: DictConfig) -> None:
     wanted += [("method", cfg.training_method)] if cfg.training_method else []
     for role, name in wanted:
         try:
-            registry.get(role, str(name))
+            catalog.get(role, str(name))
         except KeyError as exc:
             raise ConfigError(exc.args[0]) from None
-    cfg.methods = [registry.get(kind, m).name for m in cfg.methods]  # variants spelled one way: one study
-    cfg.baseline = registry.get(kind, cfg.baseline).name
+    cfg.methods = [catalog.get(kind, m).name for m in cfg.methods]  # variants spelled one way: one study
+    cfg.baseline = catalog.get(kind, cfg.baseline).name
     for t in cfg.tuning.tune:
         if t not in ("method", "optimizer", "schedule"):
             raise ConfigError(f"tuning.tune entries must be method, optimizer or schedule, got {t!r}")
@@ -368,30 +373,26 @@ def validate(cfg: DictConfig) -> None:
     _check_hparams(cfg)
     if not cfg.workloads:
         raise ConfigError("no workloads to run")
-    from harness.train.trainer import workload_module  # torch: only once a suite is validated (report needs none)
-
+    scales = workloads.scale_names()
     for w, spec in cfg.workloads.items():
-        try:
-            module = workload_module(w) if re.fullmatch(r"[a-z]\w*", str(w)) else None
-        except ModuleNotFoundError:
-            module = None
-        if not hasattr(module, "SCALES") or not hasattr(module, "build"):
-            raise ConfigError(f"unknown workload {w!r}")
+        if w not in scales:
+            raise ConfigError(f"unknown workload {w!r}{suggest(str(w), scales)}")
         for s in spec.scales:
-            if s not in module.SCALES:
-                raise ConfigError(f"workload {w!r} has no scale {s!r}{suggest(s, module.SCALES)}; "
-                                  f"its scales: {', '.join(module.SCALES)}")
+            if s not in scales[w]:
+                raise ConfigError(f"workload {w!r} has no scale {s!r}{suggest(s, scales[w])}; "
+                                  f"its scales: {', '.join(scales[w])}")
         for b in spec.budgets:
             if not _fits(b, _NUM) or b > MAX_BUDGET:
                 raise ConfigError(f"budgets must be positive multiples of the Chinchilla budget up to {MAX_BUDGET:g}, "
                                   f"got {b!r}")
         if not spec.scales or not spec.budgets:
             raise ConfigError(f"workload {w!r}: no scales or no budgets left to run")
-        if hasattr(module, "check_data"):  # a workload that reads files checks them before any trial
+        data = {**OmegaConf.to_container(cfg.data), "batch_size": cfg.train.batch_size}
+        for s in spec.scales:  # a workload that reads files checks them here, before any trial (and counts its size)
             try:
-                module.check_data(OmegaConf.to_container(cfg.data))
+                workloads.sizes(w, s, data)
             except (ValueError, TypeError, OSError) as exc:
-                raise ConfigError(str(exc)) from None
+                raise ConfigError(str(exc).splitlines()[0]) from None
     from harness.run import protocols
 
     protocols.check(cfg)

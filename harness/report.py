@@ -13,7 +13,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from harness.contracts import registry
+from harness.contracts import catalog
 from harness.stats import analysis, claims
 
 COLUMNS = {  # leaderboard column -> printed header
@@ -39,15 +39,15 @@ ROW_COLUMNS = [
 
 
 def spaces(rows: pd.DataFrame) -> dict:
-    """{method: its search space} from the registry for the "possibly undertuned" flag, only for methods whose
-    final rows do not record their own (rows made before ``search_space_json``; the registry imports torch)."""
+    """{method: its search space} from the catalog for the "possibly undertuned" flag, only for methods whose
+    final rows do not record their own (rows made before ``search_space_json``)."""
     final = rows[rows["phase"] == "final"]
     recorded = final["search_space_json"].notna() if "search_space_json" in final else False
     out = {}
     for name in final.loc[~recorded, "method"].unique() if len(final) else ():
         for kind in ("optimizer", "schedule", "method"):
             try:
-                out[name] = registry.get(kind, name).search_space
+                out[name] = catalog.get(kind, name).search_space
                 break
             except (KeyError, AttributeError):
                 continue

@@ -30,5 +30,7 @@ def pytest_collection_modifyitems(items) -> None:
 
 @pytest.fixture(autouse=True)
 def _step_time_cache(tmp_path_factory, monkeypatch):
-    """Trials run by tests record their step times in a throwaway cache, not the user's ~/.cache."""
+    """Trials run by tests record their step times (and the catalog, workload sizes, ...) in a throwaway cache,
+    not the user's ~/.cache."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+    monkeypatch.setenv("SPEEDPROOF_CACHE", str(tmp_path_factory.getbasetemp() / "cache" / "speedproof"))

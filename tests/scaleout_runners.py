@@ -15,7 +15,8 @@ import os
 import time
 from pathlib import Path
 
-from harness.train.trainer import Trial, identity_row, run_trial
+from harness.contracts.trial import Trial, identity_row
+from harness.train.trainer import run_trial
 
 
 def fake_trial(i: int, behave: str = "ok", suite: str = "fake", **hp) -> Trial:

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from harness.cli import main
-from harness.train.trainer import Trial, run_trial
+from harness.contracts.trial import Trial
+from harness.train.trainer import run_trial
 from harness.train.workloads import cifar10
 
 PER_FILE = 40  # records per fake batch file (the real ones hold 10,000)

@@ -11,9 +11,10 @@ import torch
 import torch.nn.functional as F
 
 from harness import config, report, store
+from harness.contracts.trial import Trial
 from harness.run.executors import run_suite
 from harness.stats import analysis
-from harness.train.trainer import Trial, run_trial
+from harness.train.trainer import run_trial
 from harness.train.workloads import continual
 
 

@@ -182,6 +182,14 @@ def test_unwritable_results_folder_is_one_line_naming_it(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["file", "quad.yaml"]
 
 
+@pytest.mark.parametrize("command", ["validate", "report", "compact"])
+def test_a_results_name_too_long_for_the_file_system_is_one_line(command, capsys):
+    long = "a" * 300  # one path component over NAME_MAX (255): stat raises ENAMETOOLONG
+    assert main([command, "suite=optimizers", f"results={long}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a usable folder" in err, err
+
+
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a CUDA machine runs train.device=cuda")
 def test_cuda_on_a_machine_without_it_is_refused_before_anything_is_written(tmp_path, capsys):
     assert main(["run", "suite=optimizers", "preset=smoke", "train.device=cuda", f"results={tmp_path}"]) == 2

@@ -368,6 +368,7 @@ def test_multigrid_sequences_keep_every_token():
 def test_the_trainer_multiplies_the_schedule_by_the_methods_lr_factor(monkeypatch):
     from harness.contracts import registry
     from harness.contracts.interface import TrainingHooks, TrainingMethod
+    from harness.contracts.trial import Trial
     from harness.train import trainer
 
     seen = []
@@ -382,7 +383,7 @@ def test_the_trainer_multiplies_the_schedule_by_the_methods_lr_factor(monkeypatc
     fake = TrainingMethod(hooks=Halve, defaults={}, search_space={}, citation="test", name="halve")
     real_get = registry.get
     monkeypatch.setattr(registry, "get", lambda kind, name: fake if name == "halve" else real_get(kind, name))
-    trial = trainer.Trial(suite="t", workload="quadratic", scale="small", budget_multiple=0.01, budget_tokens=64,
+    trial = Trial(suite="t", workload="quadratic", scale="small", budget_multiple=0.01, budget_tokens=64,
                           method="halve", kind="method", optimizer="sgd", schedule="constant",
                           training_method="halve", hparams={"lr": 0.1}, seed=0, evals=1, warmup_steps=0,
                           codecarbon=False)

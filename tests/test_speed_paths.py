@@ -9,8 +9,9 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
+from harness.contracts.trial import NOT_IDENTITY, Trial
 from harness.train import hardware, trainer
-from harness.train.trainer import Trial, run_trial
+from harness.train.trainer import run_trial
 
 
 def test_contention_flags_load_above_the_cores():
@@ -30,7 +31,7 @@ def nano(**kw) -> Trial:
 
 def test_new_fields_at_their_defaults_keep_every_trial_id():
     trial = nano()
-    old = {k: v for k, v in asdict(trial).items() if k not in (*trainer.NOT_IDENTITY, "precision", "compile")}
+    old = {k: v for k, v in asdict(trial).items() if k not in (*NOT_IDENTITY, "precision", "compile")}
     assert trial.trial_id == hashlib.sha256(json.dumps(old, sort_keys=True, default=str).encode()).hexdigest()[:16]
     assert replace(trial, precision="bf16").trial_id != trial.trial_id != replace(trial, compile=True).trial_id
 

@@ -4,7 +4,8 @@ from dataclasses import replace
 
 import pytest
 
-from harness.train.trainer import Trial, run_trial
+from harness.contracts.trial import Trial
+from harness.train.trainer import run_trial
 
 
 def trial(**kw) -> Trial:

@@ -12,7 +12,8 @@ import math
 import torch
 
 from harness.contracts import registry
-from harness.train.trainer import Trial, optimizer_state_bytes, run_trial
+from harness.contracts.trial import Trial
+from harness.train.trainer import optimizer_state_bytes, run_trial
 from harness.train.workloads import gpt
 
 from .steps import train_step

@@ -1,23 +1,19 @@
-"""What every method says about itself — summary, paper, search space, claims, or why it is unavailable — read
-without importing it (and torch): ``harness ls`` and the dashboard's claims start in a fraction of a second.
+"""What every method says about itself — summary, paper, defaults, search space, claims, or why it is
+unavailable — read without importing it (and torch): ``harness ls``, ``harness validate`` and the dashboard's
+claims start in a fraction of a second.
 
-Built once from ``registry.registry()`` (which imports every file) and cached as JSON under
-``~/.cache/speedproof/`` (``$SPEEDPROOF_CACHE`` overrides), keyed by the implementation files (path, size,
-mtime) and the installed packages (the site-packages folders' mtime: installing or removing one changes it), so
-an edit or an install rebuilds it. A cache that cannot be read or written is rebuilt or skipped, never an error.
+Built once from ``registry.registry()`` (which imports every file) and cached (``harness.contracts.cache``),
+keyed by the implementation files and the installed packages, so an edit or an install rebuilds it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import functools
 import json
-import os
-import sys
-import sysconfig
-from functools import cache
 from pathlib import Path
 
+from harness.contracts import cache, registry
 from harness.contracts.interface import Claim, Space, space_from_json, space_json
 from harness.contracts.registry import FOLDERS, ROOT
 
@@ -30,34 +26,27 @@ class Entry:
     name: str
     summary: str = ""
     citation: str = ""
+    defaults: dict = dataclasses.field(default_factory=dict)  # as JSON holds them (a tuple reads back as a list)
     search_space: dict[str, Space] = dataclasses.field(default_factory=dict)
     claims: tuple[Claim, ...] = ()
     reason: str | None = None
 
 
-def _folder() -> Path:
-    return Path(os.environ.get("SPEEDPROOF_CACHE", Path.home() / ".cache" / "speedproof"))
-
-
 def _key() -> str:
-    digest = hashlib.sha256(sys.prefix.encode())
-    files = sorted(ROOT.rglob("*.py")) + [Path(__file__).with_name("interface.py")]
-    packages = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
-    for path in files + [Path(p) for p in sorted(packages) if Path(p).is_dir()]:
-        st = path.stat()
-        digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return digest.hexdigest()[:16]
+    return cache.stamp(sorted(ROOT.rglob("*.py")) + [Path(__file__).with_name("interface.py")])
 
 
 def _build() -> dict[str, dict[str, Entry]]:
-    from harness.contracts import registry  # imports every method file
-
     out: dict[str, dict[str, Entry]] = {}
     for kind, entries in registry.registry().items():
-        out[kind] = {name: Entry(kind, name, reason=m.reason) if isinstance(m, registry.Unavailable) else
-                     Entry(kind, name, m.summary, m.citation, dict(m.search_space), tuple(m.claims))
+        out[kind] = {name: Entry(kind, name, reason=m.reason) if isinstance(m, registry.Unavailable) else _entry(m)
                      for name, m in entries.items()}
     return out
+
+
+def _entry(m) -> Entry:
+    defaults = json.loads(json.dumps(m.defaults))  # as the cache file holds them
+    return Entry(m.kind, m.name, m.summary, m.citation, defaults, dict(m.search_space), tuple(m.claims))
 
 
 def _dump(entries: dict[str, dict[str, Entry]]) -> str:
@@ -72,25 +61,23 @@ def _load(text: str) -> dict[str, dict[str, Entry]]:
                    for name, e in part.items()} for kind, part in out.items()}
 
 
-@cache
+@functools.cache
 def catalog() -> dict[str, dict[str, Entry]]:
     """``{kind: {name: Entry}}`` for every file under ``implementations/`` (kinds as ``registry.FOLDERS``)."""
-    path = _folder() / f"catalog-{_key()}.json"
+    path = cache.folder() / f"catalog-{_key()}.json"
     try:
         return _load(path.read_text())
     except (OSError, ValueError, TypeError, KeyError):
         pass
     entries = _build()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(_dump(entries))
-        tmp.replace(path)
-        for stale in set(path.parent.glob("catalog-*.json")) - {path}:  # earlier keys
-            stale.unlink(missing_ok=True)
-    except OSError:
-        pass
+    cache.save(path, _dump(entries))
     return entries
+
+
+def get(kind: str, name: str) -> Entry:
+    """``registry.get`` without importing the method: variants and unknown names alike (an optimizer we did not
+    write, ``package.module:Class``, is imported to describe it)."""
+    return registry.lookup(kind, name, catalog()[kind], _entry)
 
 
 def claims() -> list[tuple[str, str, Claim]]:

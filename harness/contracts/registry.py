@@ -10,8 +10,10 @@ import dataclasses
 import difflib
 import importlib
 import re
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from harness.contracts.interface import Method, Unavailable
 
@@ -93,12 +95,18 @@ def get(kind: str, name: str) -> Method:
     ``package.module:Class`` (``harness.contracts.adapters``). A variant ``name(key=value, ...)`` is the method
     with those hyperparameters fixed: in its defaults, out of its search space.
     """
+    return lookup(kind, name, registry()[kind], lambda m: m)
+
+
+def lookup(kind: str, name: str, entries: dict, external: Callable[[Method], Any]):
+    """``get`` over ``entries`` (``{name: method}``, a broken one having a ``reason``): the registry's methods,
+    or the catalog's descriptions of them; ``external`` turns an optimizer we did not write into such an entry."""
     try:
         base, fixed = variant(name)
     except ValueError as exc:
         raise KeyError(str(exc)) from None
     if fixed:
-        method = get(kind, base)
+        method = lookup(kind, base, entries, external)
         unknown = [k for k in fixed if k not in method.defaults]
         if unknown:
             has = ", ".join(method.defaults)
@@ -106,17 +114,17 @@ def get(kind: str, name: str) -> Method:
         space = {k: v for k, v in method.search_space.items() if k not in fixed}
         return dataclasses.replace(method, name=variant_name(base, fixed), defaults={**method.defaults, **fixed},
                                    search_space=space)
-    entry = registry()[kind].get(name)
+    entry = entries.get(name)
     if entry is None and kind == "optimizer" and ("." in name or ":" in name):
         from harness.contracts.adapters import resolve_optimizer
 
         try:
-            return resolve_optimizer(name)
+            return external(resolve_optimizer(name))
         except ValueError as exc:
             raise KeyError(str(exc)) from None
     if entry is None:
-        close = difflib.get_close_matches(name, registry()[kind], n=1)
+        close = difflib.get_close_matches(name, entries, n=1)
         raise KeyError(f"unknown {kind} {name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-    if isinstance(entry, Unavailable):
+    if getattr(entry, "reason", None) is not None:
         raise KeyError(f"{kind} {name!r} is unavailable: {entry.reason}")
     return entry

@@ -29,6 +29,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness import store
+from harness.contracts.trial import Trial
 from harness.errors import ConfigError
 from harness.run import protocols
 from harness.run.backends import RETRIES, make_backend
@@ -36,7 +37,6 @@ from harness.run.leases import Leases
 from harness.run.options import Options, in_shard
 from harness.run.plan import Tracker, make_plan
 from harness.store.compact import compact
-from harness.train.trainer import Trial
 
 FINAL_COLUMNS = ["study_id", "phase", "status", "final_val_loss", "hparams_json"]  # what picks the best configs
 WAIT_POLLS = 3  # polls without any live lease of another run before we stop waiting for it

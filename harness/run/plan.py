@@ -22,9 +22,10 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness import store
+from harness.contracts.trial import Trial
 from harness.run import protocols, tuning
 from harness.run.options import in_shard
-from harness.train.trainer import Trial, run_trial, workload_module
+from harness.train import workloads
 
 KEEP = 20  # measurements kept per key (their median is used)
 SHOWN = 4  # method/scale pairs without a measurement named in the plan
@@ -91,8 +92,8 @@ class Plan:
     def steps_of(self, trial: Trial) -> int:
         shape = (trial.workload, trial.scale, trial.batch_size)
         if shape not in self.units:
-            data = {k: v for k, v in {**trial.data, "batch_size": trial.batch_size}.items() if v is not None}
-            self.units[shape] = workload_module(trial.workload).build(trial.scale, 0, data).units_per_step
+            data = {**trial.data, "batch_size": trial.batch_size}
+            self.units[shape] = workloads.sizes(trial.workload, trial.scale, data)[1]
         return math.ceil(max(trial.budget_tokens, 1) / self.units[shape])
 
     def seconds_of(self, trial: Trial) -> float | None:
@@ -198,7 +199,9 @@ def measure(plan: Plan, path: Path | None = None, steps: int = MEASURE_STEPS) ->
     Each runs in this process with its suite's evaluations and meters (so its overhead is a real
     trial's), on a budget of ``max(steps, evals)`` steps; the first one's overhead is not kept (imports).
     """
-    import torch  # loaded already by the workloads the plan built
+    import torch
+
+    from harness.train.trainer import run_trial
 
     times, measured, threads = load_times(path), 0, torch.get_num_threads()
     torch.set_num_threads(plan.threads or threads)  # as the local executor runs it

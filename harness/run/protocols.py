@@ -37,9 +37,9 @@ import pandas as pd
 from omegaconf import DictConfig, ListConfig
 
 from harness.contracts.interface import Choice, LogUniform, Space
+from harness.contracts.trial import Trial
 from harness.errors import ConfigError, suggest
 from harness.run import tuning
-from harness.train.trainer import Trial
 
 PROTOCOLS = ("quasirandom", "coordinate_descent", "grid")
 SPACING = {"logspace": np.logspace, "linspace": np.linspace}  # tuning.grid shorthands: {logspace: [lo, hi, n]}
@@ -211,7 +211,7 @@ def describe(cfg) -> str:
     if cfg.tuning.protocol == "coordinate_descent":
         return (f"coordinate descent in {studies} studies, at most {cfg.tuning.trials} trials each, "
                 f"then {cfg.tuning.seeds} seeds per study")
-    return f"{len(tuning.tune_trials(cfg))} tuning trials, then {cfg.tuning.seeds} seeds per study"
+    return f"{studies * int(cfg.tuning.trials)} tuning trials, then {cfg.tuning.seeds} seeds per study"
 
 
 # --------------------------------------------------------------------------- validation

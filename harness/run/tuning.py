@@ -16,14 +16,14 @@ from dataclasses import replace
 
 import pandas as pd
 from omegaconf import OmegaConf
-from scipy.stats import qmc
 
-from harness.contracts import registry
-from harness.contracts.interface import Method, Space, space_json
-from harness.train.trainer import CHINCHILLA_UNITS_PER_PARAM, Trial, workload_module
+from harness.contracts import cache, catalog, registry
+from harness.contracts.interface import Space, space_json
+from harness.contracts.trial import CHINCHILLA_UNITS_PER_PARAM, Trial
+from harness.train import workloads
 
 
-def search_space(parts: dict[str, Method], tune: list[str]) -> dict[str, Space]:
+def search_space(parts: dict[str, catalog.Entry], tune: list[str]) -> dict[str, Space]:
     """The union of the search spaces of the components named in ``tune`` (``method``, ``optimizer``, ...)."""
     space: dict[str, Space] = {}
     for role in tune:
@@ -33,10 +33,16 @@ def search_space(parts: dict[str, Method], tune: list[str]) -> dict[str, Space]:
 
 def quasirandom(space: dict[str, Space], n: int, seed: int) -> list[dict]:
     """``n`` configurations from a scrambled Halton sequence over ``space``."""
-    if not space:
-        return [{} for _ in range(n)]
-    points = qmc.Halton(d=len(space), scramble=True, seed=seed).random(n)
-    return [{k: dim.from_unit(float(u)) for (k, dim), u in zip(space.items(), row)} for row in points]
+    points = cache.remember("halton", [], json.dumps([len(space), n, seed]), lambda: _halton(len(space), n, seed))
+    return [{k: dim.from_unit(float(u)) for (k, dim), u in zip(space.items(), row)} for row in points] if space \
+        else [{} for _ in range(n)]
+
+
+def _halton(d: int, n: int, seed: int) -> list[list[float]]:
+    """``n`` points of ``scipy.stats.qmc.Halton`` in ``d`` dimensions (scipy.stats takes 0.6 s to import: cached)."""
+    from scipy.stats import qmc
+
+    return qmc.Halton(d=d, scramble=True, seed=seed).random(n).tolist() if d else [[] for _ in range(n)]
 
 
 def study_id(suite: str, workload: str, scale: str, budget: float, method: str, fixed: tuple = ()) -> str:
@@ -58,25 +64,29 @@ def best_hparams(rows: pd.DataFrame) -> dict[str, dict]:
 ROLE = {"optimizer": "optimizer", "schedule": "schedule", "method": "training"}
 
 
-def _parts(cfg, method: str) -> dict[str, Method]:
-    """The components of one study: the fixed ones of the suite, with ``method`` in its role."""
-    parts = {"optimizer": registry.get("optimizer", cfg.optimizer), "schedule": registry.get("schedule", cfg.schedule)}
+def _parts(cfg, method: str) -> dict[str, catalog.Entry]:
+    """The components of one study, as the catalog describes them: the fixed ones of the suite, with ``method``
+    in its role."""
+    parts = {"optimizer": catalog.get("optimizer", cfg.optimizer), "schedule": catalog.get("schedule", cfg.schedule)}
     if cfg.training_method:
-        parts["training"] = registry.get("method", cfg.training_method)
-    parts[ROLE[cfg.kind]] = parts["method"] = registry.get(cfg.kind, method)
+        parts["training"] = catalog.get("method", cfg.training_method)
+    parts[ROLE[cfg.kind]] = parts["method"] = catalog.get(cfg.kind, method)
     return parts
 
 
-def _base_trial(cfg, workload: str, scale: str, budget: float, method: str, params: int) -> Trial:
+def _template(cfg, method: str) -> tuple[Trial, tuple]:
+    """A study of ``method`` but for its workload, scale and budget; and what its study id holds fixed."""
     parts = _parts(cfg, method)
-    return Trial(
+    train = OmegaConf.to_container(cfg.train, resolve=True)
+    precision, compiled = str(train.get("precision", "fp32")), bool(train.get("compile", False))
+    trial = Trial(
         suite=cfg.name,
         suite_version=str(cfg.version),
         baseline=str(cfg.baseline),
-        workload=workload,
-        scale=scale,
-        budget_multiple=float(budget),
-        budget_tokens=int(round(budget * CHINCHILLA_UNITS_PER_PARAM * params)),
+        workload="",
+        scale="",
+        budget_multiple=0.0,
+        budget_tokens=0,
         method=method,
         kind=cfg.kind,
         optimizer=parts["optimizer"].name,
@@ -84,44 +94,41 @@ def _base_trial(cfg, workload: str, scale: str, budget: float, method: str, para
         training_method=parts["training"].name if "training" in parts else None,
         hparams={},
         seed=0,
-        study_id=study_id(cfg.name, workload, scale, float(budget), method,
-                          (parts["optimizer"].name, parts["schedule"].name, cfg.training_method,
-                           *_numerics(cfg))),
         tuning_trials=int(cfg.tuning.trials),
         tuning_protocol=str(cfg.tuning.protocol),
-        batch_size=cfg.train.batch_size,
-        evals=int(cfg.train.evals),
-        warmup_steps=int(cfg.train.warmup_steps),
-        divergence_factor=float(cfg.train.divergence_factor),
-        time_limit_s=float(cfg.train.time_limit_s),
-        device=str(cfg.train.device),
-        codecarbon=bool(cfg.train.codecarbon),
-        country=str(cfg.train.country),
-        precision=str(cfg.train.get("precision", "fp32")),
+        batch_size=train["batch_size"],
+        evals=int(train["evals"]),
+        warmup_steps=int(train["warmup_steps"]),
+        divergence_factor=float(train["divergence_factor"]),
+        time_limit_s=float(train["time_limit_s"]),
+        device=str(train["device"]),
+        codecarbon=bool(train["codecarbon"]),
+        country=str(train["country"]),
+        precision=precision,
         search_space=space_json(search_space(parts, list(cfg.tuning.tune))),
-        compile=bool(cfg.train.get("compile", False)),
-        data={k: v for k, v in dict(cfg.data).items() if v is not None},
+        compile=compiled,
+        data={k: v for k, v in OmegaConf.to_container(cfg.data).items() if v is not None},
     )
-
-
-def _numerics(cfg) -> tuple:
-    """What separates studies beyond the components: bf16 and compiled runs are their own studies (fp32 eager adds
-    nothing, so older study ids stay)."""
-    precision, compiled = str(cfg.train.get("precision", "fp32")), bool(cfg.train.get("compile", False))
-    return (*([precision] if precision != "fp32" else []), *(["compile"] if compiled else []))
+    # bf16 and compiled runs are their own studies (fp32 eager adds nothing, so older study ids stay)
+    numerics = (*([precision] if precision != "fp32" else []), *(["compile"] if compiled else []))
+    return trial, (trial.optimizer, trial.schedule, cfg.training_method, *numerics)
 
 
 def studies(cfg) -> list[Trial]:
     """One template trial per study (method x workload x scale x budget), hyperparameters empty."""
     out = []
+    data = {**OmegaConf.to_container(cfg.data), "batch_size": cfg.train.batch_size}
+    templates = {m: _template(cfg, m) for m in dict.fromkeys([cfg.baseline, *cfg.methods])}
     for workload, spec in cfg.workloads.items():
-        module = workload_module(workload)
         for scale in spec.scales:
-            params = module.build(scale, 0, OmegaConf.to_container(cfg.data)).params
+            params = workloads.sizes(workload, scale, data)[0]
             extra = [b for b in spec.get("baseline_budgets") or () if b not in spec.budgets]  # the baseline's alone
             for budget in [*spec.budgets, *extra]:
-                for method in dict.fromkeys([cfg.baseline, *cfg.methods]) if budget in spec.budgets else [cfg.baseline]:
-                    out.append(_base_trial(cfg, workload, scale, budget, method, params))
+                for method in templates if budget in spec.budgets else [cfg.baseline]:
+                    template, fixed = templates[method]
+                    out.append(replace(template, workload=workload, scale=scale, budget_multiple=float(budget),
+                                       budget_tokens=int(round(budget * CHINCHILLA_UNITS_PER_PARAM * params)),
+                                       study_id=study_id(cfg.name, workload, scale, float(budget), method, fixed)))
     return out
 
 

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import importlib
-import json
 import math
 import traceback
 from contextlib import nullcontext
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -24,58 +22,13 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from harness.contracts import registry
 from harness.contracts.adapters import optimizer_state_bytes
 from harness.contracts.interface import Method
+from harness.contracts.trial import Trial, identity_row
+from harness.train import workloads
 from harness.train.hardware import contention, hardware_metadata, load_avg, mfu
 from harness.train.measure import Meter
 
-CHINCHILLA_UNITS_PER_PARAM = 20
-COMMON_HPARAMS = ("lr", "weight_decay", "momentum", "warmup")
-NOT_IDENTITY = ("evals", "time_limit_s", "device", "codecarbon", "country", "baseline",  # do not change
-                "search_space")  # what is trained
-NEW_DEFAULTS = {"precision": "fp32", "compile": False}  # fields added later: at their default, ids stay as they were
 PRECISIONS = {"fp32": torch.float32, "bf16": torch.bfloat16}  # bf16: autocast of forward and loss, fp32 weights
 CHECK_EVERY = {"cpu": 1}  # steps between host reads of the loss (divergence check) by device type; else 32
-
-
-@dataclass
-class Trial:
-    """Everything that determines one training run (its id is a hash of all of it)."""
-
-    suite: str
-    workload: str
-    scale: str
-    budget_multiple: float
-    budget_tokens: int
-    method: str
-    kind: str
-    optimizer: str
-    schedule: str
-    training_method: str | None
-    hparams: dict
-    seed: int
-    phase: str = "tune"
-    suite_version: str = "1"
-    baseline: str = ""  # the suite's baseline method (recorded, so that rows alone say what they compare to)
-    study_id: str = ""
-    tuning_trials: int = 0
-    tuning_protocol: str = ""
-    batch_size: int | None = None
-    evals: int = 10
-    warmup_steps: int = 2
-    divergence_factor: float = 3.0
-    time_limit_s: float = 3600.0
-    device: str = "cpu"
-    data: dict = field(default_factory=dict)
-    codecarbon: bool = True
-    country: str = "USA"
-    precision: str = "fp32"
-    compile: bool = False  # torch.compile the model's forward
-    search_space: str = ""  # ``space_json`` of the study's search space (recorded: "possibly undertuned" reads it)
-
-    @property
-    def trial_id(self) -> str:
-        identity = {k: v for k, v in asdict(self).items()
-                    if k not in NOT_IDENTITY and not (k in NEW_DEFAULTS and v == NEW_DEFAULTS[k])}
-        return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 class Diverged(Exception):
@@ -86,10 +39,6 @@ class Diverged(Exception):
 
 class TimeLimit(Exception):
     pass
-
-
-def workload_module(name: str):
-    return importlib.import_module(f"harness.train.workloads.{name}")
 
 
 def _components(trial: Trial) -> dict[str, Method]:
@@ -114,7 +63,7 @@ def build_task(trial: Trial) -> tuple:
     torch.manual_seed(trial.seed)
     np.random.seed(trial.seed)
     data = {**trial.data, "batch_size": trial.batch_size}
-    task = workload_module(trial.workload).build(trial.scale, trial.seed, data)
+    task = workloads.load(trial.workload).build(trial.scale, trial.seed, data)
     return task, (torch.get_rng_state(), np.random.get_state())
 
 
@@ -342,34 +291,6 @@ def _pilot(trial: Trial, parts: dict[str, Method], device: torch.device) -> dict
     _train(replace(trial, codecarbon=False), {**parts, "schedule": registry.get("schedule", "linear")}, device,
            grad_norms=norms)
     return {"pilot_grad_norms": tuple(norms)}
-
-
-def identity_row(trial: Trial) -> dict:
-    hp = trial.hparams
-    return {
-        "trial_id": trial.trial_id,
-        "suite": trial.suite,
-        "suite_version": str(trial.suite_version),
-        "baseline": trial.baseline or None,
-        "phase": trial.phase,
-        "workload": trial.workload,
-        "scale": trial.scale,
-        "budget_tokens": trial.budget_tokens,
-        "budget_multiple": trial.budget_multiple,
-        "method": trial.method,
-        "kind": trial.kind,
-        "optimizer": trial.optimizer,
-        "schedule": trial.schedule,
-        "training_method": trial.training_method,
-        "seed": trial.seed,
-        "study_id": trial.study_id,
-        "tuning_trials": trial.tuning_trials,
-        "tuning_protocol": trial.tuning_protocol,
-        "batch_size": trial.batch_size,
-        "hparams_json": json.dumps(hp, sort_keys=True, default=str),
-        "search_space_json": trial.search_space or None,
-        **{f"hp_{k}": float(hp[k]) if isinstance(hp.get(k), int | float) else None for k in COMMON_HPARAMS},
-    }
 
 
 def run_trial(trial: Trial, run_id: str = "") -> dict:

@@ -17,9 +17,10 @@ import pandas as pd
 import pytest
 import torch
 
+from harness.contracts.trial import Trial
 from harness.stats.analysis import best_configs, leaderboard
 from harness.store import read_results, write_row
-from harness.train.trainer import Trial, run_trial
+from harness.train.trainer import run_trial
 from harness.train.workloads import gpt
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))

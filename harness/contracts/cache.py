@@ -1,0 +1,64 @@
+"""Disk caches of what is slow to learn but rarely changes (the method catalog, workload sizes, quasi-random
+points), so that ``harness ls``, ``validate`` and the dashboard start without importing torch or scipy.stats.
+
+Files live in ``$SPEEDPROOF_CACHE`` (default ``~/.cache/speedproof``), named ``<prefix>-<stamp>.json``; the stamp
+hashes the source files the values come from (path, size, mtime), Python and the installed packages (the
+site-packages folders' mtime: installing or removing one changes it), so an edit or an install starts a fresh
+file and removes the stale one. A cache that cannot be read or written is rebuilt or skipped, never an error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import sysconfig
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+_tables: dict[Path, dict] = {}
+
+
+def folder() -> Path:
+    """Where the caches live: ``$SPEEDPROOF_CACHE``, else ``~/.cache/speedproof``."""
+    return Path(os.environ.get("SPEEDPROOF_CACHE", Path.home() / ".cache" / "speedproof"))
+
+
+def stamp(files: list[Path]) -> str:
+    """A key that changes when one of ``files``, Python or an installed package changes."""
+    digest = hashlib.sha256(f"{sys.prefix}:{sys.version}".encode())
+    packages = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    for path in files + [Path(p) for p in sorted(packages) if Path(p).is_dir()]:
+        st = path.stat()
+        digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return digest.hexdigest()[:16]
+
+
+def save(path: Path, text: str) -> None:
+    """Write a cache file atomically and remove its stale versions (same prefix, other stamp); never raises."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(text)
+        tmp.replace(path)
+        for stale in set(path.parent.glob(f"{path.name.split('-')[0]}-*.json")) - {path}:
+            stale.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def remember(prefix: str, files: list[Path], key: str, compute: Callable[[], Any]) -> Any:
+    """``compute()`` (a JSON value) kept under ``key`` in the ``prefix`` table of ``files``' stamp."""
+    path = folder() / f"{prefix}-{stamp(files)}.json"
+    if path not in _tables:
+        try:
+            _tables[path] = dict(json.loads(path.read_text()))
+        except (OSError, ValueError, TypeError):
+            _tables[path] = {}
+    table = _tables[path]
+    if key not in table:
+        table[key] = json.loads(json.dumps(compute()))  # as it reads back from the file
+        save(path, json.dumps(table))
+    return table[key]
