@@ -374,6 +374,7 @@ def validate(cfg: DictConfig) -> None:
     if not cfg.workloads:
         raise ConfigError("no workloads to run")
     scales = workloads.scale_names()
+    data = {**OmegaConf.to_container(cfg.data), "batch_size": cfg.train.batch_size}
     for w, spec in cfg.workloads.items():
         if w not in scales:
             raise ConfigError(f"unknown workload {w!r}{suggest(str(w), scales)}")
@@ -387,7 +388,6 @@ def validate(cfg: DictConfig) -> None:
                                   f"got {b!r}")
         if not spec.scales or not spec.budgets:
             raise ConfigError(f"workload {w!r}: no scales or no budgets left to run")
-        data = {**OmegaConf.to_container(cfg.data), "batch_size": cfg.train.batch_size}
         for s in spec.scales:  # a workload that reads files checks them here, before any trial (and counts its size)
             try:
                 workloads.sizes(w, s, data)
