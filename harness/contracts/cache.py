@@ -9,6 +9,7 @@ file and removes the stale one. A cache that cannot be read or written is rebuil
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -27,13 +28,19 @@ def folder() -> Path:
 
 
 def stamp(files: list[Path]) -> str:
-    """A key that changes when one of ``files``, Python or an installed package changes."""
+    """A key that changes when one of ``files`` (the sources a value comes from, and the module that writes it),
+    Python or an installed package changes."""
     digest = hashlib.sha256(f"{sys.prefix}:{sys.version}".encode())
-    packages = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
-    for path in files + [Path(p) for p in sorted(packages) if Path(p).is_dir()]:
+    for path in files + _packages():
         st = path.stat()
         digest.update(f"{path}:{st.st_size}:{st.st_mtime_ns}".encode())
     return digest.hexdigest()[:16]
+
+
+@functools.cache
+def _packages() -> list[Path]:
+    found = {Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")}
+    return sorted(p for p in found if p.is_dir())
 
 
 def save(path: Path, text: str) -> None:

@@ -33,7 +33,7 @@ class Entry:
 
 
 def _key() -> str:
-    return cache.stamp(sorted(ROOT.rglob("*.py")) + [Path(__file__).with_name("interface.py")])
+    return cache.stamp(sorted(ROOT.rglob("*.py")) + [Path(__file__), Path(__file__).with_name("interface.py")])
 
 
 def _build() -> dict[str, dict[str, Entry]]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 from omegaconf import OmegaConf
@@ -33,7 +34,8 @@ def search_space(parts: dict[str, catalog.Entry], tune: list[str]) -> dict[str, 
 
 def quasirandom(space: dict[str, Space], n: int, seed: int) -> list[dict]:
     """``n`` configurations from a scrambled Halton sequence over ``space``."""
-    points = cache.remember("halton", [], json.dumps([len(space), n, seed]), lambda: _halton(len(space), n, seed))
+    key = json.dumps([len(space), n, seed])
+    points = cache.remember("halton", [Path(__file__)], key, lambda: _halton(len(space), n, seed))
     return [{k: dim.from_unit(float(u)) for (k, dim), u in zip(space.items(), row)} for row in points] if space \
         else [{} for _ in range(n)]
 

@@ -7,6 +7,7 @@ each module's ``SCALES`` literal, a task's parameter count and units per step fr
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import json
 from pathlib import Path
@@ -50,8 +51,14 @@ def sizes(workload: str, scale: str, data: dict) -> tuple[int, int]:
         return int(task.params), int(task.units_per_step)
 
     key = json.dumps([workload, scale, data, _files(data)], sort_keys=True, default=str)
-    params, units = cache.remember("sizes", sorted(FOLDER.parent.rglob("*.py")), key, build)
+    params, units = cache.remember("sizes", _sources(), key, build)
     return params, units
+
+
+@functools.cache
+def _sources() -> list[Path]:
+    """The engine's training sources (the workloads, and what builds and counts them)."""
+    return sorted(FOLDER.parent.rglob("*.py"))
 
 
 def _files(data: dict) -> list:
