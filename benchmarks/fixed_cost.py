@@ -30,7 +30,7 @@ print(time.perf_counter() - t0)
 
 def one(scale: str, budget: float, codecarbon: bool) -> tuple[float, float, float]:
     """``(wall, train_time_s, evaluation s)`` of one trial."""
-    from harness.contracts.trial import Trial
+    from harness.spec import Trial
     from harness.train.trainer import run_trial
     from harness.train.workloads import gpt
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from harness.contracts.trial import Trial
+from harness.spec import Trial
 from harness.train.trainer import run_trial
 from harness.train.workloads import gpt
 

@@ -20,10 +20,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.contracts.trial import CHINCHILLA_UNITS_PER_PARAM, Trial
 from harness.run.backends import make_backend
 from harness.run.executors import run_trials
 from harness.run.options import Options
+from harness.spec import CHINCHILLA_UNITS_PER_PARAM, Trial
 from harness.train.workloads import quadratic
 
 REAL, EMPTY = "harness.train.trainer:run_trial", "tests.scaleout_runners:run"

@@ -17,7 +17,7 @@ import paired
 import torch
 
 from harness.contracts import registry
-from harness.contracts.trial import Trial
+from harness.spec import Trial
 from harness.train.trainer import _train
 from harness.train.workloads import gpt
 

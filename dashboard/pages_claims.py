@@ -1,4 +1,4 @@
-"""Claims: one verdict per claim, scale and hardware (``claims.summarize`` of ``claims.verify``),
+"""Claims: one verdict per claim, scale and hardware (``claims.summarize`` of ``claims.judge_board``),
 measured claims first, the paper's number beside ours and beside published replications, its source linked;
 per-budget details below and the claims not measured yet at the end."""
 
@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, look, verdicts
-from harness.stats import claims as judging
-from harness.stats.published import beside
+from harness.stats import claims
+from harness.stats.replications import beside
 
 COLUMN_CONFIG = {
     "method": st.column_config.TextColumn("method", pinned=True, help="The method that makes the claim."),
@@ -38,7 +38,7 @@ def overview(summary: pd.DataFrame) -> pd.DataFrame:
     """The first table: one row per claim, scale and hardware, the paper's number beside ours."""
     out = pd.DataFrame({
         "method": summary["method"], "verdict": summary["verdict"], "paper": summary["claimed_text"],
-        "ours": [look.times(judging.measured_text(r)) for _, r in summary.iterrows()],
+        "ours": [look.times(claims.measured_text(r)) for _, r in summary.iterrows()],
         "baseline": summary["baseline"], "where": summary["workload"] + " / " + summary["scale"],
         "published": summary["published"].map(look.times),
         "budgets": summary["budgets"].map(look.text), "hardware": summary["hardware"],

@@ -1,4 +1,4 @@
-"""Every registered claim beside what was measured: ``harness.stats.claims.verify`` on the full
+"""Every registered claim beside what was measured: ``harness.stats.claims.judge_board`` on the full
 leaderboard (made against the claim's own baseline), one verdict per claim and scale from
 ``claims.summarize``. Shared by the first screen, the Claims page and the Method page."""
 
@@ -9,7 +9,7 @@ import streamlit as st
 
 from dashboard import data, look
 from harness.contracts import catalog
-from harness.stats import claims as judging
+from harness.stats import claims
 
 COLORS = {"supported": "#1a7f37", "not supported": "#cf222e", "inconclusive": "#6e7781", "mixed": "#9a6700"}
 BADGES = {"supported": ("green", ":material/check_circle:"), "not supported": ("red", ":material/cancel:"),
@@ -24,7 +24,7 @@ def all_claims() -> list[tuple[str, str, object]]:
 
 
 def per_budget(df: pd.DataFrame, entries, own_baseline_only: bool = False) -> pd.DataFrame:
-    """``claims.verify`` of each measured claim on every leaderboard row of its method, per hardware;
+    """``claims.judge_board`` of each measured claim on every leaderboard row of its method, per hardware;
     with the claim's method, kind, source and suite beside it. A claim against another baseline than
     its suite's needs a leaderboard of its own (a full recomputation): ``own_baseline_only`` skips those."""
     suites = {suite: data.suite_baseline(suite, df) for suite in df["suite"].unique()}
@@ -41,7 +41,7 @@ def per_budget(df: pd.DataFrame, entries, own_baseline_only: bool = False) -> pd
                     else data.full_board(str(path), key, claim.baseline, claim.suite))
         board = board[board["suite"] == claim.suite] if not board.empty else board
         for hardware, part in board.groupby("hardware"):
-            judged = judging.verify(part, method, [claim])
+            judged = claims.judge_board(part, method, [claim])
             if not judged.empty:
                 parts.append(judged.assign(hardware=hardware, method=method, kind=kind, source=claim.source,
                                            suite=claim.suite, setting=claim.setting))
@@ -56,7 +56,7 @@ def per_scale(judged: pd.DataFrame) -> pd.DataFrame:
     keep = ["method", "kind", "source", "suite", "setting"]
     parts = []
     for hardware, part in judged.groupby("hardware"):
-        summary = judging.summarize(part)
+        summary = claims.summarize(part)
         claim = ["quote", "baseline", "metric", "claimed"]  # one paper sentence can carry several claims
         extra = part.drop_duplicates(claim).set_index(claim)[keep]
         parts.append(summary.join(extra, on=claim).assign(hardware=hardware))

@@ -13,4 +13,9 @@ pyproject.toml):
     errors                  ConfigError and "did you mean", raised from any layer
 """
 
-__version__ = "0.1.0"
+from importlib import metadata
+
+try:
+    __version__ = metadata.version("speedproof")  # one source: pyproject.toml
+except metadata.PackageNotFoundError:  # a checkout run without installing it
+    __version__ = "0+unknown"

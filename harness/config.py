@@ -360,11 +360,11 @@ def validate(cfg: DictConfig) -> None:
     wanted += [("method", cfg.training_method)] if cfg.training_method else []
     for role, name in wanted:
         try:
-            catalog.get(role, str(name))
+            catalog.entry(role, str(name))
         except KeyError as exc:
             raise ConfigError(exc.args[0]) from None
-    cfg.methods = [catalog.get(kind, m).name for m in cfg.methods]  # variants spelled one way: one study
-    cfg.baseline = catalog.get(kind, cfg.baseline).name
+    cfg.methods = [catalog.entry(kind, m).name for m in cfg.methods]  # variants spelled one way: one study
+    cfg.baseline = catalog.entry(kind, cfg.baseline).name
     for t in cfg.tuning.tune:
         if t not in ("method", "optimizer", "schedule"):
             raise ConfigError(f"tuning.tune entries must be method, optimizer or schedule, got {t!r}")

@@ -1,7 +1,7 @@
 """Leaderboards and claim verdicts as text: a terminal table, markdown, CSV or JSON.
 
 All numbers come from ``harness.stats.analysis.leaderboard`` (tuned finals over seeds, bootstrap
-intervals, data speedup against the suite's baseline) and ``harness.stats.claims.verify``.
+intervals, data speedup against the suite's baseline) and ``harness.stats.claims.judge_board``.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def spaces(rows: pd.DataFrame) -> dict:
     for name in final.loc[~recorded, "method"].unique() if len(final) else ():
         for kind in ("optimizer", "schedule", "method"):
             try:
-                out[name] = catalog.get(kind, name).search_space
+                out[name] = catalog.entry(kind, name).search_space
                 break
             except (KeyError, AttributeError):
                 continue
@@ -150,7 +150,7 @@ def verdicts(rows: pd.DataFrame, method: str, method_claims, confidence: float =
                                       "reason": f"baseline {baseline!r} not run in this suite"} for c in mine]))
             continue
         table = analysis.leaderboard(rows, baseline=baseline, confidence=confidence)
-        out.append(claims.verify(table, method, mine))
+        out.append(claims.judge_board(table, method, mine))
     return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
 
 

@@ -23,8 +23,8 @@ from omegaconf import OmegaConf
 from harness import config, report, store
 from harness.contracts import catalog, registry
 from harness.errors import ConfigError, suggest
-from harness.stats import claims as judging
-from harness.stats.published import beside
+from harness.stats import claims
+from harness.stats.replications import beside
 from harness.stats.speedup import look_confidence
 from harness.store import published
 
@@ -42,7 +42,7 @@ def baseline_budgets(budgets, factors) -> list[float]:
     return sorted({float(d) * 2.0**j for d in budgets for j in steps})
 
 
-def plan(cfg, mine) -> None:
+def design_budgets(cfg, mine) -> None:
     """Give every workload of ``cfg`` the baseline budgets the data claims in ``mine`` need (in place)."""
     factors = [c.factor for c in mine if c.metric in ("data", "steps")]  # steps: judged on data when no target
     for spec in cfg.workloads.values():
@@ -81,7 +81,7 @@ def _undecided(summary: pd.DataFrame, per_budget: pd.DataFrame) -> list[tuple[st
 
 def _judge(cfg, rows: pd.DataFrame, method: str, mine, look: int, looks: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     per_budget = report.verdicts(rows, method, mine, confidence=look_confidence(look, looks))
-    return per_budget, judging.summarize(per_budget)
+    return per_budget, claims.summarize(per_budget)
 
 
 def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run: bool = True
@@ -94,7 +94,7 @@ def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run
     kind = find_method(method).kind
     baselines = list(dict.fromkeys(c.baseline for c in mine if c.baseline != method and _known(kind, c.baseline)))
     cfg = config.load([f"suite={suite}", f"method={','.join(dict.fromkeys([method, *baselines]))}", *rest])
-    plan(cfg, mine)
+    design_budgets(cfg, mine)
     start, seeds, cap = int(cfg.tuning.seeds), int(cfg.tuning.seeds), int(cfg.verify.max_seeds)
     looks = max(cap - start + 1, 1)
     if run:
@@ -149,7 +149,7 @@ def _every_claim(rest: list[str], fmt: str) -> int:
         print(f"No claim has stored results in {REFERENCE}.")
         return 2
     table = pd.concat(parts, ignore_index=True)
-    table["ours"] = [judging.measured_text(r) for _, r in table.iterrows()]
+    table["ours"] = [claims.measured_text(r) for _, r in table.iterrows()]
     table["where"] = table["workload"] + "/" + table["scale"]
     cols = {"method": "method", "claimed_text": "paper", "baseline": "vs", "published": "published (nearest scale)",
             "where": "where", "ours": "ours", "n_seeds": "seeds", "verdict": "verdict"}

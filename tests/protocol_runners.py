@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from harness.contracts.trial import Trial, identity_row
+from harness.spec import Trial, identity_row
 
 OPTIMUM = {"lr": 0.01, "weight_decay": 0.003, "beta2": 0.97, "momentum": 0.9}
 LOG = ("lr", "weight_decay")

@@ -15,7 +15,7 @@ import os
 import time
 from pathlib import Path
 
-from harness.contracts.trial import Trial, identity_row
+from harness.spec import Trial, identity_row
 from harness.train.trainer import run_trial
 
 

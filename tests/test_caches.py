@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from scipy.stats import qmc
 
-from harness import config
-from harness.contracts import cache, catalog, registry
+from harness import cache, config
+from harness.contracts import catalog, registry
 from harness.run import plan, tuning
 from harness.train import workloads
 from tests.test_gpt_data import write_modded
@@ -82,7 +82,7 @@ def test_a_changed_data_folder_is_checked_and_counted_again(tmp_path):
 @pytest.mark.parametrize("kind, name", [("optimizer", "adamw"), ("method", "nm_sparsity(recipe=sr_ste)"),
                                         ("schedule", "wsd"), ("optimizer", "pytorch_optimizer.Lion")])
 def test_the_catalog_resolves_names_as_the_registry_does(kind, name):
-    entry, method = catalog.get(kind, name), registry.get(kind, name)
+    entry, method = catalog.entry(kind, name), registry.get(kind, name)
     assert (entry.name, entry.search_space, entry.defaults) == (
         method.name, method.search_space, json.loads(json.dumps(method.defaults)))
 
@@ -91,7 +91,7 @@ def test_the_catalog_resolves_names_as_the_registry_does(kind, name):
                                         ("optimizer", "no_such_package.Thing")])
 def test_the_catalog_refuses_names_with_the_registrys_words(kind, name):
     with pytest.raises(KeyError) as ours:
-        catalog.get(kind, name)
+        catalog.entry(kind, name)
     with pytest.raises(KeyError) as theirs:
         registry.get(kind, name)
     assert ours.value.args == theirs.value.args

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from harness.cli import main
-from harness.contracts.trial import Trial
+from harness.spec import Trial
 from harness.train.trainer import run_trial
 from harness.train.workloads import cifar10
 

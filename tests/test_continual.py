@@ -11,8 +11,8 @@ import torch
 import torch.nn.functional as F
 
 from harness import config, report, store
-from harness.contracts.trial import Trial
 from harness.run.executors import run_suite
+from harness.spec import Trial
 from harness.stats import analysis
 from harness.train.trainer import run_trial
 from harness.train.workloads import continual

@@ -368,7 +368,7 @@ def test_multigrid_sequences_keep_every_token():
 def test_the_trainer_multiplies_the_schedule_by_the_methods_lr_factor(monkeypatch):
     from harness.contracts import registry
     from harness.contracts.interface import TrainingHooks, TrainingMethod
-    from harness.contracts.trial import Trial
+    from harness.spec import Trial
     from harness.train import trainer
 
     seen = []

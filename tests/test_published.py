@@ -10,7 +10,7 @@ import pyarrow as pa
 import pytest
 
 from harness.errors import ConfigError
-from harness.stats.published import replications
+from harness.stats.replications import replications
 from harness.stats.speedup import data_speedup
 from harness.store import SCHEMA, read_results, write_row
 from harness.store.published import read_published
@@ -148,7 +148,7 @@ def test_every_row_names_its_source_and_the_readme_counts_match(pub):
 
 
 def test_the_published_figure_nearest_a_claims_scale_reads_in_one_phrase():
-    from harness.stats.published import nearest_text, replications
+    from harness.stats.replications import nearest_text, replications
 
     data = read_published()
     rows = replications("muon", "adamw", data.losses, data.reported, data.records)
@@ -160,7 +160,7 @@ def test_the_published_figure_nearest_a_claims_scale_reads_in_one_phrase():
 def test_a_steps_claim_is_shown_beside_the_published_data_speedup_labelled():
     """SOAP's "40% fewer iterations" at 360M: Marin published losses, not steps; at equal batch size the data
     speedup is the steps speedup, shown with that label (Marin: SOAP 1.13-1.23x over AdamW at 300M)."""
-    from harness.stats.published import beside
+    from harness.stats.replications import beside
     from implementations.optimizers.soap import METHOD
 
     data = read_published()

@@ -9,7 +9,7 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
-from harness.contracts.trial import NOT_IDENTITY, Trial
+from harness.spec import NOT_IDENTITY, Trial
 from harness.train import hardware, trainer
 from harness.train.trainer import run_trial
 

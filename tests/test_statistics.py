@@ -17,9 +17,9 @@ from benchmarks.calibrate_speedup import draw, planned_budgets, sequential
 from harness.stats.speedup import (
     SpeedupEstimate,
     data_speedup,
-    describe,
     estimate_rows,
     estimate_speedup,
+    estimate_text,
     look_confidence,
     t_quantile,
     verdict,
@@ -92,7 +92,7 @@ def test_a_nearly_flat_noisy_baseline_gives_a_bound_never_a_huge_number():
         est = estimate_speedup(d, Y, method_budget, 3.17 + rng.normal(0, 0.01, 3))
         assert est.kind == "lower_bound" and est.point == d[-1] / method_budget
         assert est.open_hi and math.isnan(est.hi) and est.lo <= est.point
-        assert describe(est).startswith(f"> {est.point:.2f}x") and describe(est).endswith("open]")
+        assert estimate_text(est).startswith(f"> {est.point:.2f}x") and estimate_text(est).endswith("open]")
 
 
 # Published table: Wen et al. arXiv:2509.02046 via marin-community/marin at
@@ -175,7 +175,7 @@ def test_none_and_single_seed_cases():
     assert estimate_speedup([1], [[3.0]], 1, [3.0]).kind == "none"
     one = estimate_speedup([1, 2, 4], [[3.0, 2.9, 2.85], [3.01, 2.92, 2.86]], 1, [2.95])  # one method seed
     assert one.kind == "value" and np.isfinite(one.point) and (np.isfinite(one.lo) or one.open_lo)
-    assert describe(SpeedupEstimate(np.nan, np.nan, np.nan, "none")) == "n/a"
+    assert estimate_text(SpeedupEstimate(np.nan, np.nan, np.nan, "none")) == "n/a"
 
 
 def test_planned_ladder_spans_the_claim_with_margin():

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from harness.contracts.trial import Trial
+from harness.spec import Trial
 from harness.train.trainer import run_trial
 
 

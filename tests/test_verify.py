@@ -14,7 +14,7 @@ from harness.errors import ConfigError
 from harness.run import executors
 from harness.run.options import Options
 from harness.run.tuning import studies
-from harness.verify import baseline_budgets, plan, verify_suite
+from harness.verify import baseline_budgets, design_budgets, verify_suite
 
 
 def test_baseline_budgets_span_the_claim_with_margin():
@@ -27,7 +27,7 @@ def test_only_the_baseline_runs_the_extra_budgets():
     cfg = config.load(["suite=optimizers", "preset=smoke", "method=adamw,muon"])
     from implementations.optimizers.muon import METHOD
 
-    plan(cfg, [c for c in METHOD.claims if c.metric == "data"])
+    design_budgets(cfg, [c for c in METHOD.claims if c.metric == "data"])
     budgets = {(t.method, t.budget_multiple) for t in studies(cfg)}
     assert budgets == {("muon", 0.02), *(("adamw", b) for b in (0.01, 0.02, 0.04, 0.08))}
 

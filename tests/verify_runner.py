@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import math
 
-from harness.contracts.trial import Trial, identity_row
+from harness.spec import Trial, identity_row
 
 SPEEDUP = {"nano": 1.6, "micro": 0.9}  # the truth: the 1.4x claim holds at nano and fails at micro
 

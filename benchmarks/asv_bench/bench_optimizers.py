@@ -12,7 +12,7 @@ import math
 import torch
 
 from harness.contracts import registry
-from harness.contracts.trial import Trial
+from harness.spec import Trial
 from harness.train.trainer import optimizer_state_bytes, run_trial
 from harness.train.workloads import gpt
 

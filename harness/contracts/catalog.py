@@ -2,7 +2,7 @@
 unavailable — read without importing it (and torch): ``harness ls``, ``harness validate`` and the dashboard's
 claims start in a fraction of a second.
 
-Built once from ``registry.registry()`` (which imports every file) and cached (``harness.contracts.cache``),
+Built once from ``registry.registry()`` (which imports every file) and cached (``harness.cache``),
 keyed by the implementation files and the installed packages, so an edit or an install rebuilds it.
 """
 
@@ -13,7 +13,8 @@ import functools
 import json
 from pathlib import Path
 
-from harness.contracts import cache, registry
+from harness import cache
+from harness.contracts import registry
 from harness.contracts.interface import Claim, Space, space_from_json, space_json
 from harness.contracts.registry import FOLDERS, ROOT
 
@@ -74,7 +75,7 @@ def catalog() -> dict[str, dict[str, Entry]]:
     return entries
 
 
-def get(kind: str, name: str) -> Entry:
+def entry(kind: str, name: str) -> Entry:
     """``registry.get`` without importing the method: variants and unknown names alike (an optimizer we did not
     write, ``package.module:Class``, is imported to describe it)."""
     return registry.lookup(kind, name, catalog()[kind], _entry)

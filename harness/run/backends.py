@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from harness.errors import ConfigError
 
 if TYPE_CHECKING:
-    from harness.contracts.trial import Trial
+    from harness.spec import Trial
 
 ROOT = Path(__file__).resolve().parents[2]
 STARTED = b"started"  # a pool worker's first message per trial: the kill_after_s clock starts here
@@ -55,7 +55,7 @@ def dumps(obj) -> bytes:
 
 def run_job(job: bytes) -> bytes:
     """Run one trial described by ``{"trial", "run_id", "runner"}`` JSON; returns the row as JSON."""
-    from harness.contracts.trial import Trial
+    from harness.spec import Trial
 
     spec = json.loads(job)
     trial = Trial(**spec["trial"])
@@ -70,7 +70,7 @@ def failure_row(trial: Trial, run_id: str, status: str, error: str) -> dict:
     """The row of a trial whose runner raised instead of returning one."""
     import torch
 
-    from harness.contracts.trial import identity_row
+    from harness.spec import identity_row
 
     return identity_row(trial) | {"run_id": run_id, "status": status, "error": error,
                                   "threads": torch.get_num_threads(), "started_at": datetime.now(UTC).isoformat()}

@@ -29,13 +29,13 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness import store
-from harness.contracts.trial import Trial
 from harness.errors import ConfigError
 from harness.run import protocols
 from harness.run.backends import RETRIES, make_backend
 from harness.run.leases import Leases
 from harness.run.options import Options, in_shard
 from harness.run.plan import Tracker, make_plan
+from harness.spec import Trial
 from harness.store.compact import compact
 
 FINAL_COLUMNS = ["study_id", "phase", "status", "final_val_loss", "hparams_json"]  # what picks the best configs

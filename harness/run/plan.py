@@ -2,7 +2,7 @@
 
 Step times are measured, never guessed: every finished trial records its median step time and its
 per-trial overhead (build, warm-up, evaluations: wall time minus training steps) in
-``$XDG_CACHE_HOME/speedproof/step_times.json`` (default ``~/.cache``), keyed by optimizer, schedule,
+``step_times.json`` of the project's cache folder (``harness.cache.folder``), keyed by optimizer, schedule,
 training method, workload, scale, batch size, device, threads and machine. A trial whose key has no
 measurement yet makes the estimate "unknown" for it; the first run measures it, or ``measure``
 (``harness validate --measure``) times a few steps of each beforehand. The ``Tracker`` feeds
@@ -21,10 +21,10 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from harness import store
-from harness.contracts.trial import Trial
+from harness import cache, store
 from harness.run import protocols, tuning
 from harness.run.options import in_shard
+from harness.spec import Trial
 from harness.train import workloads
 
 KEEP = 20  # measurements kept per key (their median is used)
@@ -33,8 +33,7 @@ MEASURE_STEPS = 8  # training steps of a quick measurement (``measure``), at lea
 
 
 def cache_path() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "speedproof" / "step_times.json"
+    return cache.folder() / "step_times.json"
 
 
 def step_key(trial: Trial, threads: int | None) -> str:

@@ -37,9 +37,9 @@ import pandas as pd
 from omegaconf import DictConfig, ListConfig
 
 from harness.contracts.interface import Choice, LogUniform, Space
-from harness.contracts.trial import Trial
 from harness.errors import ConfigError, suggest
 from harness.run import tuning
+from harness.spec import Trial
 
 PROTOCOLS = ("quasirandom", "coordinate_descent", "grid")
 SPACING = {"logspace": np.logspace, "linspace": np.linspace}  # tuning.grid shorthands: {logspace: [lo, hi, n]}

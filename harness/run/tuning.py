@@ -18,9 +18,10 @@ from pathlib import Path
 import pandas as pd
 from omegaconf import OmegaConf
 
-from harness.contracts import cache, catalog, registry
+from harness import cache
+from harness.contracts import catalog, registry
 from harness.contracts.interface import Space, space_json
-from harness.contracts.trial import CHINCHILLA_UNITS_PER_PARAM, Trial
+from harness.spec import CHINCHILLA_UNITS_PER_PARAM, Trial
 from harness.train import workloads
 
 
@@ -69,10 +70,11 @@ ROLE = {"optimizer": "optimizer", "schedule": "schedule", "method": "training"}
 def _parts(cfg, method: str) -> dict[str, catalog.Entry]:
     """The components of one study, as the catalog describes them: the fixed ones of the suite, with ``method``
     in its role."""
-    parts = {"optimizer": catalog.get("optimizer", cfg.optimizer), "schedule": catalog.get("schedule", cfg.schedule)}
+    parts = {"optimizer": catalog.entry("optimizer", cfg.optimizer),
+             "schedule": catalog.entry("schedule", cfg.schedule)}
     if cfg.training_method:
-        parts["training"] = catalog.get("method", cfg.training_method)
-    parts[ROLE[cfg.kind]] = parts["method"] = catalog.get(cfg.kind, method)
+        parts["training"] = catalog.entry("method", cfg.training_method)
+    parts[ROLE[cfg.kind]] = parts["method"] = catalog.entry(cfg.kind, method)
     return parts
 
 

@@ -121,7 +121,7 @@ def _estimate(row: pd.Series, column: str | None) -> tuple[float, float, float]:
     return tuple(float(row[c]) if row[c] is not None else np.nan for c in (column, f"{column}_lo", f"{column}_hi"))
 
 
-def verify(board: pd.DataFrame, method: str, claims) -> pd.DataFrame:
+def judge_board(board: pd.DataFrame, method: str, claims) -> pd.DataFrame:
     """Judge each claim of ``method`` on every leaderboard row of that method (a leaderboard made
     with ``baseline = claim.baseline``); one row per (claim, workload, scale, budget)."""
     rows = []

@@ -104,7 +104,7 @@ def isotonic_decreasing(y: np.ndarray, w: np.ndarray) -> np.ndarray:
     return g
 
 
-def fit_exponent(x, ybar, n, s2, df) -> np.ndarray:
+def shape_exponent(x, ybar, n, s2, df) -> np.ndarray:
     """Power-law exponent b of L = c + a·e^{-b x} fitted to the means (weights n), or 0 where the
     fit is implausible (a <= 0, b outside B_PLAUSIBLE) or fails the lack-of-fit F test."""
     k = len(x)
@@ -260,7 +260,7 @@ def estimate_rows(x, Y, M, xm, confidence=0.95, variance=VARIANCE, shape=True, b
         dfb = (n - 1).sum(1)
         s2b = ss.sum(1) / dfb
     if b is None:
-        b = fit_exponent(x, ybar, n, s2b, dfb) if shape else np.zeros(len(ybar))
+        b = shape_exponent(x, ybar, n, s2b, dfb) if shape else np.zeros(len(ybar))
     xp, kind = point_x(x, isotonic_decreasing(ybar, n), mbar, b)
     pos = _shape_w(x, b, np.linspace(0.0, 1.0, GRID))[0]
     args = (b, x, n, ybar, mbar, s2b, dfb, ss, ssm, nm, 1 - confidence, variance)
@@ -351,7 +351,7 @@ def look_confidence(look: int, looks: int) -> float:
     return 0.95 if look == 0 or looks < 2 else 1 - 2 * 0.025 / (looks - 1)
 
 
-def describe(est: SpeedupEstimate) -> str:
+def estimate_text(est: SpeedupEstimate) -> str:
     """Text for a report: '1.23x [1.10, 1.37]', '> 2.00x', '1.10x [0.95, open]', 'n/a'."""
     if est.kind == "none":
         return "n/a"
@@ -405,7 +405,7 @@ def speedup_tables(baseline: pd.DataFrame, methods: pd.DataFrame, by: list[str],
         for col, key in (("speedup", "point"), ("speedup_lo", "lo"), ("speedup_hi", "hi"), ("kind", "kind"),
                          ("open_lo", "open_lo"), ("open_hi", "open_hi"), ("b", "b")):
             rows.iloc[at, rows.columns.get_loc(col)] = got[key]
-    rows["text"] = [describe(SpeedupEstimate(*r)) for r in rows[["speedup", "speedup_lo", "speedup_hi", "kind",
+    rows["text"] = [estimate_text(SpeedupEstimate(*r)) for r in rows[["speedup", "speedup_lo", "speedup_hi", "kind",
                                                                   "open_lo", "open_hi", "b"]].itertuples(
                                                                       index=False, name=None)]
     one = np.array([s is not None and s[0] < 2 for s in signature], bool)  # a speedup needs 2 baseline budgets

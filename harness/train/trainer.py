@@ -22,7 +22,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from harness.contracts import registry
 from harness.contracts.adapters import optimizer_state_bytes
 from harness.contracts.interface import Method
-from harness.contracts.trial import Trial, identity_row
+from harness.spec import Trial, identity_row
 from harness.train import workloads
 from harness.train.hardware import contention, hardware_metadata, load_avg, mfu
 from harness.train.measure import Meter

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 import torch
 
-from harness.contracts.trial import Trial
+from harness.spec import Trial
 from harness.stats.analysis import best_configs, leaderboard
 from harness.store import read_results, write_row
 from harness.train.trainer import run_trial

@@ -12,7 +12,7 @@ import importlib
 import json
 from pathlib import Path
 
-from harness.contracts import cache
+from harness import cache
 
 FOLDER = Path(__file__).parent
 
@@ -37,7 +37,7 @@ def sizes(workload: str, scale: str, data: dict) -> tuple[int, int]:
     """(trainable parameters, units a step holds) of ``workload`` at ``scale`` with ``data`` (``batch_size``
     among them), once its ``check_data`` accepts ``data`` (else its one-line ``ValueError``).
 
-    Built once and cached (``harness.contracts.cache``), keyed by the engine's training sources, the installed
+    Built once and cached (``harness.cache``), keyed by the engine's training sources, the installed
     packages, ``data`` and the names, sizes and times of the files it names (a changed data folder is checked
     and counted again).
     """

@@ -1,7 +1,8 @@
 """Disk caches of what is slow to learn but rarely changes (the method catalog, workload sizes, quasi-random
 points), so that ``harness ls``, ``validate`` and the dashboard start without importing torch or scipy.stats.
 
-Files live in ``$SPEEDPROOF_CACHE`` (default ``~/.cache/speedproof``), named ``<prefix>-<stamp>.json``; the stamp
+Files live in one folder, ``folder()``: ``$SPEEDPROOF_CACHE``, else ``$XDG_CACHE_HOME/speedproof``, else
+``~/.cache/speedproof`` (the step times of ``harness.run.plan`` too), named ``<prefix>-<stamp>.json``; the stamp
 hashes the source files the values come from (path, size, mtime), Python and the installed packages (the
 site-packages folders' mtime: installing or removing one changes it), so an edit or an install starts a fresh
 file and removes the stale one. A cache that cannot be read or written is rebuilt or skipped, never an error.
@@ -23,8 +24,11 @@ _tables: dict[Path, dict] = {}
 
 
 def folder() -> Path:
-    """Where the caches live: ``$SPEEDPROOF_CACHE``, else ``~/.cache/speedproof``."""
-    return Path(os.environ.get("SPEEDPROOF_CACHE", Path.home() / ".cache" / "speedproof"))
+    """Where every cache of the project lives: ``$SPEEDPROOF_CACHE``, else ``$XDG_CACHE_HOME/speedproof``, else
+    ``~/.cache/speedproof``."""
+    if os.environ.get("SPEEDPROOF_CACHE"):
+        return Path(os.environ["SPEEDPROOF_CACHE"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "speedproof"
 
 
 def stamp(files: list[Path]) -> str:
