@@ -69,68 +69,103 @@ def compact(results: Path, suite: str | None = None, merge: bool = True) -> dict
 
 
 def _compact_folder(folder: Path, merge: bool) -> int | None:
+    """Compact one folder under its lock: the rows of its new compacted file, or None where nothing was done."""
     lock = os.open(folder / ".compact.lock", os.O_CREAT | os.O_RDWR, 0o644)
     try:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             return None  # another compaction of this folder is running
-        old, small = files(folder)
-        if not merge and len(small) < MIN_SMALL:
+        inputs = _inputs(folder, merge)
+        if inputs is None:
             return None
-        if not merge and len(old) < MAX_PARTS:
-            old = []  # the existing parts stay; readers use them with the new one
-        if not small and len(old) <= 1:
-            return None
-        tables, read = [], {}
-        for path in small:
-            try:
-                stat = path.stat()
-                table = pq.read_table(path, partitioning=None)
-                if "trial_id" not in table.column_names:
-                    continue  # foreign: left in place, read_results reports it
-                tables.append(_conform(table))
-                read[path] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
-            except Exception:  # corrupt: left in place for read_results to report (and a human to look at)
-                continue
-        fresh = pa.concat_tables(tables) if tables else SCHEMA.empty_table()
-        seen = pa.array(fresh.column("trial_id").to_pylist(), pa.string())
+        old, small = inputs
+        fresh, read = _read_small(small)
         final = folder / f"{PREFIX}{_stamp()}.parquet"
         tmp = folder / f".{final.name}.tmp"
-        rows = 0
-        with open(tmp, "wb") as f:
-            with pq.ParquetWriter(f, SCHEMA, compression="zstd") as writer:
-                for k, path in enumerate(reversed(old)):  # newest first: an id already written is skipped later
-                    written = []
-                    for batch in pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP):
-                        table = _conform(pa.Table.from_batches([batch]))
-                        table = table.filter(pc.invert(pc.is_in(table.column("trial_id"), value_set=seen)))
-                        if k < len(old) - 1:  # an older compacted file follows
-                            written.append(table.column("trial_id").combine_chunks())
-                        writer.write_table(table, row_group_size=ROW_GROUP)
-                        rows += table.num_rows
-                    seen = pa.concat_arrays([seen, *written]) if written else seen
-                if fresh.num_rows:
-                    fresh = _newest_per_id(fresh).sort_by([("study_id", "ascending"), ("trial_id", "ascending")])
-                    writer.write_table(fresh, row_group_size=ROW_GROUP)
-                    rows += fresh.num_rows
-            f.flush()
-            os.fsync(f.fileno())
+        rows = _write(tmp, old, fresh)
         os.replace(tmp, final)  # from here the new file holds every row: the inputs may go
         _fsync_dir(folder)
-        for path in old:
-            path.unlink(missing_ok=True)
-        for path, stat in read.items():
-            try:
-                now = path.stat()
-            except FileNotFoundError:
-                continue
-            if (now.st_ino, now.st_size, now.st_mtime_ns) == stat:  # rewritten since we read it: keep it
-                path.unlink(missing_ok=True)
+        _remove_inputs(old, read)
         _fsync_dir(folder)
         return rows
     finally:
         os.close(lock)
+
+
+def _inputs(folder: Path, merge: bool) -> tuple[list[Path], list[Path]] | None:
+    """``(compacted parts, small files)`` to merge now, or None where there is nothing worth doing."""
+    old, small = files(folder)
+    if not merge and len(small) < MIN_SMALL:
+        return None
+    if not merge and len(old) < MAX_PARTS:
+        old = []  # the existing parts stay; readers use them with the new one
+    if not small and len(old) <= 1:
+        return None
+    return old, small
+
+
+def _read_small(small: list[Path]) -> tuple[pa.Table, dict[Path, tuple[int, int, int]]]:
+    """The small files' rows in one table, and the ``(inode, size, mtime)`` of each file read, as it was read."""
+    tables, read = [], {}
+    for path in small:
+        try:
+            stat = path.stat()
+            table = pq.read_table(path, partitioning=None)
+            if "trial_id" not in table.column_names:
+                continue  # foreign: left in place, read_results reports it
+            tables.append(_conform(table))
+            read[path] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+        except Exception:  # corrupt: left in place for read_results to report (and a human to look at)
+            continue
+    return (pa.concat_tables(tables) if tables else SCHEMA.empty_table()), read
+
+
+def _write(tmp: Path, old: list[Path], fresh: pa.Table) -> int:
+    """Write ``tmp`` and fsync it: the parts' rows newest part first, each trial id once (a newer write wins), then
+    the small files' rows sorted by study; the rows written."""
+    seen = pa.array(fresh.column("trial_id").to_pylist(), pa.string())
+    rows = 0
+    with open(tmp, "wb") as f:
+        with pq.ParquetWriter(f, SCHEMA, compression="zstd") as writer:
+            for k, path in enumerate(reversed(old)):  # newest first: an id already written is skipped later
+                written, n = _copy_part(writer, path, seen, keep_ids=k < len(old) - 1)
+                rows += n
+                seen = pa.concat_arrays([seen, *written]) if written else seen
+            if fresh.num_rows:
+                fresh = _newest_per_id(fresh).sort_by([("study_id", "ascending"), ("trial_id", "ascending")])
+                writer.write_table(fresh, row_group_size=ROW_GROUP)
+                rows += fresh.num_rows
+        f.flush()
+        os.fsync(f.fileno())
+    return rows
+
+
+def _copy_part(writer: pq.ParquetWriter, path: Path, seen: pa.Array, keep_ids: bool) -> tuple[list[pa.Array], int]:
+    """Stream one compacted part into ``writer`` row group by row group, less the ids in ``seen``: the ids written
+    (``keep_ids``: an older compacted file follows; else none) and the rows written."""
+    written, rows = [], 0
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=ROW_GROUP):
+        table = _conform(pa.Table.from_batches([batch]))
+        table = table.filter(pc.invert(pc.is_in(table.column("trial_id"), value_set=seen)))
+        if keep_ids:
+            written.append(table.column("trial_id").combine_chunks())
+        writer.write_table(table, row_group_size=ROW_GROUP)
+        rows += table.num_rows
+    return written, rows
+
+
+def _remove_inputs(old: list[Path], read: dict[Path, tuple[int, int, int]]) -> None:
+    """Remove the merged parts, and each small file read that is unchanged since (one rewritten meanwhile stays)."""
+    for path in old:
+        path.unlink(missing_ok=True)
+    for path, stat in read.items():
+        try:
+            now = path.stat()
+        except FileNotFoundError:
+            continue
+        if (now.st_ino, now.st_size, now.st_mtime_ns) == stat:  # else rewritten since we read it: keep it
+            path.unlink(missing_ok=True)
 
 
 def _newest_per_id(table: pa.Table) -> pa.Table:

@@ -136,6 +136,100 @@ def _check(losses: list, first: float | None, factor: float, step: int) -> tuple
     return values[-1], first
 
 
+class _Stepper:
+    """One trial's model, hooks and optimizers, and what a step does with them: the method's batch, the schedule's
+    learning rate, then the method's ``update`` or the standard forward, backward and step; and evaluation."""
+
+    def __init__(self, trial: Trial, parts: dict[str, Method], device: torch.device, prepared: tuple,
+                 pilot: dict | None, grad_norms: list | None):
+        self.task, self.model, self.hooks, self.opts = prepared
+        self.device, self.grad_norms = device, grad_norms
+        self.forward = torch.compile(self.model) if trial.compile else self.model
+        self.cast = autocast(trial, device)
+        self.schedule = parts["schedule"]
+        self.sched_hp = _schedule_hparams(trial, self.schedule, self.task, pilot)
+        needs = parts["optimizer"].needs_for(trial.hparams)
+        self.create_graph = "create_graph" in needs
+        self.order = 1 if trial.hparams.get("norm", "l2") == "l1" else 2  # of the recorded gradient norms
+        self.current: list = [None]  # the step's batch (``sampled_loss`` draws on it)
+        if "sampled_loss" in needs:  # a closure without self: no reference cycle keeps a finished run's memory
+            task, model, current = self.task, self.model, self.current
+            for opt in self.opts:
+                opt.set_sampled_loss(lambda: task.sampled_loss(model, current[0]))
+
+    def next_batch(self, batches, progress: float):
+        """The step's batch: the workload told its progress first, on the device, through the method's ``batch``."""
+        if self.task.set_progress is not None:
+            self.task.set_progress(progress)
+        batch = _to(next(batches), self.device)
+        self.current[0] = self.hooks.batch(batch, progress) if self.hooks is not None else batch
+        return self.current[0]
+
+    def set_lr(self, progress: float) -> None:
+        """Each group's learning rate: its initial one x the schedule's multiplier (x the method's ``lr_factor``)."""
+        mult = self.schedule.multiplier(progress, **self.sched_hp) * (
+            self.hooks.lr_factor if self.hooks is not None else 1.0)
+        for opt in self.opts:
+            for g in opt.param_groups:
+                g["lr"] = g["initial_lr"] * mult
+
+    def update(self, batch, progress: float):
+        """One update of the weights on ``batch`` (the method's own, else backpropagation); its loss."""
+        if self.hooks is not None and self.hooks.update is not None:
+            with self.cast:
+                return self.hooks.update(self.model, batch, self.opts, progress)
+        return self._backprop(batch, progress)
+
+    def _backprop(self, batch, progress: float):
+        """The standard step: forward, backward, the method's hooks around the optimizers' step."""
+        hooks, model = self.hooks, self.model
+        with backward_context(self.create_graph):
+            with self.cast:
+                loss = self.task.loss(self.forward, batch)
+            for opt in self.opts:
+                opt.zero_grad(set_to_none=True)
+            loss.backward(create_graph=self.create_graph)
+        if self.grad_norms is not None:
+            self.grad_norms.append(self._grad_norm())
+        if hooks is not None:
+            hooks.after_backward(model, progress)
+        for opt in self.opts:
+            opt.step()
+        if self.create_graph:
+            model.zero_grad(set_to_none=True)  # break the grad <-> graph cycle of create_graph
+        if hooks is not None:
+            hooks.after_step(model, progress)
+        return loss
+
+    def _grad_norm(self) -> float:
+        """The l1 or l2 norm (the ``norm`` hyperparameter) of all gradients together."""
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        return float(torch.linalg.vector_norm(torch.stack(
+            [torch.linalg.vector_norm(g, self.order) for g in grads]), self.order))
+
+    def evaluate(self) -> tuple:
+        """``(val_loss, val_metric, further columns)`` in eval mode, under the method's evaluation weights."""
+        self.model.eval()
+        with self.hooks.eval_weights(self.model) if self.hooks is not None else nullcontext(), self.cast:
+            val_loss, val_metric, *more = self.task.evaluate(self.model)
+            evaluated = more[0] if more else {}
+        self.model.train()
+        return val_loss, val_metric, evaluated
+
+
+def _schedule_hparams(trial: Trial, schedule: Method, task, pilot: dict | None) -> dict:
+    """The schedule's hyperparameters, with the pilot run's and (where it needs them) ``total_steps``."""
+    hp = {**schedule.hparams(trial.hparams), **(pilot or {})}
+    if "total_steps" in schedule.needs:  # schedules defined per step (onecycle's phase ends, as torch's)
+        hp["total_steps"] = math.ceil(max(trial.budget_tokens, 1) / task.units_per_step)
+    return hp
+
+
+def _eval_due(done: int, eval_at: list[float], seen: int, budget: int) -> bool:
+    """Whether evaluation number ``done + 1`` is due: its units are seen, or the budget is spent."""
+    return done < len(eval_at) and (seen >= eval_at[done] or seen >= budget)
+
+
 def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup: bool = False,
            pilot: dict | None = None, grad_norms: list | None = None, built: tuple | None = None) -> dict:
     """Train until the budget (tokens or examples) is spent; ``warmup`` runs a few untimed steps only.
@@ -143,72 +237,31 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
     ``pilot`` is handed to the schedule (``pilot_grad_norms``); ``grad_norms``, when a list, receives
     every step's gradient norm (``grad_norm`` of the schedule's hyperparameters: l1 or l2).
     """
-    task, model, hooks, opts = _prepare(trial, parts, device, built)
-    forward = torch.compile(model) if trial.compile else model
-    cast, check_every = autocast(trial, device), CHECK_EVERY.get(device.type, 32)
-    losses: list = []  # since the last check, on the device
-    schedule = parts["schedule"]
-    sched_hp = {**schedule.hparams(trial.hparams), **(pilot or {})}
-    budget = max(trial.budget_tokens, 1)
-    if "total_steps" in schedule.needs:  # schedules defined per step (onecycle's phase ends, as torch's)
-        sched_hp["total_steps"] = math.ceil(budget / task.units_per_step)
+    stepper = _Stepper(trial, parts, device, _prepare(trial, parts, device, built), pilot, grad_norms)
+    task, hooks = stepper.task, stepper.hooks
+    budget, check_every = max(trial.budget_tokens, 1), CHECK_EVERY.get(device.type, 32)
     eval_at = [budget * i / trial.evals for i in range(1, trial.evals + 1)]  # units seen at each evaluation
-    needs = parts["optimizer"].needs_for(trial.hparams)
-    create_graph = "create_graph" in needs
     batches = task.batches(trial.seed)
-    current: list = [None]
-    if "sampled_loss" in needs:
-        for opt in opts:
-            opt.set_sampled_loss(lambda: task.sampled_loss(model, current[0]))
-
     curve = {k: [] for k in ("step", "tokens", "time_s", "energy_j", "val_loss", "train_loss")}
+    losses: list = []  # since the last check, on the device
     val_metric, first_loss, status, error, seen, step = None, None, "ok", None, 0, 0
     evaluated: dict = {}  # further columns the workload's evaluate reports (the last evaluation's)
     meter = None if warmup else Meter(device, codecarbon=trial.codecarbon, country_iso_code=trial.country)
-    model.train()
+    stepper.model.train()
     if meter:
         meter.start()
     try:
         while seen < budget and not (warmup and step >= trial.warmup_steps):
+            # -- one step
             step += 1
             progress = seen / budget
-            if task.set_progress is not None:
-                task.set_progress(progress)
-            batch = _to(next(batches), device)
-            if hooks is not None:
-                batch = hooks.batch(batch, progress)
-            mult = schedule.multiplier(progress, **sched_hp) * (hooks.lr_factor if hooks is not None else 1.0)
-            for opt in opts:
-                for g in opt.param_groups:
-                    g["lr"] = g["initial_lr"] * mult
-            current[0] = batch
-            if hooks is not None and hooks.update is not None:
-                with cast:
-                    loss = hooks.update(model, batch, opts, progress)
-            else:
-                with backward_context(create_graph):
-                    with cast:
-                        loss = task.loss(forward, batch)
-                    for opt in opts:
-                        opt.zero_grad(set_to_none=True)
-                    loss.backward(create_graph=create_graph)
-                if grad_norms is not None:
-                    grads = [p.grad for p in model.parameters() if p.grad is not None]
-                    order = 1 if trial.hparams.get("norm", "l2") == "l1" else 2
-                    grad_norms.append(float(torch.linalg.vector_norm(torch.stack(
-                        [torch.linalg.vector_norm(g, order) for g in grads]), order)))
-                if hooks is not None:
-                    hooks.after_backward(model, progress)
-                for opt in opts:
-                    opt.step()
-                if create_graph:
-                    model.zero_grad(set_to_none=True)  # break the grad <-> graph cycle of create_graph
-                if hooks is not None:
-                    hooks.after_step(model, progress)
+            batch = stepper.next_batch(batches, progress)
+            stepper.set_lr(progress)
+            loss = stepper.update(batch, progress)
             seen += getattr(hooks, "units_last_step", task.units_per_step)
             losses.append(loss.detach().float() if torch.is_tensor(loss) else float(loss))
-            due = meter is not None and (len(curve["step"]) < len(eval_at) and
-                                         (seen >= eval_at[len(curve["step"])] or seen >= budget))
+            # -- divergence: a host read of the losses at the first step, every check_every steps, at evaluations
+            due = meter is not None and _eval_due(len(curve["step"]), eval_at, seen, budget)
             if due or first_loss is None or len(losses) >= check_every or seen >= budget:
                 value, first_loss = _check(losses, first_loss, trial.divergence_factor, step)
             if meter is None:
@@ -216,12 +269,9 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
             meter.step()
             if not due:
                 continue
+            # -- evaluation, off the clock
             meter.pause()  # stop the clock
-            model.eval()
-            with hooks.eval_weights(model) if hooks is not None else nullcontext(), cast:
-                val_loss, val_metric, *more = task.evaluate(model)
-                evaluated = more[0] if more else {}
-            model.train()
+            val_loss, val_metric, evaluated = stepper.evaluate()
             for key, v in zip(curve, (step, seen, meter.elapsed_s(), meter.energy_so_far_j(), val_loss, value)):
                 curve[key].append(v)
             if not math.isfinite(val_loss):
@@ -238,6 +288,13 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
         measured = meter.stop() if meter is not None else {}
     if warmup:
         return {}
+    return _row(stepper, measured, curve, status, error, step, seen, val_metric, evaluated)
+
+
+def _row(stepper: _Stepper, measured: dict, curve: dict, status: str, error: str | None, step: int, seen: int,
+         val_metric, evaluated: dict) -> dict:
+    """The trial's result row: the meter's columns, the outcome, the curve and what reaching the target cost."""
+    task = stepper.task
     reached = [i for i, v in enumerate(curve["val_loss"]) if v <= task.target]
     first = reached[0] if reached else None
     done = step if status == "ok" else step - 1
@@ -258,10 +315,10 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
         "steps_to_target": curve["step"][first] if first is not None else None,
         "time_to_target_s": curve["time_s"][first] if first is not None else None,
         "energy_to_target_j": curve["energy_j"][first] if first is not None else None,
-        "optimizer_state_bytes": optimizer_state_bytes(opts),
+        "optimizer_state_bytes": optimizer_state_bytes(stepper.opts),
         "data_fingerprint": task.data_fingerprint,
         **(evaluated if status == "ok" else {}),
-        **_method_columns(hooks),
+        **_method_columns(stepper.hooks),
         **{f"curve_{k}": v for k, v in curve.items()},
     }
 
