@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ROLES = ("matrix", "embedding", "head", "scalar")
-KINDS = ("optimizer", "schedule", "method")
 METRICS = ("data", "steps", "time", "energy", "quality", "overhead", "memory", "communication", "forgetting")
 
 
@@ -117,6 +116,15 @@ class Claim:
     suite: str = "optimizers"
     hardware: Literal["any", "gpu"] = "any"
     note: str = ""
+
+
+def claim_table(rows: list[dict[str, Any]], **shared: Any) -> tuple[Claim, ...]:
+    """A method's claims declared as a table: one row per claim holding the fields that vary, in order;
+    ``shared`` holds the fields every row has in common (a field in both raises ``TypeError``).
+
+    ``claim_table([dict(factor=2.0, metric="steps"), dict(factor=2.0, metric="time")], quote=..., ...)``
+    """
+    return tuple(Claim(**row, **shared) for row in rows)
 
 
 # --------------------------------------------------------------------------- methods

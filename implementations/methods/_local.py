@@ -1,4 +1,4 @@
-"""Shared helpers of the layer-local (backprop-free) methods: cut a Sequential into layers.
+"""Shared helpers of the layer-local (backprop-free) methods: cut a Sequential into layers, step on local losses.
 
 A *layer* is one parameterised module (``nn.Linear`` / ``nn.Conv2d``) with the parameter-free
 modules that follow it (activation, pooling, flatten); parameter-free modules before the first
@@ -7,6 +7,7 @@ one (``Flatten``, ``Unflatten``) join the first layer. The last ``nn.Linear`` is
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 PARAM_LAYERS = (nn.Linear, nn.Conv2d)
@@ -37,3 +38,18 @@ def widths(layers: list[nn.Sequential], example) -> list[int]:
 def example_input(workload):
     """Two training inputs of the workload (shapes for building per-layer heads)."""
     return next(iter(workload.batches(0)))[0][:2]
+
+
+def local_step(optimizers, losses: list[torch.Tensor]) -> torch.Tensor:
+    """One step of every optimizer on the sum of the local losses; returns that sum, detached.
+
+    Each loss reaches its own parameters only, so the sum has block-diagonal gradients: one step over
+    all parameters is one local step per layer (block).
+    """
+    total = torch.stack(losses).sum()
+    for opt in optimizers:
+        opt.zero_grad(set_to_none=True)
+    total.backward()
+    for opt in optimizers:
+        opt.step()
+    return total.detach()

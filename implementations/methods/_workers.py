@@ -8,6 +8,9 @@ object the trainer evaluates holds the method's global weights after every ``upd
 
 Communication is *simulated*: nothing is sent, but every exchange adds its payload to
 ``bytes_communicated`` (total over all workers, ring all-reduce = 2 (K-1)/K x payload per worker).
+
+``LocalWorkers`` is the step of the methods whose workers train alone between synchronisations (NoLoCo);
+``AnchoredWorkers`` adds their global weights and outer momentum (DiLoCo, Streaming DiLoCo).
 """
 
 from __future__ import annotations
@@ -84,3 +87,38 @@ class SimulatedWorkers(TrainingHooks):
                     r.copy_(p)
             losses.append(loss.detach())
         return torch.stack(losses).mean()
+
+
+class LocalWorkers(SimulatedWorkers):
+    """Base class of the methods whose workers train alone between synchronisations (DiLoCo and its kin).
+
+    ``update`` sets the workers up on its first call, takes one inner step of every worker, counts it in
+    ``step``, calls ``synchronise`` and loads the subclass's ``evaluated()`` weights into the model.
+    ``synchronise`` runs the subclass's ``outer_step`` every H = ``inner_steps`` steps.
+    """
+
+    def synchronise(self) -> None:
+        if self.step % self.hp["inner_steps"] == 0:
+            self.outer_step()
+
+    def update(self, model, batch, optimizers, progress):
+        if self.replicas is None:
+            self.init_workers(model, optimizers)
+        loss = self.inner_steps(model, batch, optimizers)
+        self.step += 1
+        self.synchronise()
+        self.load(model, self.evaluated())
+        return loss
+
+
+class AnchoredWorkers(LocalWorkers):
+    """Local workers around one global copy of the weights, ``anchor`` (the evaluated model), moved by an outer
+    Nesterov step whose momentum is ``buffers`` (DiLoCo, Streaming DiLoCo)."""
+
+    def init_workers(self, model, optimizers) -> None:
+        super().init_workers(model, optimizers)
+        self.anchor = [p.detach().clone() for p in self.params(model)]
+        self.buffers = [torch.zeros_like(p) for p in self.anchor]
+
+    def evaluated(self) -> list[torch.Tensor]:
+        return self.anchor

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.contracts.interface import Choice, TrainingHooks, TrainingMethod
-from implementations.methods._local import example_input, split_layers, widths
+from implementations.methods._local import example_input, local_step, split_layers, widths
 
 
 class CascadedNet(nn.Module):
@@ -67,11 +67,7 @@ class CascadedForward(TrainingHooks):
         else:
             target = F.one_hot(y, outs[0].shape[1]).to(outs[0].dtype)
             losses = [(F.softmax(o, -1) - target).pow(2).sum(1).mean() for o in outs]
-        for opt in optimizers:
-            opt.zero_grad(set_to_none=True)
-        torch.stack(losses).sum().backward()
-        for opt in optimizers:
-            opt.step()
+        local_step(optimizers, losses)
         return torch.stack(losses).mean().detach()
 
 

@@ -25,15 +25,10 @@ from __future__ import annotations
 import torch
 
 from harness.contracts.interface import Choice, TrainingMethod, Uniform
-from implementations.methods._workers import SimulatedWorkers, allreduce_bytes, nesterov_
+from implementations.methods._workers import AnchoredWorkers, allreduce_bytes, nesterov_
 
 
-class DiLoCo(SimulatedWorkers):
-    def init_workers(self, model, optimizers) -> None:
-        super().init_workers(model, optimizers)
-        self.anchor = [p.detach().clone() for p in self.params(model)]
-        self.buffers = [torch.zeros_like(p) for p in self.anchor]
-
+class DiLoCo(AnchoredWorkers):
     @torch.no_grad()
     def outer_step(self) -> None:
         K = len(self.replicas)
@@ -44,16 +39,6 @@ class DiLoCo(SimulatedWorkers):
                 r.copy_(a)
         self.bytes_communicated += allreduce_bytes(K, sum(a.numel() for a in self.anchor), 32)
         self.communication_rounds += 1
-
-    def update(self, model, batch, optimizers, progress):
-        if self.replicas is None:
-            self.init_workers(model, optimizers)
-        loss = self.inner_steps(model, batch, optimizers)
-        self.step += 1
-        if self.step % self.hp["inner_steps"] == 0:
-            self.outer_step()
-        self.load(model, self.anchor)
-        return loss
 
 
 METHOD = TrainingMethod(

@@ -26,7 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from harness.contracts.interface import Choice, TrainingHooks, TrainingMethod, Uniform
-from implementations.methods._local import split_layers
+from implementations.methods._local import local_step, split_layers
 
 
 def embed_label(x: torch.Tensor, y: torch.Tensor, classes: int) -> torch.Tensor:
@@ -79,11 +79,7 @@ class ForwardForward(TrainingHooks):
             (F.softplus(theta - gp) + F.softplus(gn - theta)).mean()
             for gp, gn in zip(g_pos, g_neg, strict=False)
         ]
-        for opt in optimizers:
-            opt.zero_grad(set_to_none=True)
-        torch.stack(losses).sum().backward()
-        for opt in optimizers:
-            opt.step()
+        local_step(optimizers, losses)
         return torch.stack(losses).mean().detach()
 
 

@@ -34,7 +34,7 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from harness.contracts.interface import Claim, TrainingHooks, TrainingMethod
+from harness.contracts.interface import TrainingHooks, TrainingMethod, claim_table
 from implementations.methods._formats import quantize
 
 AUTOCAST = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -120,6 +120,14 @@ class LowPrecision(TrainingHooks):
 
 FORMATS_ALL = ("fp32", "bf16", "fp16", "fp8_e4m3", "fp8_e5m2", "fp4_e3m0")
 FORMATS_ACT = ("fp32", "bf16", "fp16", "fp8_e4m3", "fp8_e5m2")
+CLAIMS = claim_table(
+    [dict(factor=1.72, metric="time", baseline="backprop")],
+    quote="up to 1.72x faster than the FP32 baseline",
+    setting="one convolutional training step, FP16 on a RISC-V microcontroller (real, not simulated, formats only)",
+    source="FP16 on-device training on a RISC-V MCU (CLAIMS.md, precision suite)",
+    suite="precision",
+)
+
 METHOD = TrainingMethod(
     hooks=LowPrecision,
     defaults={
@@ -134,16 +142,5 @@ METHOD = TrainingMethod(
     citation="Micikevicius et al., Mixed Precision Training, ICLR 2018; FP8 Formats for Deep Learning, "
     "arXiv:2209.05433",
     summary="Per-component formats (bf16/fp16 autocast real; fp8/fp4 casts simulated); fp16 loss scaling.",
-    claims=(
-        Claim(
-            quote="up to 1.72x faster than the FP32 baseline",
-            factor=1.72,
-            metric="time",
-            baseline="backprop",
-            setting="one convolutional training step, FP16 on a RISC-V microcontroller (real, not simulated, "
-            "formats only)",
-            source="FP16 on-device training on a RISC-V MCU (CLAIMS.md, precision suite)",
-            suite="precision",
-        ),
-    ),
+    claims=CLAIMS,
 )

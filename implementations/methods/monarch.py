@@ -27,7 +27,7 @@ import math
 import torch
 from torch import nn
 
-from harness.contracts.interface import Choice, Claim, TrainingHooks, TrainingMethod
+from harness.contracts.interface import Choice, TrainingHooks, TrainingMethod, claim_table
 
 
 class MonarchLinear(nn.Module):
@@ -103,6 +103,17 @@ class Monarch(TrainingHooks):
         return model
 
 
+CLAIMS = claim_table(
+    [dict(factor=2.0, metric="time", baseline="backprop")],
+    quote="speeding up ViT and GPT-2 training on ImageNet classification and Wikitext-103 language modeling by 2x "
+    "with comparable model quality",
+    setting="GPT-2 small/medium on Wikitext-103, ViT on ImageNet, A100 GPUs (time to equal quality)",
+    source="Dao et al., Monarch, ICML 2022, arXiv:2204.00595",
+    scale_params=1.24e8,
+    suite="sparsity",
+    hardware="gpu",
+)
+
 METHOD = TrainingMethod(
     hooks=Monarch,
     defaults={"nblocks": 4, "include_head": False},
@@ -110,18 +121,5 @@ METHOD = TrainingMethod(
     citation="Dao et al., Monarch: Expressive Structured Matrices for Efficient and Accurate Training, "
     "ICML 2022, arXiv:2204.00595",
     summary="Dense linear layers replaced by Monarch matrices (two block-diagonal factors, permutations).",
-    claims=(
-        Claim(
-            quote="speeding up ViT and GPT-2 training on ImageNet classification and Wikitext-103 language "
-            "modeling by 2x with comparable model quality",
-            factor=2.0,
-            metric="time",
-            baseline="backprop",
-            setting="GPT-2 small/medium on Wikitext-103, ViT on ImageNet, A100 GPUs (time to equal quality)",
-            source="Dao et al., Monarch, ICML 2022, arXiv:2204.00595",
-            scale_params=1.24e8,
-            suite="sparsity",
-            hardware="gpu",
-        ),
-    ),
+    claims=CLAIMS,
 )

@@ -28,16 +28,19 @@ from __future__ import annotations
 
 import torch
 
-from harness.contracts.interface import Choice, Claim, TrainingMethod, Uniform
-from implementations.methods._workers import SimulatedWorkers
+from harness.contracts.interface import Choice, TrainingMethod, Uniform, claim_table
+from implementations.methods._workers import LocalWorkers
 
 
-class NoLoCo(SimulatedWorkers):
+class NoLoCo(LocalWorkers):
     def init_workers(self, model, optimizers) -> None:
         super().init_workers(model, optimizers)
         self.slow = [[t.clone() for t in r] for r in self.replicas]
         self.momentum = [[torch.zeros_like(t) for t in r] for r in self.replicas]
         self.generator = torch.Generator().manual_seed(self.hp["seed"])
+
+    def evaluated(self) -> list[torch.Tensor]:
+        return self.slow[0]
 
     @torch.no_grad()
     def outer_step(self) -> None:
@@ -61,16 +64,16 @@ class NoLoCo(SimulatedWorkers):
         self.bytes_communicated += K * (n - 1) * 2 * numel * 4
         self.communication_rounds += 1
 
-    def update(self, model, batch, optimizers, progress):
-        if self.replicas is None:
-            self.init_workers(model, optimizers)
-        loss = self.inner_steps(model, batch, optimizers)
-        self.step += 1
-        if self.step % self.hp["inner_steps"] == 0:
-            self.outer_step()
-        self.load(model, self.slow[0])
-        return loss
 
+CLAIMS = claim_table(
+    [dict(factor=1.04, metric="steps", baseline="diloco")],
+    quote="Compared to DiLoCo, we also observe up to 4% faster convergence rate with wide range of model sizes and "
+    "accelerator counts",
+    setting="Llama 125M-6.8B, C4/Reddit, up to hundreds of accelerators (simulated workers here)",
+    source="Kolehmainen et al., NoLoCo, arXiv:2506.10911",
+    scale_params=1.25e8,
+    suite="low_communication",
+)
 
 METHOD = TrainingMethod(
     hooks=NoLoCo,
@@ -92,17 +95,5 @@ METHOD = TrainingMethod(
     citation="Kolehmainen et al., NoLoCo: No-all-reduce Low Communication Training Method for Large Models, "
     "arXiv:2506.10911, 2025",
     summary="DiLoCo-style local steps; outer Nesterov-like step averaging with one random peer.",
-    claims=(
-        Claim(
-            quote="Compared to DiLoCo, we also observe up to 4% faster convergence rate with wide range of "
-            "model sizes and accelerator counts",
-            factor=1.04,
-            metric="steps",
-            baseline="diloco",
-            setting="Llama 125M-6.8B, C4/Reddit, up to hundreds of accelerators (simulated workers here)",
-            source="Kolehmainen et al., NoLoCo, arXiv:2506.10911",
-            scale_params=1.25e8,
-            suite="low_communication",
-        ),
-    ),
+    claims=CLAIMS,
 )

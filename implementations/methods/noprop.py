@@ -40,8 +40,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harness.contracts.interface import Choice, Claim, LogUniform, TrainingHooks, TrainingMethod
-from implementations.methods._local import example_input
+from harness.contracts.interface import Choice, LogUniform, TrainingHooks, TrainingMethod, claim_table
+from implementations.methods._local import example_input, local_step
 
 
 def cosine_abar(T: int, s: float = 0.008) -> torch.Tensor:
@@ -135,16 +135,18 @@ class NoProp(TrainingHooks):
     def update(self, model, batch, optimizers, progress):
         x, y = batch
         if self.hp["mode"] == "backprop":
-            loss = F.cross_entropy(model.chain(x), y)
-        else:
-            loss = torch.stack(model.block_losses(x, y)).sum()
-        for opt in optimizers:
-            opt.zero_grad(set_to_none=True)
-        loss.backward()
-        for opt in optimizers:
-            opt.step()
-        return loss.detach()
+            return local_step(optimizers, [F.cross_entropy(model.chain(x), y)])
+        return local_step(optimizers, model.block_losses(x, y))
 
+
+CLAIMS = claim_table(
+    [dict(factor=0.0, metric="quality", baseline="mono_forward")],
+    quote="superior accuracy, is easier to use and computationally more efficient compared to other existing "
+    "back-propagation-free methods",
+    setting="MNIST, CIFAR-10/100 (accuracy vs FF, MF, CaFo; delta > 0 claimed)",
+    source="Li, Teh & Pascanu, NoProp, arXiv:2503.24322",
+    suite="backprop_free",
+)
 
 METHOD = TrainingMethod(
     hooks=NoProp,
@@ -154,16 +156,5 @@ METHOD = TrainingMethod(
     "Forward-propagation, arXiv:2503.24322, 2025",
     summary="NoProp-DT: T blocks each denoise a noised label embedding from q; no gradient between blocks.",
     architecture="noprop",
-    claims=(
-        Claim(
-            quote="superior accuracy, is easier to use and computationally more efficient compared to other "
-            "existing back-propagation-free methods",
-            factor=0.0,
-            metric="quality",
-            baseline="mono_forward",
-            setting="MNIST, CIFAR-10/100 (accuracy vs FF, MF, CaFo; delta > 0 claimed)",
-            source="Li, Teh & Pascanu, NoProp, arXiv:2503.24322",
-            suite="backprop_free",
-        ),
-    ),
+    claims=CLAIMS,
 )

@@ -28,9 +28,9 @@ from __future__ import annotations
 
 import torch
 
-from harness.contracts.interface import Choice, Claim, TrainingMethod, Uniform
+from harness.contracts.interface import Choice, TrainingMethod, Uniform, claim_table
 from implementations.methods._formats import BITS, FORMATS, quantize
-from implementations.methods._workers import SimulatedWorkers, allreduce_bytes, nesterov_
+from implementations.methods._workers import AnchoredWorkers, allreduce_bytes, nesterov_
 
 
 def strided_fragments(model, count: int) -> list[list[int]]:
@@ -42,14 +42,12 @@ def strided_fragments(model, count: int) -> list[list[int]]:
     return [[i for u in units[p::count] for i in u] for p in range(count)]
 
 
-class StreamingDiLoCo(SimulatedWorkers):
+class StreamingDiLoCo(AnchoredWorkers):
     def init_workers(self, model, optimizers) -> None:
-        super().init_workers(model, optimizers)
         H, tau = self.hp["inner_steps"], self.hp["overlap"]
         if not 0 <= tau < H:
             raise ValueError(f"overlap {tau} must be in [0, inner_steps={H})")
-        self.anchor = [p.detach().clone() for p in self.params(model)]
-        self.buffers = [torch.zeros_like(p) for p in self.anchor]
+        super().init_workers(model, optimizers)
         self.fragments = strided_fragments(model, self.hp["fragments"])
         P = len(self.fragments)
         self.offsets = [p * H // P for p in range(P)]
@@ -77,11 +75,8 @@ class StreamingDiLoCo(SimulatedWorkers):
             for i in frag:
                 replica[i].mul_(alpha).add_(self.anchor[i], alpha=1 - alpha)
 
-    def update(self, model, batch, optimizers, progress):
-        if self.replicas is None:
-            self.init_workers(model, optimizers)
-        loss = self.inner_steps(model, batch, optimizers)
-        self.step += 1
+    def synchronise(self) -> None:
+        """Send every fragment whose turn it is; merge those whose overlap has passed."""
         sent = 0
         for frag, offset in zip(self.fragments, self.offsets, strict=False):
             if (self.step - offset) % self.hp["inner_steps"] == 0:
@@ -93,9 +88,15 @@ class StreamingDiLoCo(SimulatedWorkers):
         self.pending = [p for p in self.pending if p[0] > self.step]
         self.bytes_communicated += sent
         self.peak_bytes_per_step = max(self.peak_bytes_per_step, sent)
-        self.load(model, self.anchor)
-        return loss
 
+
+CLAIMS = claim_table(
+    [dict(factor=100.0, metric="communication", baseline="data_parallel")],
+    quote="reducing required bandwidth by two orders of magnitude",
+    setting="LLMs up to billions of parameters, similar quality; bytes from simulated workers here",
+    source="Douillard et al., Streaming DiLoCo, arXiv:2501.18512",
+    suite="low_communication",
+)
 
 METHOD = TrainingMethod(
     hooks=StreamingDiLoCo,
@@ -117,15 +118,5 @@ METHOD = TrainingMethod(
     },
     citation="Douillard et al., Streaming DiLoCo with overlapping communication, arXiv:2501.18512, 2025",
     summary="DiLoCo synchronising strided parameter fragments in turn, overlapped and 4-bit quantised.",
-    claims=(
-        Claim(
-            quote="reducing required bandwidth by two orders of magnitude",
-            factor=100.0,
-            metric="communication",
-            baseline="data_parallel",
-            setting="LLMs up to billions of parameters, similar quality; bytes from simulated workers here",
-            source="Douillard et al., Streaming DiLoCo, arXiv:2501.18512",
-            suite="low_communication",
-        ),
-    ),
+    claims=CLAIMS,
 )

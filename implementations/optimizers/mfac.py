@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import torch
 
-from harness.contracts.interface import Claim, LogUniform, Optimizer, Uniform, param_groups
+from harness.contracts.interface import LogUniform, Optimizer, Uniform, claim_table, param_groups
 
 
 class SlidingFisherInverse:
@@ -110,6 +110,14 @@ _SOURCE = (
     "Information, NeurIPS 2021, arXiv:2107.03356"
 )
 
+# A complexity claim: factor 1.0 = IHVP time grows linearly in d at fixed m (and ~m for d >> m).
+CLAIMS = claim_table(
+    [dict(factor=1.0, metric="overhead", baseline="sgd")],
+    quote="O(dm + m^2) for computing the IHVP",
+    setting="IHVP cost scaling in d (linear) at fixed window m",
+    source=_SOURCE,
+)
+
 METHOD = Optimizer(
     build=build,
     defaults={"lr": 1e-3, "ngrads": 32, "damp": 1e-5, "momentum": 0.0, "weight_decay": 0.0},
@@ -120,15 +128,5 @@ METHOD = Optimizer(
     },
     citation=_SOURCE,
     summary="Inverse dampened empirical Fisher of a sliding m-gradient window, applied matrix-free.",
-    claims=(
-        # A complexity claim: factor 1.0 = IHVP time grows linearly in d at fixed m (and ~m for d >> m).
-        Claim(
-            quote="O(dm + m^2) for computing the IHVP",
-            factor=1.0,
-            metric="overhead",
-            baseline="sgd",
-            setting="IHVP cost scaling in d (linear) at fixed window m",
-            source=_SOURCE,
-        ),
-    ),
+    claims=CLAIMS,
 )

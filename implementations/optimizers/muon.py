@@ -31,7 +31,7 @@ from __future__ import annotations
 import torch
 from torch.optim._muon import _adjust_lr
 
-from harness.contracts.interface import Choice, Claim, LogUniform, Optimizer, Uniform, param_groups
+from harness.contracts.interface import Choice, LogUniform, Optimizer, Uniform, claim_table, param_groups
 
 CPU_FP32_BELOW = 256  # short side under which Newton-Schulz runs in fp32 on CPU
 
@@ -104,6 +104,18 @@ _QUOTE = "decreasing from 1.4x over AdamW for 0.1B parameter models to merely 1.
 _GROUP = ("The paper states this for matrix-based optimizers as a group (Muon, SOAP, Kron), not for Muon alone; "
           "checked here on Muon.")
 
+CLAIMS = claim_table(
+    [
+        dict(factor=1.4, setting="LM 0.1B, 1-8x Chinchilla", scale_params=1.3e8),
+        dict(factor=1.1, setting="LM 1.2B, 1-8x Chinchilla", scale_params=1.2e9),
+    ],
+    quote=_QUOTE,
+    metric="data",
+    baseline="adamw",
+    source=_SOURCE,
+    note=_GROUP,
+)
+
 METHOD = Optimizer(
     build=build,
     defaults={
@@ -126,26 +138,5 @@ METHOD = Optimizer(
     },
     citation="Jordan et al., Muon: An optimizer for hidden layers in neural networks, 2024; " + _SOURCE,
     summary="Newton-Schulz-orthogonalised momentum on 2-D weights (torch.optim.Muon), AdamW elsewhere.",
-    claims=(
-        Claim(
-            quote=_QUOTE,
-            factor=1.4,
-            metric="data",
-            baseline="adamw",
-            setting="LM 0.1B, 1-8x Chinchilla",
-            source=_SOURCE,
-            scale_params=1.3e8,
-            note=_GROUP,
-        ),
-        Claim(
-            quote=_QUOTE,
-            factor=1.1,
-            metric="data",
-            baseline="adamw",
-            setting="LM 1.2B, 1-8x Chinchilla",
-            source=_SOURCE,
-            scale_params=1.2e9,
-            note=_GROUP,
-        ),
-    ),
+    claims=CLAIMS,
 )

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 
-from harness.contracts.interface import Claim, LogUniform, Schedule, Uniform
+from harness.contracts.interface import LogUniform, Schedule, Uniform, claim_table
 
 SOURCE = "Hundt, Jain & Hager, sharpDARTS: Faster and More Accurate Differentiable Architecture Search, " \
     "arXiv:1903.09900, 2019"
@@ -42,22 +42,20 @@ def endpoint(power: float = 10.0, warmup: float = 0.0, final_frac: float = 0.0) 
     return final_frac
 
 
+CLAIMS = claim_table(
+    [dict(factor=0.0, metric="quality", baseline="cosine")],
+    quote="50% faster with a 20-30% relative improvement in final model error on CIFAR-10",
+    setting="CIFAR-10 architecture search and training; the claim is for sharpDARTS as a whole, of which the "
+    "schedule is one part — checked here as 'no worse than cosine'",
+    source=SOURCE,
+    suite="schedules",
+)
+
 METHOD = Schedule(
     multiplier=multiplier,
     defaults={"power": 10.0, "warmup": 0.0, "final_frac": 0.0},
     search_space={"power": LogUniform(2.0, 100.0), "warmup": Uniform(0.0, 0.1)},
     citation=SOURCE,
     summary="Cosine power annealing: (p^c - 1)/(p - 1) with c the half-cosine; p = 10.",
-    claims=(
-        Claim(
-            quote="50% faster with a 20-30% relative improvement in final model error on CIFAR-10",
-            factor=0.0,
-            metric="quality",
-            baseline="cosine",
-            setting="CIFAR-10 architecture search and training; the claim is for sharpDARTS as a whole, "
-            "of which the schedule is one part — checked here as 'no worse than cosine'",
-            source=SOURCE,
-            suite="schedules",
-        ),
-    ),
+    claims=CLAIMS,
 )

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 
-from harness.contracts.interface import Claim, Schedule, Uniform
+from harness.contracts.interface import Schedule, Uniform, claim_table
 
 SOURCE = "Singh et al., Beyond Cosine Decay: On the effectiveness of Infinite Learning Rate Schedule for " \
     "Continual Pre-training, arXiv:2503.02844, 2025"
@@ -77,6 +77,20 @@ def endpoint(
     return min_frac
 
 
+SETTING = "continual pre-training on a task sequence (MAE on images, autoregressive LMs)"
+CLAIMS = claim_table(
+    [
+        dict(quote=QUOTE, metric="quality", setting=SETTING + ": quality on all tasks at the end"),
+        dict(quote="Recent works have adopted a repeated cosine annealing schedule for large-scale continual "
+             "pre-training; however, these schedules (1) inherently cause forgetting during the re-warming phase",
+             metric="forgetting", setting=SETTING + ": forgetting of the earlier tasks"),
+    ],
+    factor=0.0,
+    baseline="repeated_cosine",
+    source=SOURCE,
+    suite="continual",
+)
+
 METHOD = Schedule(
     multiplier=multiplier,
     defaults={
@@ -86,27 +100,5 @@ METHOD = Schedule(
     citation=SOURCE + "; Ibrahim et al., Simple and Scalable Strategies to Continually Pre-train Large "
     "Language Models, arXiv:2403.08763, 2024",
     summary="Warmup, cosine cooldown to a constant, exponential anneal before each task's checkpoint.",
-    claims=(
-        Claim(
-            quote=QUOTE,
-            factor=0.0,
-            metric="quality",
-            baseline="repeated_cosine",
-            setting="continual pre-training on a task sequence (MAE on images, autoregressive LMs): "
-            "quality on all tasks at the end",
-            source=SOURCE,
-            suite="continual",
-        ),
-        Claim(
-            quote="Recent works have adopted a repeated cosine annealing schedule for large-scale continual "
-            "pre-training; however, these schedules (1) inherently cause forgetting during the re-warming phase",
-            factor=0.0,
-            metric="forgetting",
-            baseline="repeated_cosine",
-            setting="continual pre-training on a task sequence (MAE on images, autoregressive LMs): forgetting "
-            "of the earlier tasks",
-            source=SOURCE,
-            suite="continual",
-        ),
-    ),
+    claims=CLAIMS,
 )

@@ -16,7 +16,7 @@ References:
 
 from __future__ import annotations
 
-from harness.contracts.interface import Claim, Schedule, Uniform
+from harness.contracts.interface import Schedule, Uniform, claim_table
 
 SOURCE = "Defazio, Cutkosky, Mehta & Mishchenko, When, Why and How Much? Adaptive Learning Rate " \
     "Scheduling by Refinement, arXiv:2310.07831, 2023"
@@ -34,23 +34,21 @@ def endpoint(warmup: float = 0.0) -> float:
     return 0.0
 
 
+CLAIMS = claim_table(
+    [dict(factor=0.0, metric="quality", baseline="cosine")],
+    quote="the linear-decay schedule matches or outperforms all commonly used default schedules including cosine "
+    "annealing",
+    setting="last iterate at equal budget; 10 deep-learning problems, LLMs, logistic regression; also against "
+    "step and constant",
+    source=SOURCE,
+    suite="schedules",
+)
+
 METHOD = Schedule(
     multiplier=multiplier,
     defaults={"warmup": 0.0},
     search_space={"warmup": Uniform(0.0, 0.2)},
     citation=SOURCE,
     summary="Linear decay to zero after a linear warmup (the worst-case-optimal last-iterate schedule).",
-    claims=(
-        Claim(
-            quote="the linear-decay schedule matches or outperforms all commonly used default schedules "
-            "including cosine annealing",
-            factor=0.0,
-            metric="quality",
-            baseline="cosine",
-            setting="last iterate at equal budget; 10 deep-learning problems, LLMs, logistic regression; "
-            "also against step and constant",
-            source=SOURCE,
-            suite="schedules",
-        ),
-    ),
+    claims=CLAIMS,
 )

@@ -30,7 +30,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.ndimage import median_filter
 
-from harness.contracts.interface import Claim, Schedule, Uniform
+from harness.contracts.interface import Schedule, Uniform, claim_table
 
 SOURCE = "Defazio, Cutkosky, Mehta & Mishchenko, When, Why and How Much? Adaptive Learning Rate " \
     "Scheduling by Refinement, arXiv:2310.07831, 2023"
@@ -74,6 +74,15 @@ def endpoint(pilot_grad_norms=None, smoothing: float = 0.1, norm: str = "l2") ->
     return 0.0
 
 
+CLAIMS = claim_table(
+    [dict(factor=0.0, metric="quality", baseline="linear")],
+    quote="our schedule refinement method gives further improvements",
+    setting="last iterate at equal budget, schedule refined from a pilot run with linear decay; 10 deep-learning "
+    "problems, LLMs, logistic regression",
+    source=SOURCE,
+    suite="schedules",
+)
+
 METHOD = Schedule(
     multiplier=multiplier,
     defaults={"pilot_grad_norms": None, "smoothing": 0.1, "norm": "l2"},
@@ -81,16 +90,5 @@ METHOD = Schedule(
     needs=("pilot_grad_norms",),
     citation=SOURCE,
     summary="eta_t = w_t sum_{p>t} w_p with w_t = ||g_t||^-2 (SGD) or ||g_t||_1^-1 (Adam) from a pilot run.",
-    claims=(
-        Claim(
-            quote="our schedule refinement method gives further improvements",
-            factor=0.0,
-            metric="quality",
-            baseline="linear",
-            setting="last iterate at equal budget, schedule refined from a pilot run with linear decay; "
-            "10 deep-learning problems, LLMs, logistic regression",
-            source=SOURCE,
-            suite="schedules",
-        ),
-    ),
+    claims=CLAIMS,
 )

@@ -17,7 +17,7 @@ References:
 
 from __future__ import annotations
 
-from harness.contracts.interface import Claim, Schedule
+from harness.contracts.interface import Schedule, claim_table
 
 SOURCE = "Chen, Wolfe & Kyrillidis, REX: Revisiting Budgeted Training with an Improved Schedule, " \
     "MLSys 2022, arXiv:2107.04197"
@@ -35,32 +35,26 @@ def endpoint(warmup: float = 0.0) -> float:
     return 0.0
 
 
+CLAIMS = claim_table(
+    [
+        dict(quote="REX outperforms the linear schedule in the low budget regime", baseline="linear",
+             setting="low budgets (e.g. 1-10% of a full run); 7 settings, SGD and Adam"),
+        dict(quote="while matching or exceeding the performance of several state-of-the-art learning rate "
+             "schedules (linear, step, exponential, cosine, step decay on plateau, and OneCycle) in both high and "
+             "low budget regimes", baseline="cosine",
+             setting="low and high budgets; 7 settings (vision, language, GANs), SGD and Adam"),
+    ],
+    factor=0.0,
+    metric="quality",
+    source=SOURCE,
+    suite="schedules",
+)
+
 METHOD = Schedule(
     multiplier=multiplier,
     defaults={"warmup": 0.0},
     search_space={},
     citation=SOURCE,
     summary="Reflected exponential: (1-z)/(1/2 + (1-z)/2), decays slowly then fast to zero.",
-    claims=(
-        Claim(
-            quote="REX outperforms the linear schedule in the low budget regime",
-            factor=0.0,
-            metric="quality",
-            baseline="linear",
-            setting="low budgets (e.g. 1-10% of a full run); 7 settings, SGD and Adam",
-            source=SOURCE,
-            suite="schedules",
-        ),
-        Claim(
-            quote="while matching or exceeding the performance of several state-of-the-art learning rate "
-            "schedules (linear, step, exponential, cosine, step decay on plateau, and OneCycle) in both "
-            "high and low budget regimes",
-            factor=0.0,
-            metric="quality",
-            baseline="cosine",
-            setting="low and high budgets; 7 settings (vision, language, GANs), SGD and Adam",
-            source=SOURCE,
-            suite="schedules",
-        ),
-    ),
+    claims=CLAIMS,
 )

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import math
 
-from harness.contracts.interface import Claim, LogUniform, Schedule, Uniform
+from harness.contracts.interface import LogUniform, Schedule, Uniform, claim_table
 
 SOURCE = "Tang, Dong, Zeng, Zhou & Lin, Stepsize anything: A unified learning rate schedule for " \
     "budgeted-iteration training, NeurIPS 2025, arXiv:2505.24452"
@@ -42,23 +42,20 @@ def endpoint(phi: float = 1.0, warmup: float = 0.0, final_frac: float = 0.0) -> 
     return final_frac
 
 
+CLAIMS = claim_table(
+    [dict(factor=0.0, metric="quality", baseline="cosine")],
+    quote="UBA consistently surpasses the commonly-used schedules across diverse vision and language tasks, "
+    "spanning network architectures (e.g., ResNet, OLMo) and scales, under different training-iteration budgets",
+    setting="ResNet (CIFAR/ImageNet) and OLMo language models, several iteration budgets",
+    source=SOURCE,
+    suite="schedules",
+)
+
 METHOD = Schedule(
     multiplier=multiplier,
     defaults={"phi": 1.0, "warmup": 0.0, "final_frac": 0.0},
     search_space={"phi": LogUniform(0.2, 10.0), "warmup": Uniform(0.0, 0.1)},
     citation=SOURCE,
     summary="Unified budget-aware schedule 2u/(2 phi + (2 - phi) u), u = 1 + cos(pi t/T).",
-    claims=(
-        Claim(
-            quote="UBA consistently surpasses the commonly-used schedules across diverse vision and language "
-            "tasks, spanning network architectures (e.g., ResNet, OLMo) and scales, under different "
-            "training-iteration budgets",
-            factor=0.0,
-            metric="quality",
-            baseline="cosine",
-            setting="ResNet (CIFAR/ImageNet) and OLMo language models, several iteration budgets",
-            source=SOURCE,
-            suite="schedules",
-        ),
-    ),
+    claims=CLAIMS,
 )
