@@ -1,9 +1,9 @@
-"""What every page shares: where the results are, reading them (cached), the sidebar filters kept
-in the URL, and the leaderboard per suite, suite version and hardware.
+"""What every page shares: its opening (``page``), where the results are, reading them (cached), the sidebar
+filters kept in the URL, and the leaderboard per suite, suite version and hardware.
 
-Presentation only: every number comes from ``harness.store``, ``harness.stats.analysis`` and
-``harness.stats.claims``. The results folder is ``--results PATH`` after ``--`` on the ``streamlit run``
-command line, else ``$SPEEDPROOF_RESULTS``, else ``results``.
+Presentation only: every number comes from ``harness.store``, ``harness.stats`` and ``harness.report``. The
+results folder is ``--results PATH`` after ``--`` on the ``streamlit run`` command line, else
+``$SPEEDPROOF_RESULTS``, else ``results``.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import streamlit as st
-import yaml
 
 from harness import report, store
 from harness.stats import analysis
@@ -177,26 +176,9 @@ def scale_order(df: pd.DataFrame) -> list[str]:
 # --------------------------------------------------------------------------- leaderboard
 
 
-SUITES = Path(__file__).resolve().parents[1] / "suites"
-
-
-def suite_baseline(suite: str, rows: pd.DataFrame | None = None) -> str | None:
-    """The suite's baseline: as its rows recorded it (``baseline``), else the ``baseline:`` of
-    ``suites/<suite>.yaml`` (rows written before the column existed); None when neither says."""
-    if rows is not None and "baseline" in rows:
-        recorded = rows.loc[rows["suite"] == suite, "baseline"].dropna()
-        if len(recorded):
-            return str(recorded.mode().iloc[0])
-    return _file_baseline(suite)
-
-
-@st.cache_resource
-def _file_baseline(suite: str) -> str | None:
-    try:
-        value = yaml.safe_load((SUITES / f"{suite}.yaml").read_text()).get("baseline")
-    except (OSError, yaml.YAMLError, AttributeError):
-        return None
-    return str(value) if value else None
+def suite_baseline(suite: str, rows: pd.DataFrame) -> str | None:
+    """The suite's baseline as its rows recorded it (``analysis.recorded_baseline``); None without rows."""
+    return analysis.recorded_baseline(rows[rows["suite"] == suite])
 
 
 @st.cache_resource
@@ -218,11 +200,9 @@ def full_board(path: str, key: str, baseline: str | None = None, suite: str | No
     parts, notes = [], []
     for (suite, version, hardware), part in df.groupby(PARTITION, sort=True):
         base = baseline or suite_baseline(suite, part)
-        if base is None:
-            notes.append(f"Suite `{suite}` has no suite file here, so its baseline is unknown: no speedups.")
-        elif base not in set(part["method"]):
+        if base not in set(part["method"]):
             notes.append(f"`{suite}` on {hardware}: the baseline `{base}` has no trials: no speedups.")
-        table = analysis.leaderboard(part, base or "", spaces=report.spaces(part))
+        table = analysis.leaderboard(part, base, spaces=report.spaces(part))
         if table.empty:
             continue
         table.insert(1, "suite_version", version)
@@ -243,16 +223,27 @@ def full_board(path: str, key: str, baseline: str | None = None, suite: str | No
     return out.drop(columns="scale_order").reset_index(drop=True), notes
 
 
-def opening() -> tuple[pd.DataFrame, dict, pd.DataFrame] | None:
-    """What the board pages open with: the rows, the sidebar's filters and the filtered leaderboard, its notes
-    shown as warnings; None when there are no rows (``load`` has said why)."""
+def page(title: str, caption: str = "", columns=tuple(FILTERS), leaderboard: bool = False, empty: str = ""
+         ) -> tuple[pd.DataFrame, dict, pd.DataFrame | None] | None:
+    """What a page opens with: its title and caption, the rows (``load``), the sidebar's ``columns`` filters
+    and, with ``leaderboard``, the filtered leaderboard, its notes shown as warnings. Returns (rows, filters,
+    leaderboard or None); None when there is nothing to show: no rows (``load`` has said why), or, with
+    ``empty``, no leaderboard row (``empty`` is said)."""
+    st.title(title)
+    if caption:
+        st.caption(caption)
     df = load()
     if df is None:
         return None
-    chosen = sidebar_filters(df)
+    chosen = sidebar_filters(df, columns)
+    if not leaderboard:
+        return df, chosen, None
     table, notes = board(chosen)
     for note in notes:
         st.warning(note)
+    if empty and table.empty:
+        st.info(empty)
+        return None
     return df, chosen, table
 
 

@@ -49,18 +49,17 @@ def overview(summary: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    st.title("Claims")
-    st.caption("What each paper claims, beside what this harness measured: one verdict per claim and scale. A "
-               "verdict needs a confidence interval: supported only when the interval clears 'no speedup' and "
-               "reaches the claimed factor.")
     entries = verdicts.all_claims()
-    df = data.load()
+    opened = data.page("Claims", "What each paper claims, beside what this harness measured: one verdict per claim "
+                       "and scale. A verdict needs a confidence interval: supported only when the interval clears 'no "
+                       "speedup' and reaches the claimed factor.",
+                       columns=("suite", "workload", "scale", "hardware"))  # what a verdict is per
     if not entries:
         st.info("No registered method carries a claim.")
         return
-    if df is None:
+    if opened is None:
         return
-    chosen = data.sidebar_filters(df, columns=("suite", "workload", "scale", "hardware"))  # what a verdict is per
+    df, chosen, _ = opened
     judged = verdicts.per_budget(df, entries)
     summary = verdicts.per_scale(judged)
     claims = {(method, claim.quote, claim.factor): claim for _, method, claim in entries}

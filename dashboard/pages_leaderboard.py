@@ -132,17 +132,14 @@ def parquet_bytes(table: pd.DataFrame) -> bytes:
 
 
 def main() -> None:
-    st.title("Leaderboard")
-    st.caption("Final-phase trials of each tuned method, against the suite's baseline, grouped by suite, workload, "
-               "scale and budget. Hover a column title for what it means; filters and columns live in the URL.")
-    opened = data.opening()
+    opened = data.page("Leaderboard", "Final-phase trials of each tuned method, against the suite's baseline, "
+                       "grouped by suite, workload, scale and budget. Hover a column title for what it means; filters "
+                       "and columns live in the URL.", leaderboard=True,
+                       empty="No final-phase trials match these filters (tuning trials alone do not make a "
+                             "leaderboard row). Widen the filters, or let the suite finish its final seeds.")
     if opened is None:
         return
     _, _, board = opened
-    if board.empty:
-        st.info("No final-phase trials match these filters (tuning trials alone do not make a leaderboard row). "
-                "Widen the filters, or let the suite finish its final seeds.")
-        return
     columns = chooser(board)
     for (suite, workload, hardware), part in board.groupby(["suite", "workload", "hardware"], sort=False):
         st.subheader(f"{suite} · {workload}", anchor=False)

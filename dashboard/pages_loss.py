@@ -25,12 +25,12 @@ def trials(df: pd.DataFrame) -> pd.DataFrame:
                "budget", "budget_multiple", "final_val_loss"]]
 
 
-def fits(points: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """The baseline's fitted curve per panel (60 budgets spanning the panel), and the panels where
-    no fit could be trusted (see ``power_law.fit_power_law``)."""
+def fits(points: pd.DataFrame, baselines: dict[str, str | None]) -> tuple[pd.DataFrame, list[str]]:
+    """The fitted curve of the suite's baseline (``baselines``: suite -> method) per panel (60 budgets spanning the
+    panel), and the panels where no fit could be trusted (see ``power_law.fit_power_law``)."""
     curves, failed = [], []
     for (panel, suite), g in points.groupby(["panel", "suite"]):
-        baseline = data.suite_baseline(suite)
+        baseline = baselines.get(suite)
         means = g[g["method"] == baseline].groupby("budget")["final_val_loss"].mean()
         law = power_law.fit_power_law(means.index, means.values) if len(means) else None
         if law is None:
@@ -64,19 +64,18 @@ def chart(points: pd.DataFrame, curves: pd.DataFrame, color: alt.Color) -> alt.L
 
 
 def main() -> None:
-    st.title("Loss vs budget")
-    st.caption("Final validation loss of every final-phase seed against its budget; thin lines join each method's "
-               "mean. The dashed black curve is a power-law fit L(D) = a·D^-b + c of the baseline, to read the "
-               "trend: speedups interpolate between the baseline's measured budgets, they do not use the fit.")
-    df = data.load()
-    if df is not None:
-        chosen = data.sidebar_filters(df)
+    opened = data.page("Loss vs budget", "Final validation loss of every final-phase seed against its budget; thin "
+                       "lines join each method's mean. The dashed black curve is a power-law fit L(D) = a·D^-b + c of "
+                       "the baseline, to read the trend: speedups interpolate between the baseline's measured budgets, "
+                       "they do not use the fit.")
+    if opened is not None:
+        df, chosen, _ = opened
         every = trials(df)  # the baseline is fitted on every budget of its study: filters only hide points
         points = data.apply_filters(every, chosen)
         if points.empty:
             st.info("No finished final-phase trials in this view.")
         else:
-            curves, failed = fits(every)
+            curves, failed = fits(every, {suite: data.suite_baseline(suite, df) for suite in df["suite"].unique()})
             failed = [f for f in failed if f.split(" (")[0] in set(points["panel"])]
             if failed:
                 st.warning("No trustworthy power-law fit of the baseline (it needs 3 or more budgets with decreasing "

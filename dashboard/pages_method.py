@@ -1,48 +1,42 @@
 """Method: what a registered method is — its summary, its formula (the module docstring), its
-paper (linked), defaults, search space and claims, straight from ``harness.contracts.registry`` —
-and what was measured: its leaderboard rows and the verdicts on its claims."""
+paper (linked), defaults, search space and claims, as the catalog describes it (``harness.report.methods``:
+no method file is imported) — and what was measured: its leaderboard rows and the verdicts on its claims."""
 
 from __future__ import annotations
-
-import importlib
 
 import pandas as pd
 import streamlit as st
 
 from dashboard import data, look, verdicts
-from harness.contracts import registry
-from harness.contracts.interface import Choice, Method
+from harness import report
 
 
-def docstring(kind: str, name: str) -> str:
-    module = importlib.import_module(f"implementations.{registry.FOLDERS[kind]}.{name}")
-    return (module.__doc__ or "").strip()
-
-
-def space(method: Method) -> pd.DataFrame:
+def space(entry) -> pd.DataFrame:
+    """The search space of a catalog entry: a Choice's values, else a distribution's range."""
     rows = []
-    for hp, dist in method.search_space.items():
-        values = ", ".join(map(str, dist.values)) if isinstance(dist, Choice) else f"[{dist.low:g}, {dist.high:g}]"
-        rows.append({"hyperparameter": hp, "distribution": type(dist).__name__, "values": values,
-                     "default": str(method.defaults.get(hp, ""))})
+    for hp, dist in entry.search_space.items():
+        kind = type(dist).__name__
+        values = ", ".join(map(str, dist.values)) if kind == "Choice" else f"[{dist.low:g}, {dist.high:g}]"
+        rows.append({"hyperparameter": hp, "distribution": kind, "values": values,
+                     "default": str(entry.defaults.get(hp, ""))})
     return pd.DataFrame(rows, columns=["hyperparameter", "distribution", "values", "default"])
 
 
-def show(kind: str, entry: Method) -> None:
+def show(kind: str, entry) -> None:
     st.header(f"`{entry.name}` · {kind}")
     if entry.summary:
         st.markdown(f"**{entry.summary}**")
     st.markdown(f"**Paper:** {look.linked(entry.citation)}")
     extras = []
-    if getattr(entry, "needs", ()):
+    if entry.needs:
         extras.append(f"needs from the trainer: {', '.join(entry.needs)}")
-    if getattr(entry, "architecture", ""):
+    if entry.architecture:
         extras.append(f"native architecture: {entry.architecture}")
     if extras:
         st.caption(" · ".join(extras))
     results(entry)
     st.subheader("Definition")
-    st.code(docstring(kind, entry.name), language=None)
+    st.code(entry.doc, language=None)
     left, right = st.columns(2)
     left.subheader("Defaults")
     left.json(entry.defaults)
@@ -55,7 +49,7 @@ def show(kind: str, entry: Method) -> None:
         st.markdown(verdicts.quote(claim))
 
 
-def results(entry: Method) -> None:
+def results(entry) -> None:
     """The method's leaderboard rows (every suite it ran in) and one verdict per claim and scale."""
     st.subheader("Results")
     df = data.load()
@@ -81,9 +75,8 @@ def results(entry: Method) -> None:
 
 def main() -> None:
     st.title("Method")
-    entries = registry.registry()
-    kinds = [k for k in registry.FOLDERS if entries[k]]
-    names = [(k, n) for k in kinds for n in entries[k]]
+    entries = report.methods()
+    names = [(k, n) for k, part in entries.items() for n in part]
     path = data.results_path()
     ran = set(data.read(str(path), data.stamp(path))[0]["method"])
     wanted = st.query_params.get("method")  # else the first method with results
@@ -93,7 +86,7 @@ def main() -> None:
                               help="Every file in implementations/; the name is the file stem.")
     st.query_params["method"] = name
     entry = entries[kind][name]
-    if isinstance(entry, Method):
+    if entry.reason is None:
         show(kind, entry)
     else:
         st.error(f"`{name}` is registered but unavailable: {entry.reason}")

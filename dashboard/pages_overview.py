@@ -103,16 +103,13 @@ def claims_section(mine: pd.DataFrame) -> None:
 
 
 def main() -> None:
-    st.title("Who wins")
-    st.caption("Per suite: at each workload, scale and budget the method with the lowest final loss (methods whose "
-               "intervals overlap tie), and how much less data it needs than the baseline for the same loss.")
-    opened = data.opening()
+    opened = data.page("Who wins", "Per suite: at each workload, scale and budget the method with the lowest final "
+                       "loss (methods whose intervals overlap tie), and how much less data it needs than the baseline "
+                       "for the same loss.", leaderboard=True,
+                       empty="No final-phase trials match these filters: a winner needs the final seeds of a study.")
     if opened is None:
         return
     df, chosen, board = opened
-    if board.empty:
-        st.info("No final-phase trials match these filters: a winner needs the final seeds of a study.")
-        return
     path = data.results_path()
     profs = profiles(str(path), data.stamp(path))
     shown = data.apply_filters(df, chosen)

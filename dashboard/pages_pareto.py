@@ -51,12 +51,12 @@ def chart(rows: pd.DataFrame, cost: str, color: alt.Color) -> alt.LayerChart:
 
 
 def main() -> None:
-    st.title("Pareto: loss against cost")
-    st.caption("Each point is one final-phase seed. The black step line is the Pareto frontier on that hardware: no "
-               "other trial reached a lower loss for less. Losses compare only within one workload.")
-    df = data.load()
-    if df is not None:
-        chosen = data.sidebar_filters(df, columns=("suite", "scale", "budget_multiple", "hardware", "suite_version"))
+    opened = data.page("Pareto: loss against cost", "Each point is one final-phase seed. The black step line is the "
+                       "Pareto frontier on that hardware: no other trial reached a lower loss for less. Losses compare "
+                       "only within one workload.",
+                       columns=("suite", "scale", "budget_multiple", "hardware", "suite_version"))
+    if opened is not None:
+        df, chosen, _ = opened
         view = data.apply_filters(df, chosen)
         workloads = sorted(view["workload"].unique())
         wanted = st.query_params.get("workload")

@@ -109,10 +109,9 @@ def show_trial(row: pd.Series) -> None:
 
 
 def main() -> None:
-    st.title("Runs")
-    df = data.load()
-    if df is not None:
-        chosen = data.sidebar_filters(df)
+    opened = data.page("Runs")
+    if opened is not None:
+        df, chosen, _ = opened
         view = data.apply_filters(df, chosen)
         methods = ["all", *sorted(view["method"].unique())]
         wanted = st.query_params.get("method")

@@ -69,11 +69,10 @@ def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.LayerC
 
 
 def main() -> None:
-    st.title("Speedup vs scale")
-    st.caption("Data speedup D*/D over the suite's baseline (dashed line at 1×, log axis): above the line the method "
-               "reaches a lower loss than the baseline would with the same data. Bars are 95% intervals "
-               "over seeds; the shaded band is what the baseline's budgets can measure; an arrow is a bound.")
-    opened = data.opening()
+    opened = data.page("Speedup vs scale", "Data speedup D*/D over the suite's baseline (dashed line at 1×, log "
+                       "axis): above the line the method reaches a lower loss than the baseline would with the same "
+                       "data. Bars are 95% intervals over seeds; the shaded band is what the baseline's budgets can "
+                       "measure; an arrow is a bound.", leaderboard=True)
     if opened is None:
         return
     df, _, board = opened

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, look
-from harness.contracts import catalog
+from harness import report
 from harness.stats import claims
 
 COLORS = {"supported": "#1a7f37", "not supported": "#cf222e", "inconclusive": "#6e7781", "mixed": "#9a6700"}
@@ -20,7 +20,7 @@ ORDER = {"supported": 0, "not supported": 1, "mixed": 2, "inconclusive": 3}
 @st.cache_resource
 def all_claims() -> list[tuple[str, str, object]]:
     """(kind, method, claim) for every claim of every importable method (from the catalog: no torch import)."""
-    return catalog.claims()
+    return report.registered_claims()
 
 
 def per_budget(df: pd.DataFrame, entries, own_baseline_only: bool = False) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from harness import config
 from harness.errors import ConfigError
+from harness.spec import keys
 
 FORMATS = ("terminal", "markdown", "csv", "json")  # how harness.report prints tables
 
@@ -25,47 +26,52 @@ def _options(args, allowed: set[str]) -> dict[str, str]:
     return opts
 
 
-def _suite_rows(cfg):
-    """Stored rows of the studies this configuration names (other scales, methods or budgets left out)."""
+def _suite_rows(spec, studies):
+    """Stored rows of these studies (other scales, methods or budgets of the suite left out)."""
     from harness import store
     from harness.report import ROW_COLUMNS
-    from harness.run.tuning import studies
 
-    rows, problems = store.read_results(Path(cfg.results), cfg.name, columns=ROW_COLUMNS)
+    rows, problems = store.read_results(Path(spec.results), spec.name, columns=ROW_COLUMNS)
     _warn(problems)
-    return rows[rows["study_id"].isin({t.study_id for t in studies(cfg)})]
+    return rows[rows["study_id"].isin({t.study_id for t in studies})]
 
 
 def _cmd_run(args) -> int:
     """Run a suite (resuming), then print its leaderboard."""
     from harness.report import print_grid, print_leaderboard
+    from harness.run import protocols
     from harness.run.executors import run_suite
+    from harness.run.studies import expand
 
-    cfg = config.load(args.overrides)
-    outcome = run_suite(cfg, show=not args.quiet)
-    rows = _suite_rows(cfg)
-    print(f"{outcome['ran']} trials run; {len(rows)} stored for these studies of suite {cfg.name!r} in {cfg.results}/")
-    if cfg.tuning.protocol == "grid":
+    spec = config.load(args.overrides)
+    studies = expand(spec)
+    outcome = run_suite(spec, show=not args.quiet, studies=studies)
+    rows = _suite_rows(spec, studies)
+    print(f"{outcome['ran']} trials run; {len(rows)} stored for these studies of suite {spec.name!r} in "
+          f"{spec.results}/")
+    if not protocols.get(spec.tuning.protocol).final_phase:  # a grid: the batch-size rule
         print_grid(rows, args.format)
     else:
-        print_leaderboard(rows, cfg.baseline, args.format)
+        print_leaderboard(rows, spec.baseline, args.format)
     return 1 if outcome["missing"] else 0  # trials of this run left unstored (worker died, killed): rerun
 
 
 def _cmd_validate(args) -> int:
     """Check a configuration without running it."""
+    from harness.run import protocols
     from harness.run.options import Options
     from harness.run.plan import make_plan, measure
-    from harness.run.protocols import describe
+    from harness.run.studies import expand
 
-    cfg = config.load(args.overrides)
-    print(f"suite {cfg.name!r} is valid: {describe(cfg)}")
-    opts = Options.from_config(cfg)
-    plan = make_plan(cfg, opts.threads, shard=opts.shard, parallel=opts.parallel)
+    spec = config.load(args.overrides)
+    studies = expand(spec)
+    print(f"suite {spec.name!r} is valid: {protocols.get(spec.tuning.protocol).describe(spec, studies)}")
+    opts = Options.from_spec(spec)
+    plan = make_plan(spec, studies, opts.threads, shard=opts.shard, parallel=opts.parallel)
     if args.measure and plan.unmeasured:  # a few steps of each unmeasured method, then the plan again
         print(f"measuring {len(plan.unmeasured)} step times ...", flush=True)
         measure(plan)
-        plan = make_plan(cfg, opts.threads, shard=opts.shard, parallel=opts.parallel)
+        plan = make_plan(spec, studies, opts.threads, shard=opts.shard, parallel=opts.parallel)
     print(plan.text())
     return 0
 
@@ -115,13 +121,14 @@ def _results_folder(opts: dict) -> Path:
 
 def _baseline(suite: str, rows) -> str:
     """The baseline the rows recorded; else the suite file's; else the method most often compared against."""
-    stored = rows["baseline"].dropna() if "baseline" in rows else []
-    if len(stored):
-        return str(stored.mode().iloc[0])
+    from harness.stats.analysis import recorded_baseline
+
+    if "baseline" in rows and rows["baseline"].notna().any():
+        return recorded_baseline(rows)
     try:
-        return str(config.load([f"suite={suite}"]).baseline)
+        return config.load([f"suite={suite}"]).baseline
     except ConfigError:
-        return str(rows["method"].mode().iloc[0])
+        return recorded_baseline(rows)
 
 
 def _cmd_verify(args) -> int:
@@ -172,6 +179,11 @@ COMMANDS = {"run": _cmd_run, "verify": _cmd_verify, "report": _cmd_report, "comp
             "validate": _cmd_validate, "dashboard": _cmd_dashboard}
 
 
+SUITE_COMMANDS = ("run", "validate", "verify")  # their overrides are the run specification's keys
+KEYS = ("shortcuts: suite=NAME preset=NAME method=a,b workload=W scale=S budget=B\n"
+        "keys (key=value; defaults in suites/_defaults.yaml):\n") + "\n".join(
+    f"  {key:<24} {default:<14} {text}" for key, default, text in keys())
+
 EXAMPLES = """examples (arguments are key=value overrides of suites/<suite>.yaml; see README.md):
   harness ls                                        methods, workloads, suites
   harness validate suite=optimizers preset=smoke    the plan: trials, steps, estimated time (--measure)
@@ -184,7 +196,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, fn in COMMANDS.items():
-        p = sub.add_parser(name, help=(fn.__doc__ or name))
+        p = sub.add_parser(name, help=(fn.__doc__ or name), description=fn.__doc__,
+                           epilog=KEYS if name in SUITE_COMMANDS else None,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("overrides", nargs="*", help="key=value overrides")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
         p.add_argument("--format", choices=FORMATS, default="terminal", help="how tables are printed")

@@ -1,43 +1,58 @@
-"""Suite files + Hydra-style ``key=value`` overrides, merged with OmegaConf and validated up front.
+"""Suite files + Hydra-style ``key=value`` overrides, merged with OmegaConf into a typed, frozen ``RunSpec``.
 
-``suite=NAME`` reads ``suites/NAME.yaml`` (or ``suite=path/to/file.yaml``); a suite file may
-``include:`` other files (merged first; looked up beside it, then in ``suites/``). Every key a user may set is in
-``suites/_defaults.yaml``; anything else is an error with a "did you mean". Shortcuts:
-``suite=``, ``preset=`` (merges ``presets.<name>``), ``method=a,b``, ``workload=``, ``scale=``,
-``budget=`` (filters). Nothing runs until the whole configuration validates.
+``suite=NAME`` reads ``suites/NAME.yaml`` (or ``suite=path/to/file.yaml``); a suite file may ``include:`` other
+files (merged first; looked up beside it, then in ``suites/``). The files and the overrides are merged onto the
+structured schema of ``harness.spec.RunSpec`` (OmegaConf structured configs from its dataclasses: every key and
+its type in one place, ``harness run --help`` lists them): an unknown key at any level, ``hparams`` and ``data``
+included, is an error with a "did you mean". Shortcuts: ``suite=``, ``preset=`` (merges ``presets.<name>``),
+``method=a,b``, ``workload=``, ``scale=``, ``budget=`` (filters). Each section is then checked by its owner
+(``harness.run.options``, ``harness.run.studies``, ``harness.train.workloads``, the tuning protocol). Nothing runs
+until the whole specification validates.
 
 What a suite file may not do (docs/security.md): call a resolver (``${oc.env:...}``; only ``${other.key}``
 interpolations), name a class by import path (``pkg.mod:Class`` is a command-line choice), include a file
-outside its folder or ``suites/``, or put ``results`` outside the working directory.
+outside its folder or ``suites/``, or put ``results`` outside the working directory. A suite's name is its file
+name, letters, digits, ``_``, ``.`` and ``-`` only (it names the results folder).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
+import types
+import typing
 from functools import cache
 from pathlib import Path
 
 import yaml
-from omegaconf import DictConfig, ListConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import ConfigKeyError, OmegaConfBaseException
 
-from harness.contracts import catalog, registry
-from harness.contracts.interface import KINDS
+from harness.contracts import registry
 from harness.errors import ConfigError, suggest
+from harness.run import options, protocols, studies
+from harness.spec import RunSpec
 from harness.train import workloads
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 SHORTCUTS = ("suite", "preset", "method", "workload", "scale", "budget")
-FREE = ("hparams", "presets", "workloads", "data", "tuning.grid")  # sections whose sub-keys are not fixed in advance
+FREE = ("hparams", "workloads", "tuning.grid")  # sections whose sub-keys are names, checked by their owners
 PLAIN = re.compile(r"\$\{[\w.\-\[\]\s]*\}")  # ${other.key}: the only interpolation allowed
+NAME = re.compile(r"[\w-][\w.-]*")  # a suite's name: its results folder is suite=<name>
 MAX_VALUES = 100_000  # a suite file has hundreds
 ROLES = ("methods", "baseline", "optimizer", "schedule", "training_method")  # keys that name methods
 
 
 def suite_names() -> list[str]:
     return sorted(p.stem for p in SUITES.glob("*.yaml") if not p.stem.startswith("_"))
+
+
+def preset_names(suite: str) -> list[str]:
+    """The presets of a suite file (``suite=NAME`` or a path), in the file's order."""
+    path = Path(suite) if suite.endswith((".yaml", ".yml")) else SUITES / f"{suite}.yaml"
+    return list(_load_file(path).get("presets") or {})
 
 
 def _read_yaml(path: Path) -> dict:
@@ -80,6 +95,7 @@ def _no_resolvers(data, where: str) -> None:
 
 
 def _load_file(path: Path, seen: tuple = ()) -> DictConfig:
+    """A suite file with its includes merged in (untyped; ``presets`` still in it)."""
     if path in seen:
         raise ConfigError(f"{path.name}: include cycle")
     data = _read_yaml(path)
@@ -136,51 +152,52 @@ def _check_keys(overrides, base: DictConfig, prefix: str = "", where: str = "") 
         if key not in base:
             raise ConfigError(f"{where}unknown key {path!r}{suggest(path, [prefix + str(k) for k in base.keys()])}")
         sub = base[key]
-        free = path.split(".")[0] in FREE or path in FREE
-        if isinstance(value, dict) and isinstance(sub, DictConfig) and not free:
+        if isinstance(value, dict) and isinstance(sub, DictConfig) and path not in FREE:
             _check_keys(value, sub, f"{path}.", where)
 
 
 @cache
-def _defaults() -> DictConfig:
-    """``suites/_defaults.yaml``: every key there is (read once; never changed)."""
-    return OmegaConf.create(_read_yaml(SUITES / "_defaults.yaml"))
+def _schema() -> DictConfig:
+    """The structured schema of ``RunSpec``: every key, its type and its default (read only)."""
+    return OmegaConf.structured(RunSpec)
 
 
 def _check_file_keys(data: dict, file: str) -> None:
-    """A suite file's keys, and each preset's, are keys of ``_defaults.yaml``, as on the command line."""
-    defaults = _defaults()
-    _check_keys(data, defaults, where=f"{file}: ")
+    """A suite file's keys, and each preset's, are keys of the schema, as on the command line."""
+    schema = _schema()
+    _check_keys({k: v for k, v in data.items() if k != "presets"}, schema, where=f"{file}: ")
     presets = data.get("presets") or {}
-    for name, preset in presets.items() if isinstance(presets, dict) else []:
+    if not isinstance(presets, dict):
+        raise ConfigError(f"{file}: presets must be a mapping of names to keys, got {presets!r}")
+    for name, preset in presets.items():
         if not isinstance(preset, dict):
             raise ConfigError(f"{file}: presets.{name} must be a mapping of keys, got {preset!r}")
-        _check_keys(preset, defaults, where=f"{file}: presets.{name}: ")
+        _check_keys(preset, schema, where=f"{file}: presets.{name}: ")
 
 
-def _check_given_here(cfg: DictConfig, shortcuts: dict, overrides: DictConfig, file: str) -> None:
+def _check_given_here(spec: RunSpec, shortcuts: dict, overrides: DictConfig, file: str) -> None:
     """What only the command line may do: write outside the working directory, import a class by path."""
     given = OmegaConf.to_container(overrides, resolve=False)
-    if "results" not in given and not _inside(Path(str(cfg.results)), Path.cwd()):
-        raise ConfigError(f"{file}: results {cfg.results!r} is outside the working directory; "
+    if "results" not in given and not _inside(Path(spec.results), Path.cwd()):
+        raise ConfigError(f"{file}: results {spec.results!r} is outside the working directory; "
                           "give results=PATH on the command line to write there")
     typed = set(_as_list(shortcuts.get("method", "")))
     for role in ROLES:
         typed.update(_as_list(given[role]) if given.get(role) is not None else [])
-    for name in [*cfg.methods, *(cfg[r] for r in ROLES[1:])] if isinstance(cfg.methods, ListConfig) else []:
+    for name in [*spec.methods, *(getattr(spec, r) for r in ROLES[1:])]:
         if isinstance(name, str) and name not in typed and re.search(r"[.:]", registry.variant(name)[0]):
             raise ConfigError(f"{file}: {name!r} names a class by import path; only the command line may "
                               f"(e.g. method={name})")
 
 
 def _as_list(value) -> list:
-    if isinstance(value, ListConfig | list | tuple):
+    if isinstance(value, list | tuple):
         return [str(v) for v in value]
     return [v.strip() for v in re.split(r",(?![^()]*\))", str(value)) if v.strip()]  # not inside name(k=v, ...)
 
 
-def load(args: list[str], suite: str | None = None) -> DictConfig:
-    """The merged, filtered and validated configuration of one suite run."""
+def load(args: list[str], suite: str | None = None) -> RunSpec:
+    """The merged, filtered and validated run specification of one suite run."""
     shortcuts, overrides = _parse(args)
     name = shortcuts.get("suite", suite)
     if not name:
@@ -189,47 +206,121 @@ def load(args: list[str], suite: str | None = None) -> DictConfig:
     if not path.is_file():
         known = ", ".join(suite_names())
         raise ConfigError(f"unknown suite {name!r}{suggest(name, suite_names())}; available: {known}")
-    name = path.stem
+    if not NAME.fullmatch(path.stem):
+        raise ConfigError(f"suite file {path.name!r}: a suite's name (its file name) may hold letters, digits, "
+                          "'_', '.' and '-' only (it names the results folder)")
     try:
-        cfg = _load_file(path)
-        if "preset" in shortcuts:
-            presets, preset = cfg.get("presets") or {}, shortcuts["preset"]
-            if preset not in presets:
-                raise ConfigError(f"suite {name!r} has no preset {preset!r}{suggest(preset, presets)}")
-            if "workloads" in presets[preset]:  # a preset's workloads replace the suite's, not merge
-                cfg.workloads = {}
-            cfg = OmegaConf.merge(cfg, presets[preset])
-        _check_keys(overrides, cfg)
-        cfg = OmegaConf.merge(cfg, overrides)
-        OmegaConf.resolve(cfg)  # a bad ${interpolation} fails here, not in the middle of a run
-        _check_shapes(cfg)
-        cfg.name = name
-        _apply_filters(cfg, shortcuts)
-        _check_given_here(cfg, shortcuts, overrides, path.name)
-        validate(cfg)
-    except (OmegaConfBaseException, TypeError, ValueError) as exc:  # OmegaConf's merge raises the plain ones too
+        merged = _merged(path, shortcuts, overrides)
+        spec = dataclasses.replace(OmegaConf.to_object(merged), name=path.stem)
+    except ConfigKeyError as exc:
+        key = getattr(exc, "full_key", None) or str(exc).split("'")[1]
+        raise ConfigError(f"unknown key {key!r}{_did_you_mean(exc, key)}") from None
+    except OmegaConfBaseException as exc:
+        key = getattr(exc, "full_key", None) or _culprit(path, shortcuts, overrides)
+        want = f" must be {_expected(key)}" if _expected(key) else ""
+        text = str(exc).splitlines()[0].replace("Value '$VALUE' of type '$VALUE_TYPE'", "a value")
+        raise ConfigError((f"{key}{want}: " if key else "") + text) from None
+    except (TypeError, ValueError) as exc:  # OmegaConf's merge raises the plain ones too
         raise ConfigError(str(exc).splitlines()[0]) from None
     except RecursionError:
         raise ConfigError(f"{path.name}: nested too deeply (a YAML alias that refers to itself?)") from None
-    return cfg
+    spec = _apply_filters(spec, shortcuts)
+    _check_given_here(spec, shortcuts, overrides, path.name)
+    return validate(spec)
 
 
-def _apply_filters(cfg: DictConfig, shortcuts: dict) -> None:
+def _merged(path: Path, shortcuts: dict, overrides: DictConfig) -> DictConfig:
+    """The suite file, its preset and the overrides merged onto the schema (types checked, not yet resolved)."""
+    cfg = _load_file(path)
+    presets = cfg.pop("presets", None) or {}
+    if "preset" in shortcuts:
+        preset = shortcuts["preset"]
+        if preset not in presets:
+            raise ConfigError(f"suite {path.stem!r} has no preset {preset!r}{suggest(preset, presets)}")
+        if "workloads" in presets[preset]:  # a preset's workloads replace the suite's, not merge
+            cfg.workloads = {}
+        cfg = OmegaConf.merge(cfg, presets[preset])
+    _check_keys(overrides, _schema())
+    return OmegaConf.merge(_schema(), cfg, overrides)
+
+
+def _culprit(path: Path, shortcuts: dict, overrides: DictConfig) -> str | None:
+    """The key whose value the schema refused, where OmegaConf's error does not say (a bad list item): each
+    value merged onto the schema alone, the deepest one that fails."""
+    given = OmegaConf.to_container(_load_file(path), resolve=False)
+    given.pop("presets", None)
+    for source in (given, OmegaConf.to_container(overrides, resolve=False)):
+        found = _failing(source, "")
+        if found:
+            return found
+    return None
+
+
+def _failing(values: dict, prefix: str) -> str | None:
+    for key, value in values.items():
+        try:
+            OmegaConf.merge(_schema(), _nested(f"{prefix}{key}", value))
+        except (OmegaConfBaseException, TypeError, ValueError):
+            deeper = _failing(value, f"{prefix}{key}.") if isinstance(value, dict) else None
+            return deeper or f"{prefix}{key}"
+    return None
+
+
+def _nested(key: str, value) -> dict:
+    for part in reversed(key.split(".")):
+        value = {part: value}
+    return value
+
+
+TYPES = {int: "an integer", float: "a number", str: "a string", bool: "true or false", dict: "a mapping",
+         tuple: "a list"}
+
+
+def _expected(key: str | None) -> str:
+    """What the schema wants at ``key`` ("an integer", "a list or null"), or "" where it is not a field."""
+    section, want, parts = RunSpec, "", (key or "").split(".")
+    while parts:
+        hints = typing.get_type_hints(section) if dataclasses.is_dataclass(section) else {}
+        hint = hints.get(parts.pop(0))
+        if hint is None:
+            return ""
+        inner = [a for a in typing.get_args(hint) if a is not type(None)]
+        kind = typing.get_origin(inner[0]) or inner[0] if isinstance(hint, types.UnionType) else hint
+        args = typing.get_args(kind) or typing.get_args(hint)
+        kind = typing.get_origin(kind) or kind
+        want = TYPES.get(kind, "a mapping") + (" or null" if type(None) in typing.get_args(hint) else "")
+        section = kind
+        if kind is dict and len(args) == 2 and dataclasses.is_dataclass(args[1]) and parts:
+            section, _ = args[1], parts.pop(0)  # a name (workloads.gpt): its value's fields follow
+    return want
+
+
+def _did_you_mean(exc: ConfigKeyError, key: str) -> str:
+    """OmegaConf's own "Did you mean" as ours, with the full key."""
+    found = re.search(r"Did you mean: '([^']*)'", str(exc))
+    return f" (did you mean {key.rpartition('.')[0] + '.' * ('.' in key) + found.group(1)!r}?)" if found else ""
+
+
+def _apply_filters(spec: RunSpec, shortcuts: dict) -> RunSpec:
+    """The ``method=``, ``workload=``, ``scale=`` and ``budget=`` shortcuts."""
     if "method" in shortcuts:
-        cfg.methods = _as_list(shortcuts["method"])
+        spec = dataclasses.replace(spec, methods=tuple(_as_list(shortcuts["method"])))
     if "workload" in shortcuts:
         wanted = _as_list(shortcuts["workload"])
         for w in wanted:
-            if w not in cfg.workloads:
-                raise ConfigError(f"suite {cfg.name!r} has no workload {w!r}{suggest(w, cfg.workloads)}")
-        cfg.workloads = {w: cfg.workloads[w] for w in wanted}
-    for key, field in (("scale", "scales"), ("budget", "budgets")):
-        if key in shortcuts:
-            wanted = _as_list(shortcuts[key])
-            for spec in cfg.workloads.values():
-                spec[field] = [v for v in spec[field] if str(v) in wanted] or (
-                    [_number(v, "budget") for v in wanted] if key == "budget" else wanted
-                )
+            if w not in spec.workloads:
+                raise ConfigError(f"suite {spec.name!r} has no workload {w!r}{suggest(w, spec.workloads)}")
+        spec = dataclasses.replace(spec, workloads={w: spec.workloads[w] for w in wanted})
+    scales = _as_list(shortcuts["scale"]) if "scale" in shortcuts else None
+    budgets = [_number(b, "budget") for b in _as_list(shortcuts["budget"])] if "budget" in shortcuts else None
+    kept = {}
+    for w, ws in spec.workloads.items():
+        if scales is not None:
+            ws = dataclasses.replace(ws, scales=tuple([s for s in ws.scales if s in scales] or scales))
+        if budgets is not None:
+            ws = dataclasses.replace(ws, budgets=tuple([b for b in ws.budgets if b in budgets] or budgets))
+        kept[w] = ws
+    return dataclasses.replace(spec, workloads=kept)
 
 
 def _number(text: str, key: str) -> float:
@@ -237,162 +328,20 @@ def _number(text: str, key: str) -> float:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not _fits(value, _NUM):
+    if not (0 < value < math.inf):
         raise ConfigError(f"{key} must be positive numbers, got {text!r}")
     return value
 
 
-_STR, _NUM, _INT, _MAP, _NAMES = "a string", "a positive number", "an integer >= 0", "a mapping", "a list of names"
-SHAPES = {  # the shape of every fixed key (mappings first: their sub-keys are read after them)
-    "tuning": _MAP, "train": _MAP, "ray": _MAP, "verify": _MAP, "workloads": _MAP, "hparams": _MAP,
-    "presets": _MAP, "data": _MAP,
-    "kind": _STR, "baseline": _STR, "optimizer": _STR, "schedule": _STR, "results": _STR, "executor": _STR,
-    "tuning.protocol": _STR, "train.device": _STR, "methods": _NAMES, "tuning.tune": _NAMES,
-    "tuning.seed": _INT, "train.warmup_steps": _INT, "train.divergence_factor": _NUM, "train.time_limit_s": _NUM,
-}
-NULLABLE = {"training_method": _STR, "data.path": _STR}
-MAX_COUNT, MAX_BUDGET = 100_000, 1e6  # trials, seeds, evaluations, batch size; budgets (x Chinchilla): int64 holds them
-
-
-def _fits(value, shape: str) -> bool:
-    if shape == _STR:
-        return isinstance(value, str) and bool(value.strip())
-    if shape == _NUM:
-        return isinstance(value, int | float) and not isinstance(value, bool) and value > 0 and math.isfinite(value)
-    if shape == _INT:
-        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-    if shape == _MAP:
-        return isinstance(value, DictConfig)
-    return isinstance(value, ListConfig) and all(isinstance(v, str) for v in value)
-
-
-def _check_shapes(cfg: DictConfig) -> None:
-    """Types first, so that no later check trips over a number where a list belongs."""
-    for key, shape in [*SHAPES.items(), *NULLABLE.items()]:
-        value = OmegaConf.select(cfg, key)
-        if not (key in NULLABLE and value is None) and not _fits(value, shape):
-            raise ConfigError(f"{key} must be {shape}{' or null' if key in NULLABLE else ''}, got {value!r}")
-    for w, spec in cfg.workloads.items():
-        if not isinstance(spec, DictConfig) or not _fits(spec.get("scales"), _NAMES) or len(spec) != 2:
-            raise ConfigError(f"workloads.{w} must be a mapping with scales: [names] and budgets: [numbers]")
-        for field in ("budgets", "baseline_budgets"):
-            budgets = spec.get(field)
-            if field == "baseline_budgets" and budgets is None:
-                continue
-            if not isinstance(budgets, ListConfig) or not all(_fits(b, _NUM) for b in budgets):
-                raise ConfigError(f"workloads.{w}.{field} must be a list of positive numbers, got {budgets!r}")
-
-
-def _positive_int(cfg: DictConfig, key: str, most: int = MAX_COUNT) -> None:
-    value = OmegaConf.select(cfg, key)
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= most:
-        raise ConfigError(f"{key} must be a positive integer up to {most}, got {value!r}")
-
-
-def _validate_executor(cfg: DictConfig) -> None:
-    from harness.run.options import EXECUTORS, parse_shard
-
-    if cfg.executor not in EXECUTORS:
-        raise ConfigError(f"unknown executor {cfg.executor!r}{suggest(cfg.executor, EXECUTORS)}; available: "
-                          + ", ".join(EXECUTORS))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    _positive_int(cfg, "workers", cores if cfg.executor == "pool" and cfg.train.device == "cpu" else MAX_COUNT)
-    if cfg.threads is not None:
-        _positive_int(cfg, "threads", cores)  # more threads than cores only slows every trial down
-    if cfg.executor == "local" and cfg.workers != 1:
-        raise ConfigError(f"workers={cfg.workers} needs executor=pool or executor=ray (local runs one at a time)")
+def validate(spec: RunSpec) -> RunSpec:
+    """Every check that can fail before any trial starts, each by the owner of what it checks; returns ``spec``
+    with its methods spelled one way."""
+    options.check(spec)
     try:
-        parse_shard(cfg.shard)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
-    address = cfg.ray.address
-    if address is not None and (not isinstance(address, str) or not address.strip()):
-        raise ConfigError(f"ray.address must be null, 'auto' or 'host:port', got {address!r}")
-    if address is not None and cfg.executor != "ray":
-        raise ConfigError("ray.address is only used with executor=ray")
-    limit = cfg.train.kill_after_s
-    if limit is not None and (not isinstance(limit, int | float) or isinstance(limit, bool) or not limit > 0):
-        raise ConfigError(f"train.kill_after_s must be null or a positive number of seconds, got {limit!r}")
-
-
-def _is_number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _check_hparams(cfg: DictConfig) -> None:
-    """Fixed hyperparameters are scalars; where a method's default is a number, a finite number."""
-    from harness.run.tuning import _parts
-
-    numeric = set()
-    for method in dict.fromkeys([cfg.baseline, *cfg.methods]):
-        for part in _parts(cfg, str(method)).values():
-            numeric.update(k for k, v in part.defaults.items() if _is_number(v))
-    for key, value in cfg.hparams.items():
-        if isinstance(value, DictConfig | ListConfig) or (isinstance(value, float) and not math.isfinite(value)):
-            raise ConfigError(f"hparams.{key} must be a finite number, a string or true/false, got {value!r}")
-        if key in numeric and not _is_number(value):
-            raise ConfigError(f"hparams.{key} must be a number, got {value!r}")
-
-
-def validate(cfg: DictConfig) -> None:
-    """Every check that can fail before any trial starts."""
-    _validate_executor(cfg)
-    try:
-        (Path(str(cfg.results)) / f"suite={cfg.name}").exists()
+        (Path(spec.results) / f"suite={spec.name}").exists()
     except OSError as exc:  # a name too long for the file system, ...
-        raise ConfigError(f"results={cfg.results}: not a usable folder ({exc.strerror})") from None
-    for key in ("tuning.trials", "tuning.seeds", "train.evals", "verify.max_seeds"):
-        _positive_int(cfg, key)
-    if cfg.train.batch_size is not None:
-        _positive_int(cfg, "train.batch_size")
-    if not isinstance(cfg.train.codecarbon, bool):
-        raise ConfigError(f"train.codecarbon must be true or false, got {cfg.train.codecarbon!r}")
-    if cfg.train.precision not in ("fp32", "bf16") or not isinstance(cfg.train.compile, bool):
-        raise ConfigError(f"train.precision must be fp32 or bf16 and train.compile true or false, got "
-                          f"{cfg.train.precision!r} and {cfg.train.compile!r}")
-    kind = cfg.kind
-    if kind not in KINDS:
-        raise ConfigError(f"kind must be one of {sorted(KINDS)}, got {kind!r}")
-    if not cfg.methods:
-        raise ConfigError("no methods to run (methods= is empty)")
-    wanted = [(kind, m) for m in [*cfg.methods, cfg.baseline]]
-    wanted += [(role, cfg[role]) for role in ("optimizer", "schedule")]  # tuning builds the fixed ones too
-    wanted += [("method", cfg.training_method)] if cfg.training_method else []
-    for role, name in wanted:
-        try:
-            catalog.entry(role, str(name))
-        except KeyError as exc:
-            raise ConfigError(exc.args[0]) from None
-    cfg.methods = [catalog.entry(kind, m).name for m in cfg.methods]  # variants spelled one way: one study
-    cfg.baseline = catalog.entry(kind, cfg.baseline).name
-    for t in cfg.tuning.tune:
-        if t not in ("method", "optimizer", "schedule"):
-            raise ConfigError(f"tuning.tune entries must be method, optimizer or schedule, got {t!r}")
-    if not re.fullmatch(r"cpu|cuda(:\d+)?|mps", str(cfg.train.device)):
-        raise ConfigError(f"train.device must be cpu, cuda, cuda:N or mps, got {cfg.train.device!r}")
-    _check_hparams(cfg)
-    if not cfg.workloads:
-        raise ConfigError("no workloads to run")
-    scales = workloads.scale_names()
-    data = {**OmegaConf.to_container(cfg.data), "batch_size": cfg.train.batch_size}
-    for w, spec in cfg.workloads.items():
-        if w not in scales:
-            raise ConfigError(f"unknown workload {w!r}{suggest(str(w), scales)}")
-        for s in spec.scales:
-            if s not in scales[w]:
-                raise ConfigError(f"workload {w!r} has no scale {s!r}{suggest(s, scales[w])}; "
-                                  f"its scales: {', '.join(scales[w])}")
-        for b in spec.budgets:
-            if not _fits(b, _NUM) or b > MAX_BUDGET:
-                raise ConfigError(f"budgets must be positive multiples of the Chinchilla budget up to {MAX_BUDGET:g}, "
-                                  f"got {b!r}")
-        if not spec.scales or not spec.budgets:
-            raise ConfigError(f"workload {w!r}: no scales or no budgets left to run")
-        for s in spec.scales:  # a workload that reads files checks them here, before any trial (and counts its size)
-            try:
-                workloads.sizes(w, s, data)
-            except (ValueError, TypeError, OSError) as exc:
-                raise ConfigError(str(exc).splitlines()[0]) from None
-    from harness.run import protocols
-
-    protocols.check(cfg)
+        raise ConfigError(f"results={spec.results}: not a usable folder ({exc.strerror})") from None
+    spec = studies.canonical(spec)
+    workloads.check(spec.workloads, studies.data_of(spec))
+    protocols.get(spec.tuning.protocol).check(spec)
+    return spec

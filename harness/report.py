@@ -54,6 +54,17 @@ def spaces(rows: pd.DataFrame) -> dict:
     return out
 
 
+def methods() -> dict[str, dict[str, catalog.Entry]]:
+    """``{kind: {name: Entry}}`` for every method file as the catalog describes it: summary, paper, docstring,
+    defaults, search space, claims, or why it is unavailable (no method imported)."""
+    return catalog.catalog()
+
+
+def registered_claims() -> list[tuple]:
+    """(kind, method, claim) for every claim of every available method, from the catalog (no method imported)."""
+    return catalog.claims()
+
+
 def board(rows: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """The leaderboard of final-phase rows, ranked per study (overlapping intervals tie)."""
     if rows.empty or not (rows["phase"] == "final").any():

@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import math
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
-from omegaconf import OmegaConf
 
 from harness import config, report, store
 from harness.contracts import catalog, registry
 from harness.errors import ConfigError, suggest
+from harness.spec import RunSpec
 from harness.stats import claims
 from harness.stats.replications import beside
 from harness.stats.speedup import look_confidence
@@ -42,13 +43,15 @@ def baseline_budgets(budgets, factors) -> list[float]:
     return sorted({float(d) * 2.0**j for d in budgets for j in steps})
 
 
-def design_budgets(cfg, mine) -> None:
-    """Give every workload of ``cfg`` the baseline budgets the data claims in ``mine`` need (in place)."""
+def design_budgets(spec: RunSpec, mine) -> RunSpec:
+    """``spec`` with every workload given the baseline budgets the data claims in ``mine`` need."""
     factors = [c.factor for c in mine if c.metric in ("data", "steps")]  # steps: judged on data when no target
-    for spec in cfg.workloads.values():
-        extra = baseline_budgets(list(spec.budgets), factors)
-        if extra:
-            spec.baseline_budgets = sorted({*(spec.get("baseline_budgets") or []), *extra})
+    designed = {}
+    for name, ws in spec.workloads.items():
+        extra = baseline_budgets(list(ws.budgets), factors)
+        designed[name] = replace(ws, baseline_budgets=tuple(sorted({*(ws.baseline_budgets or ()), *extra}))) \
+            if extra else ws
+    return replace(spec, workloads=designed)
 
 
 def find_method(name: str):
@@ -79,7 +82,7 @@ def _undecided(summary: pd.DataFrame, per_budget: pd.DataFrame) -> list[tuple[st
                    if not any(x in reasons.get(tuple(r[k] for k in keys), "") for x in NOT_BY_SEEDS)})
 
 
-def _judge(cfg, rows: pd.DataFrame, method: str, mine, look: int, looks: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _judge(rows: pd.DataFrame, method: str, mine, look: int, looks: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     per_budget = report.verdicts(rows, method, mine, confidence=look_confidence(look, looks))
     return per_budget, claims.summarize(per_budget)
 
@@ -89,33 +92,33 @@ def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run
     """Run and judge one suite's claims of ``method``; returns (per-budget rows, one row per claim and scale).
     ``run=False``: judge the stored rows only, at the confidence of the last look their seeds reached."""
     from harness.run.executors import run_suite
-    from harness.run.tuning import studies
+    from harness.run.studies import expand
 
     kind = find_method(method).kind
     baselines = list(dict.fromkeys(c.baseline for c in mine if c.baseline != method and _known(kind, c.baseline)))
-    cfg = config.load([f"suite={suite}", f"method={','.join(dict.fromkeys([method, *baselines]))}", *rest])
-    design_budgets(cfg, mine)
-    start, seeds, cap = int(cfg.tuning.seeds), int(cfg.tuning.seeds), int(cfg.verify.max_seeds)
+    spec = config.load([f"suite={suite}", f"method={','.join(dict.fromkeys([method, *baselines]))}", *rest])
+    spec = design_budgets(spec, mine)
+    studies = expand(spec)
+    start, seeds, cap = spec.tuning.seeds, spec.tuning.seeds, spec.verify.max_seeds
     looks = max(cap - start + 1, 1)
     if run:
-        run_suite(cfg, show=show)
+        run_suite(spec, show=show, studies=studies)
     while True:
-        rows, problems = store.read_results(Path(cfg.results), cfg.name)
+        rows, problems = store.read_results(Path(spec.results), spec.name)
         for p in problems:
             print(f"warning: skipped unreadable results file {p}")
-        rows = rows[rows["study_id"].isin({t.study_id for t in studies(cfg)})]
+        rows = rows[rows["study_id"].isin({t.study_id for t in studies})]
         if not run:  # the seeds the stored run reached: its last look
             final = rows[(rows["phase"] == "final") & (rows["method"] == method)]
             seeds = min(max(int(final["seed"].max()) if len(final) else start, start), cap)
-        per_budget, summary = _judge(cfg, rows, method, mine, seeds - start, looks)
+        per_budget, summary = _judge(rows, method, mine, seeds - start, looks)
         todo = _undecided(summary, per_budget)
         if not run or not todo or seeds >= cap:
             return per_budget, summary
         seeds += 1
         for workload, scale in todo:  # one more seed, only where a verdict is still open
-            more = OmegaConf.create(OmegaConf.to_container(cfg))
-            more.workloads = {workload: {**OmegaConf.to_container(cfg.workloads[workload]), "scales": [scale]}}
-            more.tuning.seeds = seeds
+            more = replace(spec, workloads={workload: replace(spec.workloads[workload], scales=(scale,))},
+                           tuning=replace(spec.tuning, seeds=seeds))
             run_suite(more, show=show)
 
 

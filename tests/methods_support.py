@@ -3,14 +3,14 @@ and a minimal loop that calls the hooks in the order the trainer documents (harn
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from harness.contracts import registry
-from harness.train.workloads.base import Task, split_roles
+from harness.train.workloads.base import Task, shuffled_batches, split_roles
 from implementations.optimizers import adamw
 
 torch.set_num_threads(1)
@@ -58,14 +58,6 @@ def task(model: nn.Module, batch: int = 64, arch: str = "mlp", dtype=torch.float
     x_tr, y_tr, x_va, y_va = digits()
     x_tr, x_va = x_tr.to(dtype), x_va.to(dtype)
 
-    def batches(seed: int):
-        g = torch.Generator().manual_seed(seed)
-        while True:
-            order = torch.randperm(len(x_tr), generator=g)
-            for i in range(0, len(order) - batch + 1, batch):
-                j = order[i : i + batch]
-                yield x_tr[j], y_tr[j]
-
     @torch.no_grad()
     def evaluate(m: nn.Module) -> tuple[float, float]:
         logits = m(x_va)
@@ -75,7 +67,7 @@ def task(model: nn.Module, batch: int = 64, arch: str = "mlp", dtype=torch.float
         model=model,
         groups=split_roles(model),
         loss=lambda m, b: F.cross_entropy(m(b[0]), b[1]),
-        batches=batches,
+        batches=partial(shuffled_batches, x_tr, y_tr, batch),
         evaluate=evaluate,
         metric_name="accuracy",
         units_per_step=batch,

@@ -268,7 +268,7 @@ def test_a_flat_noisy_baseline_gives_a_bound_not_8_70x_and_no_support(tmp_path):
     """The review's case (gpt/micro at 0.02-0.08x Chinchilla): a nearly flat, noisy AdamW curve whose power-law
     fit (L = 3.23 (D/4.5e4)^-0.06 + 0) printed Muon at 8.70x [3.46, 1167474220.45] and "supported" 1.4x."""
     from harness.contracts.interface import Claim
-    from harness.stats.claims import verify
+    from harness.stats.claims import judge_board
 
     rng, rows = np.random.default_rng(4), []
     for m in (0.02, 0.04, 0.08):
@@ -285,7 +285,7 @@ def test_a_flat_noisy_baseline_gives_a_bound_not_8_70x_and_no_support(tmp_path):
     assert muon["data_speedup"].tolist() == [2.0, 1.0]  # D_max / D: "> 2.00x", "> 1.00x", never 8.70
     assert (muon[["data_speedup_lo", "data_speedup_hi"]].fillna(0) <= 2.0).all().all()
     claim = Claim(quote="1.4x over AdamW", factor=1.4, metric="data", baseline="adamw", setting="LM", source="x")
-    judged = verify(board.reset_index(), "muon", [claim])
+    judged = judge_board(board.reset_index(), "muon", [claim])
     assert judged.loc[judged["budget_multiple"] == 0.08, "verdict"].item() != "supported"  # "> 1.00x" is no support
 
 

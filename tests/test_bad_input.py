@@ -130,8 +130,14 @@ def test_corrupt_results_file_is_reported_with_its_path_and_skipped(tmp_path, ca
 
 
 def test_variants_in_a_suite_are_one_study_however_spelled_and_record_their_values():
+    import pandas as pd
+
     from harness import config
-    from harness.run.tuning import tune_trials
+    from harness.run.protocols import quasirandom
+    from harness.run.studies import expand
+
+    def tune_trials(spec):
+        return quasirandom.PROTOCOL.proposals(spec, expand(spec), pd.DataFrame())
 
     args = ["suite=sparsity", "preset=smoke"]
     a = config.load([*args, "method=backprop,nm_sparsity(sr_lambda=0.001, recipe=sr_ste)"])

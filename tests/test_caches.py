@@ -14,7 +14,7 @@ from scipy.stats import qmc
 
 from harness import cache, config
 from harness.contracts import catalog, registry
-from harness.run import plan, tuning
+from harness.run import plan, studies
 from harness.train import workloads
 from tests.test_gpt_data import write_modded
 
@@ -51,7 +51,7 @@ def test_cached_halton_points_are_scipys_to_the_bit(d, n, seed):
     direct = qmc.Halton(d=d, scramble=True, seed=seed).random(n)
     for _ in range(2):  # computed, then read back
         cache._tables.clear() if _ else None
-        got = tuning.quasirandom(space, n, seed)
+        got = studies.quasirandom(space, n, seed)
         assert [[c[f"x{i}"] for i in range(d)] for c in got] == [
             [space[f"x{i}"].from_unit(float(u)) for i, u in enumerate(row)] for row in direct]
 
@@ -110,4 +110,5 @@ def test_validate_plans_without_torch_or_scipy_stats_and_the_same_plan(tmp_path)
     cold, warm = (r.stdout.splitlines() for r in runs)
     assert cold[-1] != "[]" and warm[-1] == "[]", (cold, warm)  # the cold one built the caches (torch, scipy)
     assert cold[:-1] == warm[:-1]
-    assert warm[1] == plan.make_plan(config.load(args[1:])).text()  # as this process plans it
+    spec = config.load(args[1:])
+    assert warm[1] == plan.make_plan(spec, studies.expand(spec)).text()  # as this process plans it

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from harness.contracts.interface import Claim
-from harness.stats.claims import judge, verdict, verdict_at_most, verify
+from harness.stats.claims import judge, judge_board, verdict, verdict_at_most
 
 NAN = math.nan
 
@@ -94,7 +94,7 @@ def test_verify_judges_every_leaderboard_row_of_the_method():
         dict(method="adamw", workload="gpt", scale="nano", budget_multiple=1.0, params=1e6, device="cpu",
              energy_quality="none", data_speedup=1.0, data_speedup_lo=0.99, data_speedup_hi=1.01),
     ])
-    out = verify(board, "muon", [MUON_DATA, SOAP_TIME])
+    out = judge_board(board, "muon", [MUON_DATA, SOAP_TIME])
     assert out["verdict"].tolist() == ["supported", "not supported", "inconclusive", "inconclusive"]
     assert out["reason"].iloc[2] == "needs a GPU run"
     assert set(out["labels"]) == {"scaled-down"}
@@ -108,17 +108,17 @@ def test_time_claims_on_simulated_formats_are_not_judged_but_quality_is():
                time_ratio=2.0, time_ratio_lo=1.8, time_ratio_hi=2.2,
                metric_delta=0.01, metric_delta_lo=0.005, metric_delta_hi=0.02)
     real = {**row, "method": "real", "simulated": None}
-    out = verify(pd.DataFrame([row, real]), row["method"], [time_claim, quality])
+    out = judge_board(pd.DataFrame([row, real]), row["method"], [time_claim, quality])
     assert out["verdict"].tolist() == ["inconclusive", "supported"]
     assert "simulated formats (activations, weights)" in out["reason"].iloc[0]
-    assert verify(pd.DataFrame([real]), "real", [time_claim])["verdict"].tolist() == ["supported"]
+    assert judge_board(pd.DataFrame([real]), "real", [time_claim])["verdict"].tolist() == ["supported"]
 
 
 def test_a_nonzero_accuracy_claim_is_not_judged_in_another_unit():
     claim = Claim(quote="q", factor=0.02, metric="quality", baseline="b", setting="", source="")
     base = dict(method="m", workload="w", scale="s", budget_multiple=1.0, params=1e5, device="cpu",
                 energy_quality="none", metric_delta=0.03, metric_delta_lo=0.025, metric_delta_hi=0.035)
-    out = verify(pd.DataFrame([{**base, "metric_name": "accuracy"}, {**base, "metric_name": "bits_per_token"}]),
+    out = judge_board(pd.DataFrame([{**base, "metric_name": "accuracy"}, {**base, "metric_name": "bits_per_token"}]),
                  "m", [claim])
     assert out["verdict"].tolist() == ["supported", "inconclusive"]
     assert out["reason"].iloc[1] == "the claim is in accuracy; this workload measures bits_per_token"

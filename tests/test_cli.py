@@ -11,6 +11,7 @@ import time
 import pytest
 
 from harness import store
+from harness.cli import main
 from tests.conftest import ROOT
 
 SMOKE = ["suite=optimizers", "preset=smoke", "--quiet", "train.codecarbon=false"]
@@ -98,10 +99,10 @@ def test_every_suite_and_preset_validates(suite, tmp_path):
 
     from harness import config
     from harness.run import protocols
+    from harness.run.studies import expand
     from tests.test_cifar10 import write_fake
 
-    cfg = config.load([f"suite={suite}"])
-    for preset in [None, *cfg.presets]:
+    for preset in [None, *config.preset_names(suite)]:
         args = [f"suite={suite}"] + ([f"preset={preset}"] if preset else [])
         try:
             loaded = config.load(args)
@@ -110,4 +111,28 @@ def test_every_suite_and_preset_validates(suite, tmp_path):
             write_fake(tmp_path, per_file=2)
             loaded = config.load([*args, f"data.path={tmp_path}"])
         if loaded.train.device == "cpu":
-            assert protocols.proposals(loaded, pd.DataFrame()), f"{suite}/{preset} expands to no trials"
+            proposed = protocols.get(loaded.tuning.protocol).proposals(loaded, expand(loaded), pd.DataFrame())
+            assert proposed, f"{suite}/{preset} expands to no trials"
+
+
+@pytest.mark.parametrize("typo, words", [
+    ("hparams.lrr=0.5", ["unknown key 'hparams.lrr'", "did you mean 'lr'"]),
+    ("data.pth=x", ["unknown key 'data.pth'", "did you mean 'data.path'"]),
+    ("tuning.trails=3", ["unknown key 'tuning.trails'", "did you mean 'tuning.trials'"]),
+    ("workloads.gpt.scale=[nano]", ["unknown key 'workloads.gpt.scale'", "did you mean 'workloads.gpt.scales'"]),
+])
+@pytest.mark.parametrize("command", ["run", "validate"])
+def test_a_typo_at_any_level_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, typo, words, command):
+    assert main([command, *SMOKE, f"results={tmp_path / 'out'}", typo]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and all(w in err for w in words), err
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_defaults_file_is_the_specification():
+    """``suites/_defaults.yaml`` lists every key of ``harness.spec.RunSpec`` with its default (generated)."""
+    from harness.config import SUITES
+    from harness.spec import defaults_yaml
+
+    regenerate = "python -m harness.spec > suites/_defaults.yaml"
+    assert (SUITES / "_defaults.yaml").read_text() == defaults_yaml(), regenerate

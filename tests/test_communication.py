@@ -11,7 +11,7 @@ import pytest
 from harness.contracts.interface import Claim
 from harness.report import readable
 from harness.stats.analysis import leaderboard
-from harness.stats.claims import verify
+from harness.stats.claims import judge_board
 from harness.stats.power_law import PowerLaw
 
 NAN = math.nan
@@ -85,7 +85,7 @@ def _board(**comm):
 def test_communication_claims_follow_the_verdict_rules_on_the_equal_loss_ratio(at_loss, factor, expected):
     board = _board(comm_ratio=200.0, comm_ratio_lo=200.0, comm_ratio_hi=200.0, communication_simulated=True,
                    **dict(zip(("comm_ratio_at_loss", "comm_ratio_at_loss_lo", "comm_ratio_at_loss_hi"), at_loss)))
-    out = verify(board, "streaming_diloco", [claim(factor)])
+    out = judge_board(board, "streaming_diloco", [claim(factor)])
     assert out["verdict"].tolist() == [expected] and out["point"].tolist() == [at_loss[0]]
     assert out["labels"].tolist() == ["simulated communication"]
 
@@ -93,8 +93,8 @@ def test_communication_claims_follow_the_verdict_rules_on_the_equal_loss_ratio(a
 def test_communication_claims_fall_back_to_the_equal_budget_ratio_with_a_label():
     board = _board(comm_ratio=109.3, comm_ratio_lo=109.3, comm_ratio_hi=109.3, comm_ratio_at_loss=NAN,
                    comm_ratio_at_loss_lo=NAN, comm_ratio_at_loss_hi=NAN, communication_simulated=False)
-    out = verify(board, "streaming_diloco", [claim(100)]).iloc[0]
+    out = judge_board(board, "streaming_diloco", [claim(100)]).iloc[0]
     assert (out["verdict"], out["point"]) == ("supported", 109.3)
     assert out["labels"] == "equal budget, loss not matched"
-    none = verify(_board(), "streaming_diloco", [claim(100)]).iloc[0]  # no bytes at all
+    none = judge_board(_board(), "streaming_diloco", [claim(100)]).iloc[0]  # no bytes at all
     assert none["verdict"] == "inconclusive" and none["labels"] == ""

@@ -101,11 +101,11 @@ def test_split_loss_and_accuracy_are_over_the_tasks_own_classes():
 
 def test_suite_tells_the_schedules_the_number_of_tasks():
     cfg = config.load(["suite=continual"])
-    for preset in [None, *cfg.presets]:
+    for preset in [None, *config.preset_names("continual")]:
         loaded = config.load(["suite=continual"] + ([f"preset={preset}"] if preset else []))
-        for scale in loaded.workloads.continual.scales:
-            assert continual.SCALES[scale]["tasks"] == loaded.hparams.tasks
-            assert loaded.train.evals % loaded.hparams.tasks == 0, "an evaluation must fall on every task's end"
+        for scale in loaded.workloads["continual"].scales:
+            assert continual.SCALES[scale]["tasks"] == loaded.hparams["tasks"]
+            assert loaded.train.evals % loaded.hparams["tasks"] == 0, "an evaluation must fall on every task's end"
     assert cfg.baseline == "repeated_cosine" and "infinite" in cfg.methods
 
 

@@ -70,7 +70,7 @@ def test_app_navigates_to_every_page_and_an_empty_folder_is_a_friendly_message(m
     for page in PAGES:
         at.switch_page(page).run()
         assert not at.exception, (page, [e.value for e in at.exception])
-        if page != "pages_method.py":  # the method page reads the registry, not results
+        if page != "pages_method.py":  # the method page reads the catalog, not results
             assert any("No results to show yet" in i.value for i in at.info), page
 
 
@@ -245,7 +245,7 @@ def test_loss_panels_never_mix_suites_and_say_their_unit(results):
     assert set(fits["fit"].str.split(":").str[0]) == {"adamw", "backprop"}
     points = pages_loss.trials(store.read_results(results)[0].assign(hardware="x"))
     two = points[points["budget_multiple"] < 1]  # two budgets cannot be fitted: reported, not drawn
-    curves, failed = pages_loss.fits(two)
+    curves, failed = pages_loss.fits(two, {"optimizers": "adamw", "backprop_free": "backprop"})
     assert curves.empty and len(failed) == 3
 
 
@@ -322,7 +322,7 @@ def test_method_page_shows_formula_paper_results_and_verdicts():
     assert "[arXiv:2509.02046](https://arxiv.org/abs/2509.02046)" in text and "supported" in text
     results, space = frame(at, 0), frame(at, 1)  # what was measured comes before the definition
     declared = registry.get("optimizer", "muon").search_space
-    assert set(space["hyperparameter"]) == set(declared)
+    assert list(space["hyperparameter"]) == list(declared)  # in the order the method declares them
     assert len(results) == 8 and set(results["suite"]) == {"optimizers"} and (results["rank"] == 1).all()
 
 
@@ -331,6 +331,29 @@ def test_factors_read_with_a_times_sign_and_arxiv_ids_are_links():
     assert look.times(None) == "—"
     assert look.linked("Wen et al., arXiv:2509.02046") == (
         "Wen et al., [arXiv:2509.02046](https://arxiv.org/abs/2509.02046)")
+
+
+def test_method_page_reads_the_catalog_even_where_needs_depend_on_the_hyperparameters():
+    at = run("pages_method.py", {"method": "sophia"})  # needs: a function of the estimator
+    assert [c.value for c in at.caption][0] == "needs from the trainer: sampled_loss"  # at its defaults (gnb)
+    assert at.code[0].value.startswith("Sophia:")
+    at = run("pages_method.py", {"method": "forward_forward"})
+    assert [c.value for c in at.caption][0] == "native architecture: mlp"
+
+
+def test_a_suite_baseline_is_the_one_its_rows_recorded_else_the_method_run_most(results):
+    df, _ = store.read_results(results)
+    assert {s: data.suite_baseline(s, df) for s in df["suite"].unique()} == {
+        "optimizers": "adamw", "backprop_free": "backprop"}
+    older = df.drop(columns="baseline")  # rows written before the column
+    assert data.suite_baseline("optimizers", older) == older[older["suite"] == "optimizers"]["method"].mode()[0]
+    assert data.suite_baseline("nowhere", df) is None
+
+
+def test_every_reference_row_records_its_baseline():
+    """The dashboard reads no suite file: the reference results name their baseline themselves."""
+    df, problems = store.read_results(Path(__file__).resolve().parent.parent / "reference")
+    assert not problems and len(df) and df["baseline"].notna().all()
 
 
 def test_method_page_opens_on_a_method_with_results():

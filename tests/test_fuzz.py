@@ -91,4 +91,4 @@ def test_no_traceback_over_2000_hostile_suites_and_overrides(tmp_path, capsys, m
         assert sorted(os.listdir(tmp_path)) == ["fuzz.yaml"] and not results.exists()  # nothing written
 
     one()
-    assert len(ran) >= 2000 and ran.count(2) > 1000 and ran.count(0) > 20, (len(ran), ran.count(0))
+    assert len(ran) >= 2000 and ran.count(2) > 1000 and ran.count(0) > 10, (len(ran), ran.count(0))

@@ -3,17 +3,31 @@
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from harness import cli, config, store
 from harness.run import plan as planning
-from harness.run.tuning import studies, tune_trials
+from harness.run import protocols
+from harness.run.studies import expand
 
 
 @pytest.fixture
 def cfg(tmp_path, monkeypatch):
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setattr(planning, "cache_path", lambda: tmp_path / "cache" / "step_times.json")
     return config.load(["suite=optimizers", "preset=smoke", f"results={tmp_path / 'results'}"])
+
+
+def studies(spec):
+    return expand(spec)
+
+
+def tune_trials(spec):
+    return protocols.get(spec.tuning.protocol).proposals(spec, expand(spec), pd.DataFrame())
+
+
+def make_plan(spec, **kwargs):
+    return planning.make_plan(spec, expand(spec), **kwargs)
 
 
 def ok_row(steps=18, step_ms=10.0):
@@ -21,7 +35,7 @@ def ok_row(steps=18, step_ms=10.0):
 
 
 def test_counts_studies_trials_and_steps(cfg):
-    p = planning.make_plan(cfg)
+    p = make_plan(cfg)
     assert (p.studies, p.tune, p.final, p.trials, p.stored, p.bound) == (3, 6, 3, 9, 0, False)
     trial = tune_trials(cfg)[0]
     per_trial = -(-trial.budget_tokens // (64 * 16))  # gpt nano: 16 sequences of 64 tokens a step
@@ -35,11 +49,11 @@ def test_estimate_from_cached_step_times(cfg):
     for trial in studies(cfg):
         planning.record(times, planning.step_key(trial, None), ok_row(), 2.0 + 18 * 0.01)
     assert json.loads(planning.cache_path().read_text()) == times  # saved where the next run reads it
-    p = planning.make_plan(cfg)
+    p = make_plan(cfg)
     per_trial = (p.steps / 9 + 1) * 0.01 + 2.0  # (steps + 1 warm-up) x step time + overhead
     assert not p.unknown and p.seconds == pytest.approx(9 * per_trial)
     assert "estimated wall time" in p.text() and "unknown" not in p.text()
-    two = planning.make_plan(cfg, parallel=2)  # a pool of 2: the summed time over 2 workers
+    two = make_plan(cfg, parallel=2)  # a pool of 2: the summed time over 2 workers
     assert f"estimated wall time {planning.duration(9 * per_trial / 2)} on 2 workers" in two.text()
     assert planning.Tracker(two).eta() == f"ETA {planning.duration(9 * per_trial / 2)}"
 
@@ -57,7 +71,7 @@ def test_a_resumed_run_counts_stored_trials(cfg):
     for trial in tune_trials(cfg)[:4]:
         store.write_row(cfg.results, {"trial_id": trial.trial_id, "suite": cfg.name, "study_id": trial.study_id,
                                       "phase": "tune", "status": "ok", "final_val_loss": 4.0})
-    p = planning.make_plan(cfg)
+    p = make_plan(cfg)
     assert p.stored == 4
     tracker = planning.Tracker(p, path=planning.cache_path())
     trial = tune_trials(cfg)[4]
@@ -88,7 +102,7 @@ def test_nothing_left_to_run_once_every_trial_is_stored(cfg):
         _store(cfg, trial, "tune")
     for i, study in enumerate(studies(cfg)):
         _store(cfg, study, "final", seed=1, trial_id=f"f{i}")
-    p = planning.make_plan(cfg)
+    p = make_plan(cfg)
     assert p.stored == p.trials == 9 and p.text().endswith("nothing left to run")
 
 
@@ -100,7 +114,7 @@ def test_extra_seeds_of_one_study_do_not_count_for_another(cfg):
     first = studies(cfg)[0]
     for seed in (1, 2, 3):
         _store(cfg, first, "final", seed=seed, trial_id=f"f{seed}")
-    p = planning.make_plan(cfg)
+    p = make_plan(cfg)
     assert (p.trials, p.stored) == (9, 7)  # 6 tuning + the first study's seed 1; seeds 2-3 are beyond K = 1
 
 
@@ -114,8 +128,8 @@ def test_validate_measure_times_a_few_steps_of_unmeasured_methods(cfg, capsys):
 
 
 def test_shards_split_the_plan(cfg):
-    whole = planning.make_plan(cfg)
-    halves = [planning.make_plan(cfg, shard=(i, 2)) for i in range(2)]
+    whole = make_plan(cfg)
+    halves = [make_plan(cfg, shard=(i, 2)) for i in range(2)]
     assert sum(h.tune for h in halves) == whole.tune and sum(h.final for h in halves) == whole.final
     assert sum(h.steps for h in halves) == whole.steps
 
@@ -124,7 +138,7 @@ def test_the_eta_follows_the_plan_and_this_runs_pace(cfg, monkeypatch):
     times = {}
     for trial in studies(cfg):
         planning.record(times, planning.step_key(trial, None), ok_row(step_ms=100.0), 2.0 + 18 * 0.1)
-    p = planning.make_plan(cfg)
+    p = make_plan(cfg)
     tracker = planning.Tracker(p, path=planning.cache_path())
     trial = tune_trials(cfg)[0]
     per_trial = p.seconds_of(trial)

@@ -15,13 +15,14 @@ import pytest
 from harness import config, store
 from harness.cli import main
 from harness.contracts.interface import Choice, LogUniform, Uniform
-from harness.run import protocols, tuning
+from harness.run import protocols, studies
 from harness.run.executors import run_suite
 from harness.run.options import Options
+from harness.run.protocols import coordinate_descent as cd
+from harness.run.protocols import grid
 from tests import protocol_runners
 
-SUITE = """include: _defaults.yaml
-methods: [adamw, sgd]
+SUITE = """methods: [adamw, sgd]
 baseline: adamw
 workloads:
   quadratic: {scales: [tiny], budgets: [1]}
@@ -44,11 +45,15 @@ def load(suite, tmp_path, *args):
 
 def grid_optimum(cfg, method: str) -> dict:
     """Brute force over the whole factorial grid of the method's search space, its default values included."""
-    space = tuning.search_space(tuning._parts(cfg, method), ["method"])
-    defaults = tuning._parts(cfg, method)["method"].defaults
-    grids = {k: [defaults[k], *protocols.grid_values(d, cfg.tuning.grid_points)] for k, d in space.items()}
+    space = studies.search_space(studies.parts(cfg, method), ["method"])
+    defaults = studies.parts(cfg, method)["method"].defaults
+    grids = {k: [defaults[k], *cd.grid_values(d, cfg.tuning.grid_points)] for k, d in space.items()}
     cells = [dict(zip(grids, c)) for c in itertools.product(*grids.values())]
     return min(cells, key=protocol_runners.loss)
+
+
+def missing(spec, rows: pd.DataFrame) -> list:
+    return protocols.missing(protocols.get(spec.tuning.protocol), spec, studies.expand(spec), rows)
 
 
 def tune_rows(cfg) -> pd.DataFrame:
@@ -62,8 +67,8 @@ def tune_rows(cfg) -> pd.DataFrame:
 
 def test_star_changes_one_hyperparameter_at_a_time_nearest_first():
     space = {"a": LogUniform(1e-3, 1.0), "b": Uniform(0.0, 1.0), "c": Choice(("x", "y"))}
-    assert protocols.grid_values(space["a"], 4) == [0.001, 0.01, 0.1, 1.0]
-    star = protocols.star({"a": 0.01, "b": 0.0, "c": "x"}, space, 4)
+    assert cd.grid_values(space["a"], 4) == [0.001, 0.01, 0.1, 1.0]
+    star = cd.star({"a": 0.01, "b": 0.0, "c": "x"}, space, 4)
     assert star[0] == {"a": 0.01, "b": 0.0, "c": "x"} and len(star) == 1 + 3 + 3 + 1
     assert all(sum(s[k] != star[0][k] for k in space) == 1 for s in star[1:])
     assert star[1:4] == [{"a": 0.001, "b": 0.0, "c": "x"}, {"a": 0.01, "b": pytest.approx(1 / 3), "c": "x"},
@@ -73,11 +78,11 @@ def test_star_changes_one_hyperparameter_at_a_time_nearest_first():
 def test_descend_reaches_the_per_coordinate_optimum_of_an_analytic_objective():
     space = {"lr": LogUniform(1e-4, 1.0), "momentum": Uniform(0.0, 0.9), "nesterov": Choice((True, False))}
     start, stored, rounds = {"lr": 1.0, "momentum": 0.0, "nesterov": True}, {}, 0
-    while proposed := protocols.descend(start, space, 5, 100, lambda c: stored.get(protocols._key(c))):
+    while proposed := cd.descend(start, space, 5, 100, lambda c: stored.get(cd._key(c))):
         rounds += 1
-        stored.update({protocols._key(c): protocol_runners.loss(c) for c in proposed})
+        stored.update({cd._key(c): protocol_runners.loss(c) for c in proposed})
     best = min(stored, key=stored.get)
-    assert best == protocols._key({"lr": 0.01, "momentum": 0.9, "nesterov": False})
+    assert best == cd._key({"lr": 0.01, "momentum": 0.9, "nesterov": False})
     assert rounds >= 3 and len(stored) < 5 * 5 * 2  # several moves, fewer trials than the full grid
 
 
@@ -87,14 +92,14 @@ def test_suite_finds_the_grid_optimum_with_an_equal_cap(suite, tmp_path):
     rows = tune_rows(cfg)
     tune = rows[rows["phase"] == "tune"]
     assert set(tune["tuning_protocol"]) == {"coordinate_descent"} and set(tune["tuning_trials"]) == {60}
-    best = tuning.best_hparams(rows)
+    best = protocols.best_hparams(rows)
     for method in ("adamw", "sgd"):
         study = tune[tune["method"] == method]
         assert 1 < len(study) <= 60
         assert best[study["study_id"].iloc[0]] == grid_optimum(cfg, method)
     final = rows[rows["phase"] == "final"]
     assert len(final) == 2 and outcome["incomplete_studies"] == 0
-    assert protocols.missing(cfg, rows) == []  # converged: nothing more to propose
+    assert missing(cfg, rows) == []  # converged: nothing more to propose
 
 
 def test_budget_is_the_same_cap_for_methods_with_more_hyperparameters(suite, tmp_path):
@@ -103,9 +108,9 @@ def test_budget_is_the_same_cap_for_methods_with_more_hyperparameters(suite, tmp
     tune = tune_rows(cfg).query("phase == 'tune'")
     assert tune.groupby("method").size().to_dict() == {"adamw": 6, "sgd": 6}
     sgd = [json.loads(h) for h in tune[tune["method"] == "sgd"]["hparams_json"]]
-    assert len({protocols._key(h) for h in sgd}) == 6
+    assert len({cd._key(h) for h in sgd}) == 6
     # the truncated round still touched every hyperparameter of sgd once (interleaved)
-    defaults = tuning._parts(cfg, "sgd")["method"].defaults
+    defaults = studies.parts(cfg, "sgd")["method"].defaults
     changed = {k for h in sgd for k, v in h.items() if v != defaults[k]}
     assert changed == {"lr", "momentum", "nesterov", "weight_decay"}
 
@@ -123,8 +128,8 @@ def test_killed_run_resumes_to_the_same_trials(suite, tmp_path):
             shutil.copy(store.trial_path(full.results, full.name, tid), folder)
         before = {p.name: p.read_bytes() for p in folder.iterdir()}
         rows, _ = store.read_results(part.results, part.name)
-        assert [t.trial_id for t in protocols.missing(part, rows)] == [
-            t.trial_id for t in protocols.missing(part, rows)]  # a pure function of the stored rows
+        assert [t.trial_id for t in missing(part, rows)] == [
+            t.trial_id for t in missing(part, rows)]  # a pure function of the stored rows
         outcome = run_suite(part, show=False, opts=FAKE)
         assert set(tune_rows(part)["trial_id"]) == set(done["trial_id"])
         assert outcome["ran"] == len(done) - cut
@@ -168,15 +173,16 @@ def test_real_trainer_on_the_quadratic_workload(suite, tmp_path):
 def test_grid_expands_the_exact_factorial(suite, tmp_path):
     cfg = load(suite, tmp_path, "tuning.protocol=grid", "tuning.seeds=2", "tuning.grid.batch_size=[8,32]",
                "tuning.grid.lr={logspace: [-2, 0, 3]}", "hparams.momentum=0.0")
-    trials = protocols.proposals(cfg, pd.DataFrame())
+    expanded = studies.expand(cfg)
+    trials = grid.PROTOCOL.proposals(cfg, expanded, pd.DataFrame())
     assert len(trials) == 2 * 2 * 3 * 2 and len({t.trial_id for t in trials}) == len(trials)
     for method in ("adamw", "sgd"):
         cells = {(t.batch_size, t.hparams["lr"], t.seed) for t in trials if t.method == method}
         assert cells == set(itertools.product([8, 32], [0.01, 0.1, 1.0], [0, 1]))
     assert {t.phase for t in trials} == {"grid"} and {t.tuning_trials for t in trials} == {6}
     assert all(t.hparams["momentum"] == 0.0 and set(t.hparams) == {"lr", "momentum"} for t in trials)
-    assert protocols.final_trials(cfg, pd.DataFrame()) == []
-    assert np.allclose(protocols.grid_axes(cfg)["lr"], np.logspace(-2, 0, 3))
+    assert grid.PROTOCOL.final_trials(cfg, expanded, pd.DataFrame()) == []
+    assert np.allclose(grid.grid_axes(cfg)["lr"], np.logspace(-2, 0, 3))
 
 
 def test_batch_scaling_smoke_prints_edges_and_exponents(tmp_path, capsys):

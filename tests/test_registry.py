@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from harness.contracts import registry
-from harness.contracts.interface import Method, Unavailable
-from harness.run.tuning import quasirandom
+from harness.contracts.interface import Claim, Method, Unavailable, claim_table
+from harness.run.studies import quasirandom
 from harness.train.workloads import quadratic
 
 OPTIMIZERS = sorted(registry.available("optimizer"))
@@ -113,6 +113,25 @@ def test_every_claim_baseline_resolves_to_its_own_canonical_name():
             for claim in method.claims:
                 if "(" in claim.baseline:  # a variant: the suite's results are stored under the canonical name
                     assert registry.get(kind, claim.baseline).name == claim.baseline
+
+
+def test_a_claim_table_gives_every_row_the_shared_fields_in_row_order():
+    shared = dict(quote="q", baseline="adamw", setting="s", source="p", scale_params=1e8)
+    got = claim_table([dict(factor=2.0, metric="steps"), dict(factor=1.5, metric="time", hardware="gpu")], **shared)
+    assert got == (Claim("q", 2.0, "steps", "adamw", "s", "p", 1e8),
+                   Claim("q", 1.5, "time", "adamw", "s", "p", 1e8, hardware="gpu"))
+    with pytest.raises(TypeError, match="baseline"):  # a field is either per row or shared, never both
+        claim_table([dict(factor=2.0, metric="steps", baseline="sgd")], **shared)
+
+
+def test_every_method_declares_its_claims_as_one_module_level_table():
+    import importlib
+
+    for kind, entries in registry.registry().items():
+        for name, method in entries.items():
+            if isinstance(method, Method) and method.claims:
+                module = importlib.import_module(f"implementations.{registry.FOLDERS[kind]}.{name}")
+                assert method.claims is module.CLAIMS, f"{kind} {name}: claims=CLAIMS, built by claim_table"
 
 
 def test_the_catalog_matches_the_registry_and_spares_ls_the_imports(tmp_path, monkeypatch):

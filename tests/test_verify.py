@@ -13,7 +13,7 @@ from harness import config, store, verify
 from harness.errors import ConfigError
 from harness.run import executors
 from harness.run.options import Options
-from harness.run.tuning import studies
+from harness.run.studies import expand
 from harness.verify import baseline_budgets, design_budgets, verify_suite
 
 
@@ -27,8 +27,8 @@ def test_only_the_baseline_runs_the_extra_budgets():
     cfg = config.load(["suite=optimizers", "preset=smoke", "method=adamw,muon"])
     from implementations.optimizers.muon import METHOD
 
-    design_budgets(cfg, [c for c in METHOD.claims if c.metric == "data"])
-    budgets = {(t.method, t.budget_multiple) for t in studies(cfg)}
+    cfg = design_budgets(cfg, [c for c in METHOD.claims if c.metric == "data"])
+    budgets = {(t.method, t.budget_multiple) for t in expand(cfg)}
     assert budgets == {("muon", 0.02), *(("adamw", b) for b in (0.01, 0.02, 0.04, 0.08))}
 
 
@@ -56,8 +56,8 @@ def test_seeds_are_added_only_where_the_verdict_is_open_and_stop_at_the_cap(tmp_
     monkeypatch.setattr(executors, "run_suite", partial(executors.run_suite, opts=RUNNER))
     real, looks = verify._judge, []
 
-    def judge(cfg, rows, method, mine, look, n_looks):  # nano stays open until 4 seeds (a stand-in for noise)
-        per_budget, summary = real(cfg, rows, method, mine, look, n_looks)
+    def judge(rows, method, mine, look, n_looks):  # nano stays open until 4 seeds (a stand-in for noise)
+        per_budget, summary = real(rows, method, mine, look, n_looks)
         looks.append((look, n_looks))
         nano = summary["scale"] == "nano"
         summary.loc[nano, "verdict"] = "inconclusive"
@@ -76,9 +76,9 @@ def test_stored_results_are_judged_without_running_at_their_last_look(tmp_path, 
     monkeypatch.setattr(executors, "run_suite", partial(executors.run_suite, opts=RUNNER))
     real, looks = verify._judge, []
 
-    def judge(cfg, rows, method, mine, look, n_looks):
+    def judge(rows, method, mine, look, n_looks):
         looks.append((look, n_looks))
-        return real(cfg, rows, method, mine, look, n_looks)
+        return real(rows, method, mine, look, n_looks)
 
     monkeypatch.setattr(verify, "_judge", judge)
     more = [*REST, "tuning.seeds=3", f"results={tmp_path}"]

@@ -1,6 +1,6 @@
-"""What every method says about itself — summary, paper, defaults, search space, claims, or why it is
-unavailable — read without importing it (and torch): ``harness ls``, ``harness validate`` and the dashboard's
-claims start in a fraction of a second.
+"""What every method says about itself — summary, paper, its file's docstring, defaults, search space, claims,
+or why it is unavailable — read without importing it (and torch): ``harness ls``, ``harness validate`` and the
+dashboard start in a fraction of a second.
 
 Built once from ``registry.registry()`` (which imports every file) and cached (``harness.cache``),
 keyed by the implementation files and the installed packages, so an edit or an install rebuilds it.
@@ -8,6 +8,7 @@ keyed by the implementation files and the installed packages, so an edit or an i
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import json
@@ -31,6 +32,9 @@ class Entry:
     search_space: dict[str, Space] = dataclasses.field(default_factory=dict)
     claims: tuple[Claim, ...] = ()
     reason: str | None = None
+    doc: str = ""  # the method file's docstring: its definition, as the dashboard shows it
+    needs: tuple[str, ...] = ()  # what it asks of the trainer (at its defaults where that depends on them)
+    architecture: str = ""  # the native architecture of a training method; empty: any
 
 
 def _key() -> str:
@@ -40,26 +44,39 @@ def _key() -> str:
 def _build() -> dict[str, dict[str, Entry]]:
     out: dict[str, dict[str, Entry]] = {}
     for kind, entries in registry.registry().items():
-        out[kind] = {name: Entry(kind, name, reason=m.reason) if isinstance(m, registry.Unavailable) else _entry(m)
-                     for name, m in entries.items()}
+        out[kind] = {name: Entry(kind, name, reason=m.reason) if isinstance(m, registry.Unavailable)
+                     else _entry(m, _doc(kind, name)) for name, m in entries.items()}
     return out
 
 
-def _entry(m) -> Entry:
+def _doc(kind: str, name: str) -> str:
+    """The docstring of the method's file, read without importing it."""
+    tree = ast.parse((ROOT / FOLDERS[kind] / f"{name}.py").read_text(encoding="utf-8"))
+    return (ast.get_docstring(tree, clean=False) or "").strip()
+
+
+def _entry(m, doc: str = "") -> Entry:
     defaults = json.loads(json.dumps(m.defaults))  # as the cache file holds them
-    return Entry(m.kind, m.name, m.summary, m.citation, defaults, dict(m.search_space), tuple(m.claims))
+    needs = getattr(m, "needs", ())
+    needs = m.needs_for(m.defaults) if callable(needs) else needs
+    return Entry(m.kind, m.name, m.summary, m.citation, defaults, dict(m.search_space), tuple(m.claims), doc=doc,
+                 needs=tuple(needs), architecture=getattr(m, "architecture", ""))
 
 
 def _dump(entries: dict[str, dict[str, Entry]]) -> str:
-    return json.dumps({kind: {name: {**dataclasses.asdict(e), "search_space": space_json(e.search_space)}
-                              for name, e in part.items()} for kind, part in entries.items()})
+    def one(e: Entry) -> dict:  # a ``space_json`` per hyperparameter: it sorts them, pages show the declared order
+        return {**dataclasses.asdict(e), "search_space": [space_json({k: d}) for k, d in e.search_space.items()]}
+
+    return json.dumps({kind: {name: one(e) for name, e in part.items()} for kind, part in entries.items()})
 
 
 def _load(text: str) -> dict[str, dict[str, Entry]]:
-    out = json.loads(text)
-    return {kind: {name: Entry(**{**e, "search_space": space_from_json(e["search_space"]),
-                                  "claims": tuple(Claim(**c) for c in e["claims"])})
-                   for name, e in part.items()} for kind, part in out.items()}
+    def one(e: dict) -> Entry:
+        space = {k: d for hp in e["search_space"] for k, d in space_from_json(hp).items()}
+        return Entry(**{**e, "search_space": space, "needs": tuple(e["needs"]),
+                        "claims": tuple(Claim(**c) for c in e["claims"])})
+
+    return {kind: {name: one(e) for name, e in part.items()} for kind, part in json.loads(text).items()}
 
 
 @functools.cache

@@ -35,7 +35,8 @@ from harness.run.backends import RETRIES, make_backend
 from harness.run.leases import Leases
 from harness.run.options import Options, in_shard
 from harness.run.plan import Tracker, make_plan
-from harness.spec import Trial
+from harness.run.studies import expand
+from harness.spec import RunSpec, Trial
 from harness.store.compact import compact
 
 FINAL_COLUMNS = ["study_id", "phase", "status", "final_val_loss", "hparams_json"]  # what picks the best configs
@@ -59,6 +60,113 @@ def _kill_after(trial: Trial, opts: Options) -> float:
     return opts.kill_after_s if opts.kill_after_s is not None else 2 * trial.time_limit_s + 300
 
 
+class _Loop:
+    """One pass of ``run_trials``: the trials to do, those running and those another live run trains, with the
+    progress bar and tracker told about each."""
+
+    def __init__(self, todo: deque, results: Path, label: str, run_id: str, opts: Options, backend, leases: Leases,
+                 tracker: Tracker | None, bar: Progress, task):
+        self.todo, self.results, self.label, self.run_id, self.opts = todo, results, label, run_id, opts
+        self.backend, self.leases, self.tracker, self.bar, self.task = backend, leases, tracker, bar, task
+        self.attempts: Counter[str] = Counter()
+        self.running: dict[object, tuple[Trial, float]] = {}  # key -> (trial, when its clock started)
+        self.waiting: list[Trial] = []
+        self.ran = 0
+
+    def busy(self) -> bool:
+        return bool(self.todo or self.running or self.waiting)
+
+    def done(self, trial: Trial, row: dict | None = None) -> None:
+        """One trial fewer to go (``row``: it ran here)."""
+        self.bar.advance(self.task)
+        if self.tracker:
+            self.tracker.finish(trial, row)
+
+    def finish(self, trial: Trial, row: dict) -> None:
+        store.write_row(self.results, row)
+        self.leases.release(trial.trial_id)
+        self.ran += 1
+        self.done(trial, row)
+
+    def give_up(self, trial: Trial, reason: str) -> None:
+        """Infrastructure: not a result, retried next run."""
+        self.leases.release(trial.trial_id)
+        print(f"harness: trial {trial.trial_id} not stored ({reason}); the next run retries it", file=sys.stderr)
+        self.done(trial)
+
+    def _claim(self, trial: Trial) -> bool:
+        """Whether this run trains ``trial`` now: not stored, and its lease ours (else it waits for its owner)."""
+        if trial.trial_id in self.leases.held:
+            return True
+        if _stored(self.results, trial):
+            self.done(trial)
+            return False
+        if not self.leases.take(trial.suite, trial.trial_id):
+            self.waiting.append(trial)  # another live run trains it
+            return False
+        if _stored(self.results, trial):  # it finished between our scan and our lease
+            self.leases.release(trial.trial_id)
+            self.bar.advance(self.task)
+            return False
+        return True
+
+    def submit_free(self) -> None:
+        while self.todo and self.backend.free():
+            trial = self.todo.popleft()
+            if not self._claim(trial):
+                continue
+            text = self.tracker.text(trial) if self.tracker else f"{trial.method} {trial.workload}/{trial.scale}"
+            self.bar.update(self.task, description=f"{self.label}: {text}")
+            if self.tracker:
+                self.tracker.start(trial)
+            # a pool worker's start-up (a fresh process after a death) is not the trial's time
+            grace = START_UP_S if getattr(self.backend, "announces_start", False) else 0.0
+            self.running[self.backend.submit(trial, self.run_id, self.opts.runner)] = (trial, time.monotonic() + grace)
+
+    def collect(self) -> None:
+        for key, kind, payload in self.backend.poll(self.opts.poll_s if self.running else 0):
+            if kind == "started":
+                self.running[key] = (self.running[key][0], time.monotonic())
+                continue
+            trial, _ = self.running.pop(key)
+            if kind == "row":
+                self.finish(trial, payload)
+            elif kind == "final":  # the backend already retried (Ray)
+                self.give_up(trial, f"worker died {RETRIES + 1} times, last: {payload}")
+            else:
+                self._died(trial, payload)
+
+    def _died(self, trial: Trial, reason: str) -> None:
+        self.attempts[trial.trial_id] += 1
+        if self.attempts[trial.trial_id] <= RETRIES:
+            print(f"harness: worker died ({reason}); retrying {trial.trial_id}", file=sys.stderr)
+            self.todo.appendleft(trial)
+        else:
+            self.give_up(trial, f"worker died {self.attempts[trial.trial_id]} times, last: {reason}")
+
+    def kill_overdue(self) -> None:
+        now = time.monotonic()
+        for key, (trial, started) in list(self.running.items()):  # started: at "started", or submit + grace
+            limit = _kill_after(trial, self.opts)
+            if now - started > limit:
+                self.backend.kill(key)
+                del self.running[key]
+                self.give_up(trial, f"killed by the executor after {now - started:.0f}s (kill_after_s {limit:g})")
+
+    def wait_for_others(self) -> None:
+        """Once nothing else is left: poll the trials other live runs train; a dead owner's become ours."""
+        if not self.waiting or self.todo or self.running:
+            return
+        time.sleep(self.opts.poll_s)
+        still = [t for t in self.waiting if not _stored(self.results, t)]
+        for t in [t for t in self.waiting if t not in still]:
+            self.done(t)  # another run stored it
+        live = [t for t in still if self.leases.live_elsewhere(t.suite, t.trial_id)]
+        self.todo.extend(t for t in still if t not in live)  # its owner died: ours now
+        self.waiting = live
+        self.bar.update(self.task, description=f"{self.label}: waiting for {len(live)} trials another run trains")
+
+
 def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show: bool = True,
                opts: Options | None = None, backend=None, leases: Leases | None = None,
                tracker: Tracker | None = None) -> int:
@@ -66,104 +174,33 @@ def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show
     over all phases, the budget and the ETA in the bar, step times recorded)."""
     opts = opts or Options()
     todo = deque(pending(trials, results, opts.shard))
-    own_backend, own_leases = backend is None, leases is None
     if not todo:
         return 0
+    own_backend, own_leases = backend is None, leases is None
     backend = backend or make_backend(opts, todo[0].device)
     leases = leases or Leases(results, run_id)
-    attempts: Counter[str] = Counter()
-    running: dict[object, tuple[Trial, float]] = {}
-    waiting: list[Trial] = []
-    ran = 0
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         with Progress(*columns, disable=not show, transient=False) as bar:
             task = bar.add_task(f"{label} ({len(trials) - len(todo)} stored)", total=len(todo))
-
-            def finish(trial: Trial, row: dict) -> None:
-                nonlocal ran
-                store.write_row(results, row)
-                leases.release(trial.trial_id)
-                ran += 1
-                bar.advance(task)
-                if tracker:
-                    tracker.finish(trial, row)
-
-            def give_up(trial: Trial, reason: str) -> None:  # infrastructure: not a result, retried next run
-                leases.release(trial.trial_id)
-                print(f"harness: trial {trial.trial_id} not stored ({reason}); the next run retries it",
-                      file=sys.stderr)
-                bar.advance(task)
-                if tracker:
-                    tracker.finish(trial)
-
-            while todo or running or waiting:
-                while todo and backend.free():
-                    trial = todo.popleft()
-                    if trial.trial_id not in leases.held:
-                        if _stored(results, trial):
-                            bar.advance(task)
-                            if tracker:
-                                tracker.finish(trial)
-                            continue
-                        if not leases.take(trial.suite, trial.trial_id):
-                            waiting.append(trial)  # another live run trains it
-                            continue
-                        if _stored(results, trial):  # it finished between our scan and our lease
-                            leases.release(trial.trial_id)
-                            bar.advance(task)
-                            continue
-                    text = tracker.text(trial) if tracker else f"{trial.method} {trial.workload}/{trial.scale}"
-                    bar.update(task, description=f"{label}: {text}")
-                    if tracker:
-                        tracker.start(trial)
-                    # a pool worker's start-up (a fresh process after a death) is not the trial's time
-                    grace = START_UP_S if getattr(backend, "announces_start", False) else 0.0
-                    running[backend.submit(trial, run_id, opts.runner)] = (trial, time.monotonic() + grace)
-                for key, kind, payload in backend.poll(opts.poll_s if running else 0):
-                    if kind == "started":
-                        running[key] = (running[key][0], time.monotonic())
-                        continue
-                    trial, _ = running.pop(key)
-                    if kind == "row":
-                        finish(trial, payload)
-                    elif kind == "final":  # the backend already retried (Ray)
-                        give_up(trial, f"worker died {RETRIES + 1} times, last: {payload}")
-                    else:  # the worker died
-                        attempts[trial.trial_id] += 1
-                        if attempts[trial.trial_id] <= RETRIES:
-                            print(f"harness: worker died ({payload}); retrying {trial.trial_id}", file=sys.stderr)
-                            todo.appendleft(trial)
-                        else:
-                            give_up(trial, f"worker died {attempts[trial.trial_id]} times, last: {payload}")
-                now = time.monotonic()
-                for key, (trial, started) in list(running.items()):  # started: at "started", or submit + grace
-                    if now - started > _kill_after(trial, opts):
-                        backend.kill(key)
-                        del running[key]
-                        limit = _kill_after(trial, opts)
-                        give_up(trial, f"killed by the executor after {now - started:.0f}s (kill_after_s {limit:g})")
-                if waiting and not todo and not running:
-                    time.sleep(opts.poll_s)
-                    still = [t for t in waiting if not _stored(results, t)]
-                    bar.advance(task, len(waiting) - len(still))
-                    for t in [t for t in waiting if t not in still] if tracker else []:
-                        tracker.finish(t)  # another run stored it
-                    live = [t for t in still if leases.live_elsewhere(t.suite, t.trial_id)]
-                    todo.extend(t for t in still if t not in live)  # its owner died: ours now
-                    waiting = live
-                    bar.update(task, description=f"{label}: waiting for {len(live)} trials another run trains")
+            loop = _Loop(todo, results, label, run_id, opts, backend, leases, tracker, bar, task)
+            while loop.busy():
+                loop.submit_free()
+                loop.collect()
+                loop.kill_overdue()
+                loop.wait_for_others()
     finally:
         if own_backend:
             backend.close()
         if own_leases:
             leases.close()
-    return ran
+    return loop.ran
 
 
-def _tuning_missing(cfg, results: Path, cache: dict | None = None) -> list[Trial]:
+def _tuning_missing(spec: RunSpec, studies: list[Trial], cache: dict | None = None) -> list[Trial]:
     """The trials the suite's protocol proposes, given the stored rows, that are not stored yet."""
-    return protocols.missing(cfg, store.outcomes(results, cfg.name, cache))
+    rows = store.outcomes(Path(spec.results), spec.name, cache)
+    return protocols.missing(protocols.get(spec.tuning.protocol), spec, studies, rows)
 
 
 def _live_leases(results: Path, suite: str, leases: Leases) -> bool:
@@ -171,8 +208,8 @@ def _live_leases(results: Path, suite: str, leases: Leases) -> bool:
     return any(leases.live_elsewhere(suite, p.name[1:-len(".lease")]) for p in folder.glob(".*.lease"))
 
 
-def run_tuning(cfg, results: Path, run_id: str, show: bool, opts: Options, backend, leases: Leases,
-               tracker: Tracker | None = None) -> tuple:
+def run_tuning(spec: RunSpec, studies: list[Trial], run_id: str, show: bool, opts: Options, backend,
+               leases: Leases, tracker: Tracker | None = None) -> tuple:
     """Run the protocol's proposals until it proposes nothing new: ``(trials run here, trials still missing)``.
 
     Each pass reads the store and asks the protocol (``harness.run.protocols``) what is missing; an adaptive one
@@ -180,9 +217,9 @@ def run_tuning(cfg, results: Path, run_id: str, show: bool, opts: Options, backe
     in lockstep. Trials of another shard are waited for until ``WAIT_POLLS`` polls in a row see no live lease
     of another run and no progress.
     """
-    ran, quiet, tried, cache, before = 0, 0, set(), {}, set()
+    results, ran, quiet, tried, cache, before = Path(spec.results), 0, 0, set(), {}, set()
     while True:
-        missing = _tuning_missing(cfg, results, cache)
+        missing = _tuning_missing(spec, studies, cache)
         mine = pending(missing, results, opts.shard)
         if mine and not {t.trial_id for t in mine} <= tried:
             tried |= {t.trial_id for t in mine}
@@ -192,34 +229,37 @@ def run_tuning(cfg, results: Path, run_id: str, show: bool, opts: Options, backe
         if not missing or mine or quiet >= WAIT_POLLS:  # mine: ran once and still not stored; give up
             return ran, missing
         now = {t.trial_id for t in missing}  # another run stored some since the last poll: it is alive
-        quiet = 0 if now != before or _live_leases(results, cfg.name, leases) else quiet + 1
+        quiet = 0 if now != before or _live_leases(results, spec.name, leases) else quiet + 1
         before = now
         time.sleep(opts.poll_s)
 
 
-def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
+def run_suite(spec: RunSpec, show: bool = True, opts: Options | None = None, studies: list[Trial] | None = None
+              ) -> dict:
     """Tuning trials of every study as its protocol proposes them, then the best configuration of each re-run
     with K seeds (a grid has no final phase).
 
     A study's final seeds run only once its tuning is complete (all its proposals stored, by any run or shard).
+    ``studies``: ``expand(spec)``, when the caller has them already.
     """
-    results, run_id = Path(cfg.results), uuid.uuid4().hex[:12]
-    _prepare(cfg, results)
-    opts = opts or Options.from_config(cfg)
-    plan = make_plan(cfg, opts.threads, shard=opts.shard, parallel=opts.parallel)
+    results, run_id = Path(spec.results), uuid.uuid4().hex[:12]
+    _prepare(spec, results)
+    opts = opts or Options.from_spec(spec)
+    studies = expand(spec) if studies is None else studies
+    plan = make_plan(spec, studies, opts.threads, shard=opts.shard, parallel=opts.parallel)
     print(plan.text(), file=sys.stderr)  # stdout stays the leaderboard (--format markdown > file)
     tracker = Tracker(plan)
-    backend = make_backend(opts, str(cfg.train.device))  # starts its workers on the first trial
+    backend = make_backend(opts, spec.train.device)  # starts its workers on the first trial
     leases = Leases(results, run_id)
     try:
-        ran, missing = run_tuning(cfg, results, run_id, show, opts, backend, leases, tracker)
+        ran, missing = run_tuning(spec, studies, run_id, show, opts, backend, leases, tracker)
         incomplete = {t.study_id for t in missing}
-        rows, _ = store.read_results(results, cfg.name, columns=FINAL_COLUMNS)
+        rows, _ = store.read_results(results, spec.name, columns=FINAL_COLUMNS)
         rows = rows[~rows["study_id"].isin(incomplete)]
-        finals = protocols.final_trials(cfg, rows)
+        finals = protocols.get(spec.tuning.protocol).final_trials(spec, studies, rows)
         ran += run_trials(finals, results, "final", run_id, show, opts, backend, leases, tracker)
-        if not _live_leases(results, cfg.name, leases):  # another run's waits would miss compacted trials
-            compact(results, cfg.name, merge=False)
+        if not _live_leases(results, spec.name, leases):  # another run's waits would miss compacted trials
+            compact(results, spec.name, merge=False)
     finally:
         backend.close()
         leases.close()
@@ -233,12 +273,12 @@ def run_suite(cfg, show: bool = True, opts: Options | None = None) -> dict:
     return {"ran": ran, "run_id": run_id, "incomplete_studies": len(incomplete), "missing": len(mine)}
 
 
-def _prepare(cfg, results: Path) -> None:
+def _prepare(spec: RunSpec, results: Path) -> None:
     """Before any trial: a CUDA device if the suite needs one, a writable results folder, unreadable files aside."""
     import torch
 
-    if str(cfg.train.device).startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"train.device={cfg.train.device} but this machine has no CUDA device")
-    store.check_writable(results, cfg.name)
-    for moved in store.set_aside(results, cfg.name):
+    if spec.train.device.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"train.device={spec.train.device} but this machine has no CUDA device")
+    store.check_writable(results, spec.name)
+    for moved in store.set_aside(results, spec.name):
         print(f"harness: results file set aside, its trial runs again: {moved}", file=sys.stderr)

@@ -1,10 +1,14 @@
-"""How to run a suite: the executor options and their parsing (one place, used by the config check and the run)."""
+"""How to run a suite: the executor options, their check (the owner's validation of ``executor``, ``workers``,
+``threads``, ``shard``, ``ray`` and ``train.kill_after_s``) and the shard assignment."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 from dataclasses import dataclass
+
+from harness.errors import ConfigError, suggest
+from harness.spec import MAX_COUNT, RunSpec, positive
 
 EXECUTORS = ("local", "pool", "ray")
 
@@ -28,15 +32,33 @@ class Options:
         return 1 if self.executor == "local" else max(1, min(self.workers, os.cpu_count() or 1))
 
     @classmethod
-    def from_config(cls, cfg) -> Options:
-        return cls(
-            executor=str(cfg.executor),
-            workers=int(cfg.workers),
-            shard=parse_shard(cfg.shard),
-            address=cfg.ray.address,
-            kill_after_s=cfg.train.kill_after_s,
-            threads=cfg.threads,
-        )
+    def from_spec(cls, spec: RunSpec) -> Options:
+        return cls(executor=spec.executor, workers=spec.workers, shard=parse_shard(spec.shard),
+                   address=spec.ray.address, kill_after_s=spec.train.kill_after_s, threads=spec.threads)
+
+
+def cores() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def check(spec: RunSpec) -> None:
+    """The executor options, before any trial (one-line ``ConfigError``)."""
+    if spec.executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {spec.executor!r}{suggest(spec.executor, EXECUTORS)}; available: "
+                          + ", ".join(EXECUTORS))
+    here = cores()
+    positive("workers", spec.workers, here if spec.executor == "pool" and spec.train.device == "cpu" else MAX_COUNT)
+    if spec.threads is not None:
+        positive("threads", spec.threads, here)  # more threads than cores only slows every trial down
+    if spec.executor == "local" and spec.workers != 1:
+        raise ConfigError(f"workers={spec.workers} needs executor=pool or executor=ray (local runs one at a time)")
+    try:
+        parse_shard(spec.shard)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if spec.ray.address is not None and spec.executor != "ray":
+        raise ConfigError("ray.address is only used with executor=ray")
 
 
 def parse_shard(text) -> tuple[int, int] | None:

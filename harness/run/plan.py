@@ -22,9 +22,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness import cache, store
-from harness.run import protocols, tuning
+from harness.run import protocols
 from harness.run.options import in_shard
-from harness.spec import Trial
+from harness.spec import RunSpec, Trial
 from harness.train import workloads
 
 KEEP = 20  # measurements kept per key (their median is used)
@@ -122,42 +122,35 @@ def duration(seconds: float) -> str:
     return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s" if m else f"{s}s"
 
 
-def make_plan(cfg, threads: int | None = None, times: dict | None = None, shard: tuple[int, int] | None = None,
-              parallel: int = 1) -> Plan:
-    """Count and time what ``harness run`` would do with ``cfg`` now (stored trials are not run again), on
-    ``parallel`` workers at once (the wall time is the trials' summed time over them).
+def make_plan(spec: RunSpec, studies: list[Trial], threads: int | None = None, times: dict | None = None,
+              shard: tuple[int, int] | None = None, parallel: int = 1) -> Plan:
+    """Count and time what ``harness run`` would do with ``spec`` and its ``studies`` now (stored trials are not
+    run again), on ``parallel`` workers at once (the wall time is the trials' summed time over them).
 
     With ``shard=(i, n)``: this shard's trials; where their ids are not known before tuning (final seeds,
     coordinate descent), every n-th one stands for them.
     """
     times = load_times() if times is None else times
-    studies = tuning.studies(cfg)
-    seeds = int(cfg.tuning.seeds)
-    if cfg.tuning.protocol == "grid":
-        tune, final = protocols.grid_trials(cfg), []
-    elif cfg.tuning.protocol == "coordinate_descent":
-        tune = [s for s in studies for _ in range(int(cfg.tuning.trials))]
-        final = [s for s in studies for _ in range(seeds)]
-    else:
-        tune, final = tuning.tune_trials(cfg), [s for s in studies for _ in range(seeds)]
-    done = store.outcomes(Path(cfg.results), cfg.name)
+    protocol = protocols.get(spec.tuning.protocol)
+    seeds = spec.tuning.seeds
+    tune, final = protocol.planned(spec, studies)
+    done = store.outcomes(Path(spec.results), spec.name)
     done = done[done["study_id"].isin({s.study_id for s in studies})]
-    tune_stored = _stored_tune(cfg, tune, done)
+    tune_stored = _stored_tune(protocol.ids_known, tune, done)
     finals = done[(done["phase"] == "final") & done["seed"].between(1, seeds)]
     seeds_stored = finals.groupby("study_id")["seed"].nunique()
     final_stored = _first_n(final, seeds_stored)  # a study's seeds 1..K
     if shard:
-        known = cfg.tuning.protocol != "coordinate_descent"
         pairs = list(zip(tune, tune_stored, strict=True))
-        pairs = [p for p in pairs if in_shard(p[0].trial_id, shard)] if known else pairs[shard[0]::shard[1]]
+        by_id = protocol.ids_known
+        pairs = [p for p in pairs if in_shard(p[0].trial_id, shard)] if by_id else pairs[shard[0]::shard[1]]
         tune, tune_stored = [p[0] for p in pairs], [p[1] for p in pairs]
         final, final_stored = final[shard[0]::shard[1]], final_stored[shard[0]::shard[1]]
     stored = sum(tune_stored) + sum(final_stored)
     rates = {key: (statistics.median(e["step_s"]), statistics.median(e.get("overhead_s") or [0.0]))
              for key, e in times.items() if e.get("step_s")}
-    plan = Plan(len(studies), len(tune), len(final), stored, 0,
-                cfg.tuning.protocol == "coordinate_descent", 0.0, threads=threads, rates=rates,
-                parallel=max(1, min(parallel, len(tune) + len(final) - stored)))
+    plan = Plan(len(studies), len(tune), len(final), stored, 0, not protocol.ids_known, 0.0, threads=threads,
+                rates=rates, parallel=max(1, min(parallel, len(tune) + len(final) - stored)))
     unknown = {}
     for group, flags in ((tune, tune_stored), (final, final_stored)):
         for trial, is_stored in zip(group, flags, strict=True):
@@ -173,10 +166,10 @@ def make_plan(cfg, threads: int | None = None, times: dict | None = None, shard:
     return plan
 
 
-def _stored_tune(cfg, tune: list[Trial], done) -> list[bool]:
+def _stored_tune(ids_known: bool, tune: list[Trial], done) -> list[bool]:
     """Which tuning trials are stored: by id where the protocol knows them in advance, else (coordinate
     descent) the first n of each study, n = its stored tuning rows (rows of other runs never count twice)."""
-    if cfg.tuning.protocol != "coordinate_descent":
+    if ids_known:
         ids = set(done["trial_id"])
         return [t.trial_id in ids for t in tune]
     return _first_n(tune, done[done["phase"] != "final"].groupby("study_id").size())

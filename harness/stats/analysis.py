@@ -170,6 +170,16 @@ def best_configs(df: pd.DataFrame) -> pd.DataFrame:
     return tune.drop_duplicates(list(STUDY_KEYS)).sort_values(list(STUDY_KEYS)).reset_index(drop=True)
 
 
+def recorded_baseline(rows: pd.DataFrame) -> str | None:
+    """The baseline the rows were compared against: the ``baseline`` they recorded (the most common), else, for
+    rows written before that column, the method they hold most often (``harness leaderboard``'s last resort);
+    None without rows."""
+    recorded = rows["baseline"].dropna() if "baseline" in rows else ()
+    if len(recorded):
+        return str(recorded.mode().iloc[0])
+    return str(rows["method"].mode().iloc[0]) if len(rows) else None
+
+
 def _budget(df: pd.DataFrame) -> pd.Series:
     return df["budget_tokens"].astype(float).fillna(df["budget_multiple"].astype(float))
 

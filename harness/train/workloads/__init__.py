@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 from harness import cache
+from harness.errors import ConfigError, suggest
 
 FOLDER = Path(__file__).parent
 
@@ -70,3 +71,26 @@ def _files(data: dict) -> list:
             found = sorted(path.iterdir()) if path.is_dir() else [path]
             out += [(str(f), f.stat().st_size, f.stat().st_mtime_ns) for f in found if f.is_file()]
     return out
+
+
+def check(workloads: dict, data: dict) -> None:
+    """The owner's check of a run's ``workloads`` (name -> scales and budgets) with ``data`` (``batch_size``
+    among it): known workloads and scales, something left to run, and the data each one reads (before any trial;
+    a one-line ``ConfigError``)."""
+    if not workloads:
+        raise ConfigError("no workloads to run")
+    known = scale_names()
+    for name, spec in workloads.items():
+        if name not in known:
+            raise ConfigError(f"unknown workload {name!r}{suggest(str(name), known)}")
+        for scale in spec.scales:
+            if scale not in known[name]:
+                raise ConfigError(f"workload {name!r} has no scale {scale!r}{suggest(scale, known[name])}; "
+                                  f"its scales: {', '.join(known[name])}")
+        if not spec.scales or not spec.budgets:
+            raise ConfigError(f"workload {name!r}: no scales or no budgets left to run")
+        for scale in spec.scales:  # a workload that reads files checks them here (and counts its size)
+            try:
+                sizes(name, scale, data)
+            except (ValueError, TypeError, OSError) as exc:
+                raise ConfigError(str(exc).splitlines()[0]) from None

@@ -115,6 +115,20 @@ def flops_per_example(model: nn.Sequential, example: torch.Tensor) -> float:
     return flops.training_flops(forward)
 
 
+def shuffled_batches(x: torch.Tensor, y: torch.Tensor, batch: int, seed: int) -> Iterator[tuple[torch.Tensor, ...]]:
+    """Endless reshuffled epochs of ``batch`` examples of (x, y), the last partial batch dropped; a batch as
+    large as the data is all of it, unshuffled, every step. The same ``seed`` gives the same batches."""
+    if batch >= len(x):
+        while True:
+            yield x, y
+    g = torch.Generator().manual_seed(seed)
+    while True:
+        order = torch.randperm(len(x), generator=g)
+        for i in range(0, len(order) - batch + 1, batch):
+            j = order[i : i + batch]
+            yield x[j], y[j]
+
+
 def classification(x_tr: torch.Tensor, y_tr: torch.Tensor, x_va: torch.Tensor, y_va: torch.Tensor, batch: int,
                    eval_chunk: int = 2048) -> dict:
     """``loss``, ``sampled_loss``, ``batches`` and ``evaluate`` (val loss, accuracy) of a cross-entropy task.
@@ -134,15 +148,7 @@ def classification(x_tr: torch.Tensor, y_tr: torch.Tensor, x_va: torch.Tensor, y
         return F.cross_entropy(logits, y, reduction="none")
 
     def batches(batch_seed: int):
-        if batch >= len(x_tr):
-            while True:
-                yield x_tr, y_tr
-        g = torch.Generator().manual_seed(batch_seed)
-        while True:
-            order = torch.randperm(len(x_tr), generator=g)
-            for i in range(0, len(order) - batch + 1, batch):
-                j = order[i : i + batch]
-                yield x_tr[j], y_tr[j]
+        return shuffled_batches(x_tr, y_tr, batch, batch_seed)
 
     @torch.no_grad()
     def evaluate(m: nn.Module) -> tuple[float, float]:

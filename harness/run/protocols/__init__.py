@@ -1,0 +1,95 @@
+"""Tuning protocols as plugins: which trials a study runs, given the rows stored so far.
+
+One file per protocol in this folder, each defining ``PROTOCOL`` (a ``Protocol``); its name is the file stem and
+the value of ``tuning.protocol`` (``get``; discovery walks the folder, like methods). A protocol is a pure function
+of the run specification, its studies (``harness.run.studies.expand``) and the stored rows: trial ids are content
+hashes, so a rerun after a kill recomputes the same proposals and skips the stored ones.
+
+The interface: ``check`` (the protocol's own ``tuning.*`` options), ``proposals`` (the tuning trials it wants
+stored), ``final_trials`` (the best configuration of every complete study re-run with seeds 1..K), ``describe``
+(what it will run, for ``harness validate``) and ``planned`` (the tuning and final trials a plan counts before
+anything is stored).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+from dataclasses import replace
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+
+from harness.errors import ConfigError, suggest
+from harness.spec import RunSpec, Trial
+
+FOLDER = Path(__file__).parent
+
+
+class Protocol:
+    """A tuning protocol; subclasses implement ``proposals`` and may override the rest."""
+
+    final_phase = True  # its best configurations are re-run with seeds (a grid has none)
+    ids_known = True  # its tuning trial ids are known before anything runs (coordinate descent: they are not)
+
+    def check(self, spec: RunSpec) -> None:
+        """Validate the protocol's ``tuning.*`` options (one-line ``ConfigError``)."""
+        if spec.tuning.grid:
+            raise ConfigError(f"tuning.grid is only used with tuning.protocol=grid (the protocol is "
+                              f"{spec.tuning.protocol!r})")
+
+    def proposals(self, spec: RunSpec, studies: list[Trial], rows: pd.DataFrame) -> list[Trial]:
+        """The tuning trials the protocol wants stored, given the stored ``rows``."""
+        raise NotImplementedError
+
+    def final_trials(self, spec: RunSpec, studies: list[Trial], rows: pd.DataFrame) -> list[Trial]:
+        """The best tuning configuration of every finished study (lowest final validation loss at the end of its
+        schedule, no early stopping) re-run with seeds 1..K: never the tuning seed 0, so a lucky seed does not
+        bias the final numbers."""
+        best = best_hparams(rows) if self.final_phase and len(rows) else {}
+        return [replace(study, hparams=best[study.study_id], phase="final", seed=seed)
+                for study in studies if study.study_id in best for seed in range(1, spec.tuning.seeds + 1)]
+
+    def describe(self, spec: RunSpec, studies: list[Trial]) -> str:
+        return f"{len(studies) * spec.tuning.trials} tuning trials, then {spec.tuning.seeds} seeds per study"
+
+    def planned(self, spec: RunSpec, studies: list[Trial]) -> tuple[list[Trial], list[Trial]]:
+        """(tuning trials, final trials) to count before any is stored; a final trial stands for one seed of its
+        study (its configuration is not known yet)."""
+        final = [s for s in studies for _ in range(spec.tuning.seeds)] if self.final_phase else []
+        return self.proposals(spec, studies, pd.DataFrame(columns=["trial_id", "status", "final_val_loss"])), final
+
+
+def best_hparams(rows: pd.DataFrame) -> dict[str, dict]:
+    """``{study_id: hparams}`` of the tuning trial with the lowest final validation loss per study."""
+    ok = rows[(rows["phase"] == "tune") & (rows["status"] == "ok") & rows["final_val_loss"].notna()]
+    best = ok.sort_values(["final_val_loss", "trial_id"]).groupby("study_id", sort=False).head(1)
+    return {r.study_id: json.loads(r.hparams_json) for r in best.itertuples()}
+
+
+def missing(protocol: Protocol, spec: RunSpec, studies: list[Trial], rows: pd.DataFrame) -> list[Trial]:
+    """The proposals not yet stored: empty once every study's tuning is complete."""
+    stored = set(rows["trial_id"]) if len(rows) else set()
+    return [t for t in protocol.proposals(spec, studies, rows) if t.trial_id not in stored]
+
+
+@cache
+def registry() -> dict[str, Protocol]:
+    """``{name: Protocol}`` for every file of this folder (a name is its file stem)."""
+    modules = sorted(p.stem for p in FOLDER.glob("*.py") if not p.stem.startswith("_"))
+    return {name: importlib.import_module(f"{__name__}.{name}").PROTOCOL for name in modules}
+
+
+def get(name: str) -> Protocol:
+    """The protocol called ``name``; a ``ConfigError`` with a "did you mean" when there is none."""
+    protocols = registry()
+    if name not in protocols:
+        raise ConfigError(f"unknown tuning.protocol {name!r}{suggest(name, protocols)}; available: "
+                          + ", ".join(protocols))
+    return protocols[name]
+
+
+def rounded(value):
+    """12 significant digits: the same trial id on every platform's float rounding."""
+    return float(f"{value:.12g}") if isinstance(value, float) else value
