@@ -83,7 +83,9 @@ class Tuning:
     grid_points: int = _help("coordinate_descent: grid points per LogUniform/Uniform hyperparameter", 4)
     grid: dict[str, Any] = _help("grid: {batch_size or hyperparameter: [values] or {logspace|linspace: [lo, hi, n]}}",
                                  factory=dict)
-    seeds: int = _help("final re-runs of the best configuration (seeds 1..K)", 2)
+    seeds: int = _help("final re-runs of the best configuration (seeds 1..K) per tuning study", 2)
+    repeats: int = _help("independent tuning studies per method and budget (quasi-random seed tuning.seed + r), "
+                         "each re-run with its own seeds: the tuning noise enters every interval", 1)
     seed: int = _help("the sampler's seed (the same for every method)", 0)
     tune: tuple[str, ...] = _help("whose search spaces are tuned: method, optimizer, schedule", ("method",))
 
@@ -91,6 +93,7 @@ class Tuning:
         _text("tuning.protocol", self.protocol)
         positive("tuning.trials", self.trials)
         positive("tuning.seeds", self.seeds)
+        positive("tuning.repeats", self.repeats, 1000)
         if self.seed < 0:
             raise ConfigError(f"tuning.seed must be an integer >= 0, got {self.seed!r}")
         if not 2 <= self.grid_points <= 1000:
@@ -242,8 +245,8 @@ def keys(section=RunSpec, prefix: str = "") -> list[tuple[str, str, str]]:
 CHINCHILLA_UNITS_PER_PARAM = 20
 COMMON_HPARAMS = ("lr", "weight_decay", "momentum", "warmup")
 NOT_IDENTITY = ("evals", "time_limit_s", "device", "codecarbon", "country", "baseline",  # do not change
-                "search_space")  # what is trained
-NEW_DEFAULTS = {"precision": "fp32", "compile": False}  # fields added later: at their default, ids stay as they were
+                "search_space", "tuning_seeds", "tuning_repeats")  # what is trained
+NEW_DEFAULTS = {"precision": "fp32", "compile": False, "repeat": 0}  # added later: at their default, ids stay
 
 
 @dataclass
@@ -280,6 +283,9 @@ class Trial:
     precision: str = "fp32"
     compile: bool = False  # torch.compile the model's forward
     search_space: str = ""  # ``space_json`` of the study's search space (recorded: "possibly undertuned" reads it)
+    repeat: int = 0  # which of the study's repeated tuning studies (tuning.repeats) this trial belongs to
+    tuning_seeds: int = 0  # the seeds and repeats per study the suite planned (verify's first look; recorded)
+    tuning_repeats: int = 0
 
     @property
     def trial_id(self) -> str:
@@ -309,6 +315,9 @@ def identity_row(trial: Trial) -> dict:
         "study_id": trial.study_id,
         "tuning_trials": trial.tuning_trials,
         "tuning_protocol": trial.tuning_protocol,
+        "repeat": trial.repeat,
+        "tuning_seeds": trial.tuning_seeds or None,
+        "tuning_repeats": trial.tuning_repeats or None,
         "batch_size": trial.batch_size,
         "hparams_json": json.dumps(hp, sort_keys=True, default=str),
         "search_space_json": trial.search_space or None,

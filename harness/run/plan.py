@@ -137,9 +137,10 @@ def make_plan(spec: RunSpec, studies: list[Trial], threads: int | None = None, t
     done = store.outcomes(Path(spec.results), spec.name)
     done = done[done["study_id"].isin({s.study_id for s in studies})]
     tune_stored = _stored_tune(protocol.ids_known, tune, done)
-    finals = done[(done["phase"] == "final") & done["seed"].between(1, seeds)]
+    first = done["study_id"].map({s.study_id: s.repeat * seeds for s in studies})  # a study's seeds: first + 1..K
+    finals = done[(done["phase"] == "final") & (done["seed"] > first) & (done["seed"] <= first + seeds)]
     seeds_stored = finals.groupby("study_id")["seed"].nunique()
-    final_stored = _first_n(final, seeds_stored)  # a study's seeds 1..K
+    final_stored = _first_n(final, seeds_stored)
     if shard:
         pairs = list(zip(tune, tune_stored, strict=True))
         by_id = protocol.ids_known

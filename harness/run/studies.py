@@ -49,9 +49,11 @@ def _halton(d: int, n: int, seed: int) -> list[list[float]]:
     return qmc.Halton(d=d, scramble=True, seed=seed).random(n).tolist() if d else [[] for _ in range(n)]
 
 
-def study_id(suite: str, workload: str, scale: str, budget: float, method: str, fixed: tuple = ()) -> str:
-    """Identifies one study; ``fixed`` holds the components the suite holds fixed (optimizer, ...)."""
-    key = json.dumps([suite, workload, scale, budget, method, *fixed])
+def study_id(suite: str, workload: str, scale: str, budget: float, method: str, fixed: tuple = (), repeat: int = 0
+             ) -> str:
+    """Identifies one study; ``fixed`` holds the components the suite holds fixed (optimizer, ...); a repeated
+    tuning study (``repeat`` > 0) is a study of its own."""
+    key = json.dumps([suite, workload, scale, budget, method, *fixed, *(["repeat", repeat] if repeat else [])])
     return hashlib.sha256(key.encode()).hexdigest()[:12]
 
 
@@ -90,6 +92,7 @@ def _template(spec: RunSpec, method: str) -> tuple[Trial, tuple]:
         device=train.device, codecarbon=train.codecarbon, country=train.country, precision=train.precision,
         search_space=space_json(search_space(own, spec.tuning.tune)), compile=train.compile,
         data={k: v for k, v in vars(spec.data).items() if v is not None},
+        tuning_seeds=spec.tuning.seeds, tuning_repeats=spec.tuning.repeats,
     )
     # bf16 and compiled runs are their own studies (fp32 eager adds nothing, so older study ids stay)
     numerics = (*([train.precision] if train.precision != "fp32" else []), *(["compile"] if train.compile else []))
@@ -102,8 +105,8 @@ def data_of(spec: RunSpec) -> dict:
 
 
 def expand(spec: RunSpec) -> list[Trial]:
-    """One template trial per study (method x workload x scale x budget, the baseline also at its extra budgets),
-    hyperparameters empty."""
+    """One template trial per study (method x workload x scale x budget x repeat, the baseline also at its extra
+    budgets), hyperparameters empty."""
     out = []
     templates = {m: _template(spec, m) for m in dict.fromkeys([spec.baseline, *spec.methods])}
     for workload, ws in spec.workloads.items():
@@ -113,9 +116,10 @@ def expand(spec: RunSpec) -> list[Trial]:
             for budget in [*ws.budgets, *extra]:
                 for method in templates if budget in ws.budgets else [spec.baseline]:
                     template, fixed = templates[method]
-                    out.append(replace(template, workload=workload, scale=scale, budget_multiple=float(budget),
-                                       budget_tokens=int(round(budget * CHINCHILLA_UNITS_PER_PARAM * params)),
-                                       study_id=study_id(spec.name, workload, scale, float(budget), method, fixed)))
+                    out += [replace(template, workload=workload, scale=scale, budget_multiple=float(budget),
+                                    budget_tokens=int(round(budget * CHINCHILLA_UNITS_PER_PARAM * params)), repeat=r,
+                                    study_id=study_id(spec.name, workload, scale, float(budget), method, fixed, r))
+                            for r in range(spec.tuning.repeats)]
     return out
 
 

@@ -19,6 +19,9 @@ SCHEMA = pa.schema(
         ("budget_multiple", _F), ("method", _S), ("kind", _S), ("optimizer", _S),
         ("schedule", _S), ("training_method", _S), ("seed", _I), ("study_id", _S),
         ("tuning_trials", _I), ("tuning_protocol", _S), ("batch_size", _I),
+        # repeated tuning studies (tuning.repeats): this row's study repeat; the seeds and repeats the suite planned
+        # per study before verify added any (its first look)
+        ("repeat", _I), ("tuning_seeds", _I), ("tuning_repeats", _I),
         # hyperparameters
         ("hparams_json", _S), ("search_space_json", _S), ("hp_lr", _F), ("hp_weight_decay", _F), ("hp_momentum", _F),
         ("hp_warmup", _F),
@@ -27,12 +30,20 @@ SCHEMA = pa.schema(
         # quality
         ("final_val_loss", _F), ("final_val_metric", _F), ("val_metric_name", _S),
         ("target_value", _F), ("chance_loss", _F), ("reached_target", _B),
+        # the final evaluation's correctness per example of a fixed test set (classification): the paired
+        # test-set sampling variance of an accuracy difference
+        ("eval_correct", pa.list_(_B)),
         # continual workloads: average forgetting (Chaudhry et al. 2018) and per-task numbers
         ("forgetting", _F), ("task_metrics_json", _S),
         # cost
         ("steps", _I), ("tokens", _I), ("flops", _F), ("train_time_s", _F),
         ("step_time_ms_p50", _F), ("step_time_ms_p90", _F), ("time_to_target_s", _F),
         ("steps_to_target", _I), ("energy_j", _F), ("energy_to_target_j", _F),
+        # the crossing of the target bracketed between two evaluations: the last one above it (0: the first
+        # evaluation was already at or below it) and, in ``*_to_target``, the first at or below it; the fraction
+        # of the way between them where the validation loss, interpolated linearly, reaches the target
+        ("steps_to_target_lo", _I), ("time_to_target_lo_s", _F), ("energy_to_target_lo_j", _F),
+        ("target_crossing", _F),
         ("energy_method", _S), ("emissions_kg", _F), ("peak_mem_bytes", _I),
         ("optimizer_state_bytes", _I), ("mfu", _F),
         # how cost was measured (harness/measure.py)

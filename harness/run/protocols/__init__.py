@@ -45,20 +45,33 @@ class Protocol:
 
     def final_trials(self, spec: RunSpec, studies: list[Trial], rows: pd.DataFrame) -> list[Trial]:
         """The best tuning configuration of every finished study (lowest final validation loss at the end of its
-        schedule, no early stopping) re-run with seeds 1..K: never the tuning seed 0, so a lucky seed does not
+        schedule, no early stopping) re-run with ``final_seeds``: never a tuning seed, so a lucky seed does not
         bias the final numbers."""
         best = best_hparams(rows) if self.final_phase and len(rows) else {}
         return [replace(study, hparams=best[study.study_id], phase="final", seed=seed)
-                for study in studies if study.study_id in best for seed in range(1, spec.tuning.seeds + 1)]
+                for study in studies if study.study_id in best for seed in final_seeds(study, spec.tuning.seeds)]
 
     def describe(self, spec: RunSpec, studies: list[Trial]) -> str:
-        return f"{len(studies) * spec.tuning.trials} tuning trials, then {spec.tuning.seeds} seeds per study"
+        return f"{len(studies) * spec.tuning.trials} tuning trials, then {seeds_text(spec)}"
 
     def planned(self, spec: RunSpec, studies: list[Trial]) -> tuple[list[Trial], list[Trial]]:
         """(tuning trials, final trials) to count before any is stored; a final trial stands for one seed of its
         study (its configuration is not known yet)."""
         final = [s for s in studies for _ in range(spec.tuning.seeds)] if self.final_phase else []
         return self.proposals(spec, studies, pd.DataFrame(columns=["trial_id", "status", "final_val_loss"])), final
+
+
+def seeds_text(spec: RunSpec) -> str:
+    """"3 seeds per study", "1 seed per study (3 repeated tuning studies per method and budget)"."""
+    n, r = spec.tuning.seeds, spec.tuning.repeats
+    return f"{n} seed{'s' * (n != 1)} per study" + (f" ({r} repeated tuning studies per method and budget)"
+                                                     if r > 1 else "")
+
+
+def final_seeds(study: Trial, seeds: int) -> range:
+    """The seeds of a study's final re-runs: 1..K, and for its r-th repeated tuning study r·K+1 .. r·K+K (every
+    final row of a method and budget has a seed of its own)."""
+    return range(study.repeat * seeds + 1, study.repeat * seeds + seeds + 1)
 
 
 def best_hparams(rows: pd.DataFrame) -> dict[str, dict]:

@@ -25,7 +25,7 @@ import pandas as pd
 
 from harness.contracts.interface import Choice, LogUniform, Space
 from harness.run import studies as expansion
-from harness.run.protocols import Protocol, rounded
+from harness.run.protocols import Protocol, rounded, seeds_text
 from harness.spec import RunSpec, Trial
 
 
@@ -118,7 +118,7 @@ class CoordinateDescent(Protocol):
             fixed = expansion.fixed_hparams(spec, study.method)
 
             def trial(config: dict, study=study, fixed=fixed) -> Trial:
-                return replace(study, hparams={**config, **fixed}, phase="tune", seed=0)
+                return replace(study, hparams={**config, **fixed}, phase="tune", seed=study.repeat)
 
             proposed = descend(start, space, spec.tuning.grid_points, spec.tuning.trials,
                                lambda c, trial=trial: losses.get(trial(c).trial_id))
@@ -127,7 +127,7 @@ class CoordinateDescent(Protocol):
 
     def describe(self, spec: RunSpec, studies: list[Trial]) -> str:
         return (f"coordinate descent in {len(studies)} studies, at most {spec.tuning.trials} trials each, "
-                f"then {spec.tuning.seeds} seeds per study")
+                f"then {seeds_text(spec)}")
 
     def planned(self, spec: RunSpec, studies: list[Trial]) -> tuple[list[Trial], list[Trial]]:
         """Its trials depend on the losses: each study's cap of ``tuning.trials`` stands for them."""

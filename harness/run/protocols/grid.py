@@ -68,6 +68,8 @@ class Grid(Protocol):
 
     def check(self, spec: RunSpec) -> None:
         grid = spec.tuning.grid
+        if spec.tuning.repeats != 1:
+            raise ConfigError("tuning.repeats is for tuning protocols that select; a grid runs every cell with seeds")
         if not grid:
             raise ConfigError("tuning.protocol=grid needs tuning.grid, e.g. {batch_size: [8, 32], lr: [0.01, 0.1]}")
         for name, axis in grid.items():
