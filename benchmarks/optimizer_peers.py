@@ -1,29 +1,47 @@
-"""Each registered optimizer's step time against the fastest peer implementation of the same algorithm.
+"""Each registered optimizer's step time against the fastest installed variant of every peer implementation.
 
-    PYTHONPATH=. python benchmarks/optimizer_peers.py [--scales nano micro] [--repeats 20] [--steps 10]
+    OMP_NUM_THREADS=1 PYTHONPATH=. python benchmarks/optimizer_peers.py [--shapes nano micro 768 2048]
+        [--repeats 21] [--steps 5] [--only adafactor sophia] [--no-heavyball] [--check]
 
-Follows the registry: every optimizer in ``registry.available("optimizer")`` gets a row; ``PEERS`` names the
-implementations of the same update rule in torch, pytorch-optimizer and heavyball (where importable), built on
-the same parameter roles with the same hyperparameters. Only ``optimizer.step()`` is timed (gradients fixed,
-one thread), ``--repeats`` rounds of ``--steps`` steps, contenders interleaved in a shuffled order each round.
-ratio = median(ours / peer) over rounds, with a 95% interval (order statistics of the per-round ratios). Exit 1
-when an optimizer's interval lies entirely above 1.0 against its fastest peer (slower beyond the noise).
+Follows the registry: every optimizer in ``registry.available("optimizer")`` gets a row per shape. ``PEERS`` lists
+every installed implementation of the same update rule, and of close variants, in each of its variants: torch's
+fused, foreach and for-loop kernels, pytorch-optimizer (foreach and per-parameter), heavyball (torch.compile'd, its
+default; installed with ``pip install --no-deps heavyball``). Shapes: the gpt ``nano`` and ``micro`` parameter sets
+(every role, gradients of one real batch) and one ``768`` x 768 or ``2048`` x 2048 weight. Peers take our
+defaults, translated to their parametrisation.
+
+Only ``optimizer.step()`` is timed (gradients fixed, one torch thread): ``--repeats`` rounds of ``--steps`` steps,
+the contenders in a new shuffled order each round. ratio = median over rounds of ours / peer, with a 95%
+distribution-free interval (``paired.ratio_ci``). The table names the fastest peer overall and, when that one is a
+different algorithm, the fastest peer of the same algorithm too; a peer that is not the same algorithm carries the
+difference in ``PEERS``. Sophia and AdaHessian: the update between Hessian refreshes (``update_period`` set past
+the run; the refresh, one Hutchinson product through autograd, is the same call in ours and the peer). Exit 1 when
+ours is slower than a peer of the same algorithm beyond the interval.
+
+``--check`` instead runs each peer and ours for 4 steps in float64 on a 24 x 16 weight and a 16-vector and prints
+the largest relative difference of the weights: ~1e-15 for "same algorithm", larger where ``PEERS`` says differs.
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
+import os
 import random
 import statistics
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
+import paired
 import torch
 
 from harness.contracts import registry
 from harness.contracts.interface import param_groups
 from harness.train.workloads import gpt
+
+FAR = 10**9  # an update_period past any run: Hessian methods refresh at step 1 only
 
 
 def _po(name: str):
@@ -35,151 +53,316 @@ def _po(name: str):
 
 
 def _hb(name: str):
+    if os.environ.get("PEERS_NO_HEAVYBALL"):
+        return None
     try:
         import heavyball
     except ImportError:
         return None
+    torch._dynamo.config.cache_size_limit = max(torch._dynamo.config.cache_size_limit, 256)
+    torch._dynamo.config.accumulated_cache_size_limit = max(torch._dynamo.config.accumulated_cache_size_limit, 4096)
     return getattr(heavyball, name, None)
 
 
-def _matrices_first(groups, build_matrix: Callable, hp: dict) -> list:
-    """A hybrid peer: ``build_matrix`` on the 2-D matrices, fused AdamW elsewhere (as muon.py splits them)."""
-    mats = [p for p in groups["matrix"] if p.ndim == 2]
+def _decayed(g, hp):
+    return param_groups(g, hp["weight_decay"])
+
+
+def _hybrid(groups, build_matrix: Callable, hp: dict, adam_fused: bool = True) -> list:
+    """``build_matrix`` on the 2-D matrices, torch's fused AdamW on the rest (as muon.py splits them)."""
+    mats = [p for p in groups.get("matrix", []) if p.ndim == 2]
     rest = {r: list(ps) for r, ps in groups.items() if r != "matrix"} | {"matrix": []}
-    return [build_matrix(mats), torch.optim.AdamW(param_groups(rest, hp["weight_decay"]), lr=hp["adam_lr"],
-                                                  betas=(hp["beta1"], hp["beta2"]), fused=True)]
-
-
-# name -> {peer label: builder(groups, hp) -> optimizer(s)}; a builder that returns None is not installed here
-PEERS: dict[str, dict[str, Callable]] = {
-    "adamw": {
-        "torch AdamW foreach": lambda g, hp: torch.optim.AdamW(param_groups(g, hp["weight_decay"]), lr=hp["lr"],
-                                                               betas=(hp["beta1"], hp["beta2"]), foreach=True),
-        "pytorch_optimizer AdamW": lambda g, hp: _po("AdamW") and _po("AdamW")(
-            param_groups(g, hp["weight_decay"]), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"])),
-        "heavyball ForeachAdamW": lambda g, hp: _hb("ForeachAdamW") and _hb("ForeachAdamW")(
-            param_groups(g, hp["weight_decay"]), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"])),
-    },
-    "sgd": {
-        "torch SGD foreach": lambda g, hp: torch.optim.SGD(param_groups(g, hp["weight_decay"]), lr=hp["lr"],
-                                                           momentum=hp["momentum"], nesterov=hp["nesterov"],
-                                                           foreach=True),
-        "pytorch_optimizer SGD": lambda g, hp: _po("SGD") and _po("SGD")(
-            param_groups(g, hp["weight_decay"]), lr=hp["lr"], momentum=hp["momentum"], nesterov=hp["nesterov"]),
-    },
-    "nadamw": {
-        "pytorch_optimizer NAdam": lambda g, hp: _po("NAdam") and _po("NAdam")(
-            param_groups(g, hp["weight_decay"]), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]),
-            decoupled_weight_decay=True),
-    },
-    "lion": {
-        "pytorch_optimizer Lion": lambda g, hp: _po("Lion") and _po("Lion")(
-            param_groups(g, hp["weight_decay"]), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"])),
-    },
-    "muon": {
-        "pytorch_optimizer Muon": lambda g, hp: _po("Muon") and _matrices_first(g, lambda ps: _po("Muon")(
-            [{"params": ps, "use_muon": True}], lr=hp["lr"], momentum=hp["momentum"],
-            weight_decay=hp["weight_decay"], nesterov=hp["nesterov"], ns_steps=hp["ns_steps"]), hp),
-    },
-    "adafactor": {
-        "pytorch_optimizer AdaFactor": lambda g, hp: _po("AdaFactor") and _po("AdaFactor")(
-            param_groups(g, hp["weight_decay"]), lr=hp["lr"]),
-    },
-    "soap": {
-        "pytorch_optimizer SOAP": lambda g, hp: _po("SOAP") and _po("SOAP")(
-            param_groups(g, hp.get("weight_decay", 0.01)), lr=hp["lr"]),
-    },
-}
-DIFFERS = {  # where a peer exists but its algorithm is not ours, the reason
-    "adafactor": "pytorch-optimizer's AdaFactor adds momentum (beta1) and relative step sizes by default",
-    "soap": "pytorch-optimizer's SOAP preconditions with its own merge_dims/max_precondition_dim defaults",
-}
-
-
-def _fresh(scale: str):
-    torch.manual_seed(0)
-    task = gpt.build(scale, 0)
-    x, y = next(task.batches(0))
-    task.loss(task.model, (x, y)).backward()  # gradients fixed for every timed step
-    return task
-
-
-def _as_list(built) -> list:
-    return list(built) if isinstance(built, list | tuple) else [built]
-
-
-def contenders(name: str, scale: str) -> dict[str, list]:
-    """``{label: optimizers}`` on separate but identical models: ours first."""
-    method = registry.get("optimizer", name)
-    hp = method.hparams({})
-    out = {"ours": _as_list(method.build(_fresh(scale).groups, **hp))}
-    for label, build in PEERS.get(name, {}).items():
-        built = build(_fresh(scale).groups, hp)
-        if built:
-            out[label] = _as_list(built)
+    out = [build_matrix(mats)] if mats else []
+    rest_groups = param_groups(rest, hp["weight_decay"])
+    if rest_groups:
+        out.append(torch.optim.AdamW(rest_groups, lr=hp["adam_lr"], betas=(hp["beta1"], hp["beta2"]),
+                                     fused=adam_fused))
     return out
 
 
-def rounds(opts: dict[str, list], repeats: int, steps: int) -> dict[str, list[float]]:
-    """Seconds per step of each contender, one number per round."""
-    times: dict[str, list[float]] = {k: [] for k in opts}
-    for k in opts:  # untimed warm-up: optimizer state allocated
-        for o in opts[k]:
+def _torch_variants(cls: Callable, make_kwargs: Callable, fused: bool = True) -> dict[str, Callable]:
+    out = {}
+    if fused:
+        out[f"torch {cls.__name__} fused"] = lambda g, hp: cls(**make_kwargs(g, hp), fused=True)
+    out[f"torch {cls.__name__} foreach"] = lambda g, hp: cls(**make_kwargs(g, hp), foreach=True)
+    out[f"torch {cls.__name__} for-loop"] = lambda g, hp: cls(**make_kwargs(g, hp), foreach=False)
+    return out
+
+
+def _po_variants(name: str, make: Callable) -> dict[str, Callable]:
+    """pytorch-optimizer's ``name``, foreach on and off where it has both; None when it is not installed."""
+    cls = _po(name)
+    if cls is None:
+        return {}
+    if "foreach" not in inspect.signature(cls.__init__).parameters:
+        return {f"pytorch_optimizer {name}": lambda g, hp: make(cls, g, hp)}
+    return {f"pytorch_optimizer {name} {tag}": (lambda g, hp, fe=fe: make(cls, g, hp, foreach=fe))
+            for tag, fe in (("foreach", True), ("for-loop", False))}
+
+
+def _adamw_kw(g, hp):
+    return dict(params=_decayed(g, hp), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"])
+
+
+def _sgd_kw(g, hp):
+    return dict(params=_decayed(g, hp), lr=hp["lr"], momentum=hp["momentum"], nesterov=hp["nesterov"])
+
+
+def _nadam_kw(g, hp):
+    return dict(params=_decayed(g, hp), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"],
+                momentum_decay=hp["momentum_decay"], decoupled_weight_decay=True)
+
+
+def _adafactor_kw(g, hp):
+    return dict(params=_decayed(g, hp), lr=hp["lr"], beta2_decay=hp["beta2_decay"], eps=(None, hp["eps2"]),
+                d=hp["d"])
+
+
+def _torch_muon(fused_adam: bool):
+    return lambda g, hp: _hybrid(g, lambda ps: torch.optim.Muon(
+        ps, lr=hp["lr"], weight_decay=hp["weight_decay"], momentum=hp["momentum"], nesterov=hp["nesterov"],
+        ns_steps=hp["ns_steps"], adjust_lr_fn=hp["adjust_lr_fn"]), hp, fused_adam)
+
+
+def _po_muon(cls, g, hp, **kw):
+    return _hybrid(g, lambda ps: cls([{"params": ps, "use_muon": True}], lr=hp["lr"], momentum=hp["momentum"],
+                                     weight_decay=hp["weight_decay"], nesterov=hp["nesterov"],
+                                     ns_steps=hp["ns_steps"], use_adjusted_lr=hp["adjust_lr_fn"] == "match_rms_adamw",
+                                     **kw), hp)
+
+
+def _po_sophia(cls, g, hp, **kw):
+    """SophiaH's lr' clip(m / max(h, eps'), p) is ours with p = rho, lr' = lr / rho, eps' = eps / rho, wd' = wd rho."""
+    rho = hp["rho"]
+    return cls(param_groups(g, hp["weight_decay"] * rho), lr=hp["lr"] / rho, betas=(hp["beta1"], hp["beta2"]),
+               p=rho, eps=hp["eps"] / rho, update_period=FAR, **kw)
+
+
+def _po_adahessian(cls, g, hp, **kw):
+    return cls(param_groups(g, hp["weight_decay"]), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"],
+               hessian_power=hp["hessian_power"], update_period=FAR, **kw)
+
+
+def _po_adafactor(cls, g, hp, **kw):
+    """The nearest settings: no momentum, the external lr (relative_step=False), RMS(w) scaling, clipping d."""
+    return cls(param_groups(g, hp["weight_decay"]), lr=hp["lr"], betas=(None, 0.999), decay_rate=hp["beta2_decay"],
+               clip_threshold=hp["d"], relative_step=False, scale_parameter=True, eps2=hp["eps2"], **kw)
+
+
+SAME = ""  # note of a peer that implements our algorithm
+ADAFACTOR_DIFF = (
+    "different variant (BigVision): eps1 = 1e-30 added to G^2 instead of clamping V at eps1^2 and mean(R) at eps1; "
+    "beta2_t capped at 0.999; step lr * max(eps2, RMS(w)) without torch's min(lr, 1/sqrt(t)); decay scaled by that "
+    "step, not lr")
+
+# ours -> {peer label: (note, builder(groups, hp) -> optimizer(s) or None when not installed)}
+PEERS: dict[str, dict[str, tuple[str, Callable]]] = {
+    "adamw": {
+        **{k: (SAME, b) for k, b in _torch_variants(torch.optim.AdamW, _adamw_kw).items()},
+        "heavyball AdamW": ("differs: denominator max(sqrt(v^), eps), not sqrt(v^) + eps",
+                            lambda g, hp: _hb("AdamW") and _hb("AdamW")(
+                                _decayed(g, hp), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"])),
+    },
+    "sgd": {
+        **{k: (SAME, b) for k, b in _torch_variants(torch.optim.SGD, _sgd_kw).items()},
+        "heavyball SGD": ("differs: heavy-ball momentum without the Nesterov look-ahead; decoupled decay",
+                          lambda g, hp: _hb("SGD") and _hb("SGD")(_decayed(g, hp), lr=hp["lr"], beta=hp["momentum"])),
+    },
+    "nadamw": {
+        **{k: (SAME, b) for k, b in _torch_variants(torch.optim.NAdam, _nadam_kw, fused=False).items()},
+        "heavyball NAdam": ("differs: denominator max(sqrt(v^), eps), not sqrt(v^) + eps",
+                            lambda g, hp: _hb("NAdam") and _hb("NAdam")(
+                                _decayed(g, hp), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), eps=hp["eps"],
+                                momentum_decay=hp["momentum_decay"], decoupled_weight_decay=True)),
+    },
+    "lion": {k: (SAME, b) for k, b in _po_variants("Lion", lambda cls, g, hp, **kw: cls(
+        _decayed(g, hp), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), **kw)).items()},
+    "muon": {
+        "torch Muon + AdamW fused": (SAME, _torch_muon(True)),
+        "torch Muon + AdamW foreach": (SAME, _torch_muon(False)),
+        **{k: (SAME, b) for k, b in _po_variants("Muon", _po_muon).items()},
+        "heavyball MuonAdamW": ("differs: momentum g + EMA(g) (nesterov_ema), its own orthogonal-update scaling; "
+                                "AdamW denominator max(sqrt(v^), eps)",
+                                lambda g, hp: _hb("MuonAdamW") and _hb("MuonAdamW")(
+                                    _decayed(g, hp), lr=hp["lr"], betas=(hp["momentum"], hp["beta2"]))),
+    },
+    "adafactor": {
+        **{k: (SAME, b) for k, b in _torch_variants(torch.optim.Adafactor, _adafactor_kw, fused=False).items()},
+        **{k: (ADAFACTOR_DIFF, b) for k, b in _po_variants("AdaFactor", _po_adafactor).items()},
+    },
+    "soap": {
+        **{k: (SAME, b) for k, b in _po_variants("SOAP", lambda cls, g, hp, **kw: cls(
+            _decayed(g, hp), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), shampoo_beta=hp["shampoo_beta"],
+            eps=hp["eps"], precondition_frequency=hp["precondition_frequency"],
+            max_precondition_dim=hp["max_precond_dim"], **kw)).items()},
+        "heavyball SOAP": ("differs: heavyball's SOAP (its preconditioner schedule, eps handling and update order)",
+                           lambda g, hp: _hb("SOAP") and _hb("SOAP")(
+                               _decayed(g, hp), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]),
+                               precondition_frequency=hp["precondition_frequency"])),
+    },
+    "shampoo": {
+        "pytorch_optimizer Shampoo": ("differs: the 2018 Shampoo (summed statistics, no Adam grafting, momentum on "
+                                      "the preconditioned gradient, roots by SVD)",
+                                      lambda g, hp: _po("Shampoo") and _po("Shampoo")(
+                                          _decayed(g, hp), lr=hp["lr"], momentum=hp["beta1"],
+                                          preconditioning_compute_steps=hp["precondition_frequency"])),
+    },
+    "sophia": {k: (SAME, b) for k, b in _po_variants("SophiaH", _po_sophia).items()},
+    "adahessian": {k: (SAME, b) for k, b in _po_variants("AdaHessian", _po_adahessian).items()},
+}
+# what ours is given on top of its defaults (the same for its peers, via hp)
+OURS_HP = {"sophia": {"estimator": "hutchinson", "update_period": FAR}, "adahessian": {"update_period": FAR}}
+NO_PEER = {"mfac": "no installed implementation of M-FAC (pytorch-optimizer and heavyball have none)"}
+
+
+def task(shape: str, dtype=torch.float32):
+    """``(groups, loss)``: role -> parameters holding fixed gradients, and a loss to differentiate again."""
+    torch.manual_seed(0)
+    if shape in gpt.SCALES:
+        t = gpt.build(shape, 0)
+        t.model.to(dtype)
+        batch = next(t.batches(0))
+        groups, loss = t.groups, (lambda: t.loss(t.model, batch))
+    else:
+        n, m = (int(s) for s in shape.split("x")) if "x" in shape else (int(shape), int(shape))
+        gen = torch.Generator().manual_seed(0)
+        w = torch.nn.Parameter((torch.randn(n, m, generator=gen) / m**0.5).to(dtype))
+        target = torch.randn(n, m, generator=gen).to(dtype)
+        groups = {"matrix": [w]}
+        if n == 24:  # the --check task also holds a vector
+            groups["scalar"] = [torch.nn.Parameter(torch.randn(16, generator=gen).to(dtype))]
+        loss = lambda: sum((0.25 * p**4).sum() - (p * target.flatten()[: p.numel()].view_as(p)).sum()
+                           for ps in groups.values() for p in ps)
+    loss().backward()
+    return groups, loss
+
+
+@dataclass
+class Contender:
+    label: str
+    note: str
+    opts: list
+    params: list
+    grads: list
+
+    def step(self) -> None:
+        for p, g in zip(self.params, self.grads, strict=True):
+            p.grad = g  # heavyball sets p.grad = None after its step
+        for o in self.opts:
             o.step()
+
+
+def _contender(label: str, note: str, build: Callable, shape: str, hp: dict, hessian: bool, dtype=torch.float32):
+    groups, loss = task(shape, dtype)
+    built = build(groups, hp)
+    if not built:
+        return None
+    opts = list(built) if isinstance(built, list | tuple) else [built]
+    params = [p for ps in groups.values() for p in ps]
+    if hessian:  # step 1 refreshes the Hessian estimate: gradients carrying their graph
+        for p in params:
+            p.grad = None
+        loss().backward(create_graph=True)
+        for o in opts:
+            o.step()
+        for p in params:
+            p.grad = p.grad.detach()
+    return Contender(label, note, opts, params, [p.grad for p in params])
+
+
+def contenders(name: str, shape: str, dtype=torch.float32) -> list[Contender]:
+    """Ours first, then every installed peer variant, each on its own copy of the same parameters."""
+    method = registry.get("optimizer", name)
+    hp = method.hparams(OURS_HP.get(name, {}))
+    hessian = bool({"create_graph", "sampled_loss"} & set(method.needs_for(hp)))
+    out = [_contender("ours", SAME, lambda g, hp: method.build(g, **hp), shape, hp, hessian, dtype)]
+    for label, (note, build) in PEERS.get(name, {}).items():
+        c = _contender(label, note, build, shape, hp, hessian, dtype)
+        if c is not None:
+            out.append(c)
+    return out
+
+
+def rounds(cs: list[Contender], repeats: int, steps: int) -> dict[str, list[float]]:
+    """Seconds per step of each contender, one number per round, in a shuffled order each round."""
+    for c in cs:  # untimed warm-up: state allocated, SOAP's first (basis-only) step, heavyball's compilation
+        for _ in range(2):
+            c.step()
+    times: dict[str, list[float]] = {c.label: [] for c in cs}
     for _ in range(repeats):
-        order = list(opts)
+        order = list(cs)
         random.shuffle(order)
-        for k in order:
+        for c in order:
             start = time.perf_counter()
             for _ in range(steps):
-                for o in opts[k]:
-                    o.step()
-            times[k].append((time.perf_counter() - start) / steps)
+                c.step()
+            times[c.label].append((time.perf_counter() - start) / steps)
     return times
 
 
-def ratio_ci(ours: list[float], peer: list[float]) -> tuple[float, float, float]:
-    """Median of the per-round ratios and a ~95% distribution-free interval (order statistics)."""
-    r = sorted(a / b for a, b in zip(ours, peer))
-    n = len(r)
-    k = max(0, int(n / 2 - 0.98 * n**0.5))  # binomial(n, 1/2) quantiles
-    return statistics.median(r), r[k], r[min(n - 1, n - 1 - k)]
+def _row(name, shape, times, ours, label, note) -> tuple[str, float]:
+    mid, lo, hi = paired.ratio_ci(times["ours"], times[label])
+    text = (f"| {name} | {shape} | {1e3 * ours:.3f} | {label} | {1e3 * statistics.median(times[label]):.3f} "
+            f"| {mid:.2f} [{lo:.2f}, {hi:.2f}] | {note or 'same algorithm'} |")
+    return text, lo
+
+
+def check(names) -> None:
+    """Largest relative weight difference, ours vs each peer, after 4 float64 steps on a 24 x 16 weight."""
+    print("| optimizer | peer | max relative difference after 4 float64 steps |")
+    print("|---|---|---|")
+    for name in names:
+        cs = contenders(name, "24x16", torch.float64)
+        for c in cs:
+            for _ in range(4):
+                c.step()
+        ours = cs[0].params
+        for c in cs[1:]:
+            diff = max(float((a - b).abs().max() / a.abs().max()) for a, b in zip(ours, c.params, strict=True))
+            print(f"| {name} | {c.label} | {diff:.1e} |")
 
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--scales", nargs="+", default=["nano", "micro"])
-    p.add_argument("--repeats", type=int, default=20)
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--only", nargs="*", default=None)
+    p.add_argument("--shapes", nargs="+", default=["nano", "micro", "768", "2048"],
+                   help="gpt scales (nano, micro, ...) and square weights (768, 2048) or NxM")
+    p.add_argument("--repeats", type=int, default=21)
+    p.add_argument("--steps", type=int, default=5)
+    p.add_argument("--only", nargs="*", default=None, help="optimizers to run (default: every registered one)")
+    p.add_argument("--no-heavyball", action="store_true", help="leave heavyball out (its compilation takes minutes)")
+    p.add_argument("--check", action="store_true", help="print how far each peer's weights are from ours instead")
     args = p.parse_args()
+    if args.no_heavyball:
+        os.environ["PEERS_NO_HEAVYBALL"] = "1"
     torch.set_num_threads(1)
     random.seed(0)
+    names = [n for n in registry.available("optimizer") if not args.only or n in args.only]
+    if args.check:
+        check(names)
+        return 0
     slower = []
-    print("| optimizer | scale | ours ms | fastest peer | peer ms | ours / peer [95% CI] | note |")
+    print("| optimizer | shape | ours ms | fastest peer | peer ms | ours / peer [95% CI] | note |")
     print("|---|---|---|---|---|---|---|")
-    for name in registry.available("optimizer"):
-        if args.only and name not in args.only:
-            continue
-        method = registry.get("optimizer", name)
-        if {"create_graph", "sampled_loss"} & set(method.needs_for(method.hparams({}))):
-            print(f"| {name} | | | | | | step needs Hessian-vector products: not timed here |")
-            continue
-        for scale in args.scales:
-            times = rounds(contenders(name, scale), args.repeats, args.steps)
-            ours = statistics.median(times["ours"])
-            peers = {k: v for k, v in times.items() if k != "ours"}
-            if not peers:
-                print(f"| {name} | {scale} | {1e3 * ours:.2f} | — | — | — | no peer installed |")
+    for name in names:
+        for shape in args.shapes:
+            cs = contenders(name, shape)
+            if len(cs) == 1:
+                print(f"| {name} | {shape} | | — | | — | {NO_PEER.get(name, 'no peer installed')} |")
                 continue
-            best = min(peers, key=lambda k: statistics.median(peers[k]))
-            mid, lo, hi = ratio_ci(times["ours"], peers[best])
-            note = DIFFERS.get(name, "")
-            if lo > 1.0 and not note:
-                slower.append(f"{name}/{scale}")
-                note = "SLOWER than its fastest peer"
-            print(f"| {name} | {scale} | {1e3 * ours:.2f} | {best} | {1e3 * statistics.median(peers[best]):.2f} "
-                  f"| {mid:.2f} [{lo:.2f}, {hi:.2f}] | {note} |")
+            times = rounds(cs, args.repeats, args.steps)
+            ours = statistics.median(times["ours"])
+            notes = {c.label: c.note for c in cs[1:]}
+            fastest = min(notes, key=lambda k: statistics.median(times[k]))
+            text, _ = _row(name, shape, times, ours, fastest, notes[fastest])
+            print(text, flush=True)
+            same = [k for k in notes if notes[k] == SAME]
+            if same:
+                best_same = min(same, key=lambda k: statistics.median(times[k]))
+                text, lo = _row(name, shape, times, ours, best_same, SAME)
+                if best_same != fastest:
+                    print(text.replace("same algorithm |", "fastest of the same algorithm |"), flush=True)
+                if lo > 1.0:
+                    slower.append(f"{name}/{shape} vs {best_same}")
     if slower:
         print(f"slower than a peer of the same algorithm: {', '.join(slower)}", file=sys.stderr)
     return 1 if slower else 0

@@ -8,7 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, look, verdicts
-from harness.stats import claims
 from harness.stats.replications import beside
 
 COLUMN_CONFIG = {
@@ -38,7 +37,7 @@ def overview(summary: pd.DataFrame) -> pd.DataFrame:
     """The first table: one row per claim, scale and hardware, the paper's number beside ours."""
     out = pd.DataFrame({
         "method": summary["method"], "verdict": summary["verdict"], "paper": summary["claimed_text"],
-        "ours": [look.times(claims.measured_text(r)) for _, r in summary.iterrows()],
+        "ours": summary["measured"].map(look.times),
         "baseline": summary["baseline"], "where": summary["workload"] + " / " + summary["scale"],
         "published": summary["published"].map(look.times),
         "budgets": summary["budgets"].map(look.text), "hardware": summary["hardware"],
@@ -60,8 +59,9 @@ def main() -> None:
     if opened is None:
         return
     df, chosen, _ = opened
-    judged = verdicts.per_budget(df, entries)
-    summary = verdicts.per_scale(judged)
+    summary = verdicts.per_scale()
+    path = data.results_path()
+    judged = verdicts.judged(str(path), data.stamp(path))[0]
     claims = {(method, claim.quote, claim.factor): claim for _, method, claim in entries}
     if not summary.empty:
         summary = data.apply_filters(summary, chosen)
@@ -87,8 +87,8 @@ def main() -> None:
                 with st.expander("Per budget"):
                     rows = judged[(judged["method"] == key[0]) & (judged["quote"] == key[1])
                                   & (judged["claimed"] == key[2])]
-                    st.dataframe(rows[["workload", "scale", "budget_multiple", "hardware", "point", "lo", "hi",
-                                       "verdict", "labels", "reason"]], hide_index=True)
+                    st.dataframe(rows[["workload", "scale", "budget_multiple", "hardware", "measured",
+                                       "verdict", "basis", "labels", "reason"]], hide_index=True)
     measured = set(judged["quote"]) if not judged.empty else set()
     waiting = [(m, c) for _, m, c in entries if c.quote not in measured]
     if waiting:

@@ -67,7 +67,7 @@ def results(entry) -> None:
             "vs": mine["baseline"], "loss": mine["loss"], "seeds": mine["n_seeds"],
             "flags": mine.get("flags", pd.Series(None, index=mine.index)).map(look.text)})
         st.dataframe(table, hide_index=True, column_config={"loss": st.column_config.NumberColumn(format="%.4f")})
-    judged = verdicts.per_scale(verdicts.per_budget(df, [e for e in verdicts.all_claims() if e[1] == entry.name]))
+    judged = verdicts.per_scale([entry.name])
     if len(judged):
         st.markdown("\n".join(f"- {verdicts.badge(r['verdict'])} {r['sentence']} ({r['hardware']})"
                                for _, r in judged.iterrows()))

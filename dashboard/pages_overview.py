@@ -115,7 +115,7 @@ def main() -> None:
     shown = data.apply_filters(df, chosen)
     places = {suite: suite_section(suite, part, df, shown[shown["suite"] == suite], profs)
               for suite, part in board.groupby("suite", sort=True)}
-    judged = verdicts.per_scale(verdicts.per_budget(df, verdicts.all_claims(), own_baseline_only=True))
+    judged = verdicts.per_scale()
     if not judged.empty:
         judged = data.apply_filters(judged, chosen)
         for suite, place in places.items():

@@ -9,12 +9,18 @@ import streamlit as st
 
 from dashboard import data, look
 from harness import report
-from harness.stats import claims
+from harness.stats import engine
 
-COLORS = {"supported": "#1a7f37", "not supported": "#cf222e", "inconclusive": "#6e7781", "mixed": "#9a6700"}
+COLORS = {"supported": "#1a7f37", "not supported": "#cf222e", "inconclusive": "#6e7781", "mixed": "#9a6700",
+          "evidence for (scaled-down)": "#4d8f5f", "evidence against (scaled-down)": "#b35a5f",
+          "inconclusive (scaled-down)": "#6e7781"}
 BADGES = {"supported": ("green", ":material/check_circle:"), "not supported": ("red", ":material/cancel:"),
+          "evidence for (scaled-down)": ("green", ":material/trending_down:"),
+          "evidence against (scaled-down)": ("red", ":material/trending_down:"),
+          "inconclusive (scaled-down)": ("gray", ":material/help:"),
           "inconclusive": ("gray", ":material/help:"), "mixed": ("orange", ":material/contrast:")}
-ORDER = {"supported": 0, "not supported": 1, "mixed": 2, "inconclusive": 3}
+ORDER = {"supported": 0, "not supported": 1, "mixed": 2, "evidence for (scaled-down)": 3,
+         "evidence against (scaled-down)": 4, "inconclusive": 5, "inconclusive (scaled-down)": 6}
 
 
 @st.cache_resource
@@ -23,47 +29,41 @@ def all_claims() -> list[tuple[str, str, object]]:
     return report.registered_claims()
 
 
-def per_budget(df: pd.DataFrame, entries, own_baseline_only: bool = False) -> pd.DataFrame:
-    """``claims.judge_board`` of each measured claim on every leaderboard row of its method, per hardware;
-    with the claim's method, kind, source and suite beside it. A claim against another baseline than
-    its suite's needs a leaderboard of its own (a full recomputation): ``own_baseline_only`` skips those."""
-    suites = {suite: data.suite_baseline(suite, df) for suite in df["suite"].unique()}
-    ran = set(zip(df["suite"], df["method"]))  # (suite, method) pairs with trials
-    path = data.results_path()
-    key = data.stamp(path)
-    parts = []
-    for kind, method, claim in entries:
-        own = claim.baseline == suites.get(claim.suite)
-        measured = (claim.suite, method) in ran and (claim.suite, claim.baseline) in ran
-        if not measured or (own_baseline_only and not own):
+@st.cache_resource(show_spinner="Judging the claims…", max_entries=4)
+def judged(path: str, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every registered claim judged on the results folder by the engine the CLI uses (``engine.judge``, the
+    sequential looks replayed): (per-budget rows, one verdict per claim, scale and hardware), with each claim's
+    method, kind, source, suite and setting beside it; measured claims first."""
+    df = data.read(path, key)[0]
+    groups: dict[tuple, list] = {}
+    for kind, method, claim in all_claims():
+        groups.setdefault((kind, method, claim.suite), []).append(claim)
+    per, summaries = [], []
+    for (kind, method, suite), mine in groups.items():
+        rows = df[df["suite"] == suite]
+        if rows.empty or method not in set(rows["method"]):
             continue
-        board, _ = (data.full_board(str(path), key) if own  # the suite's own board is shared with every page
-                    else data.full_board(str(path), key, claim.baseline, claim.suite))
-        board = board[board["suite"] == claim.suite] if not board.empty else board
-        for hardware, part in board.groupby("hardware"):
-            judged = claims.judge_board(part, method, [claim])
-            if not judged.empty:
-                parts.append(judged.assign(hardware=hardware, method=method, kind=kind, source=claim.source,
-                                           suite=claim.suite, setting=claim.setting))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-
-
-def per_scale(judged: pd.DataFrame) -> pd.DataFrame:
-    """One verdict per (claim, workload, scale, hardware): ``claims.summarize`` of the rows of each
-    hardware, measured claims first (supported, not supported, mixed, inconclusive)."""
-    if judged.empty:
-        return judged
-    keep = ["method", "kind", "source", "suite", "setting"]
-    parts = []
-    for hardware, part in judged.groupby("hardware"):
-        summary = claims.summarize(part)
-        claim = ["quote", "baseline", "metric", "claimed"]  # one paper sentence can carry several claims
-        extra = part.drop_duplicates(claim).set_index(claim)[keep]
-        parts.append(summary.join(extra, on=claim).assign(hardware=hardware))
-    out = pd.concat(parts, ignore_index=True)
+        pb, summary = engine.judge(rows, method, mine, spaces=report.spaces(rows))
+        if summary.empty:
+            continue
+        about = pd.DataFrame([{"quote": c.quote, "claimed": c.factor, "kind": kind, "source": c.source,
+                               "suite": suite, "setting": c.setting} for c in mine])
+        about = about.drop_duplicates(["quote", "claimed"])
+        per.append(pb.assign(kind=kind, suite=suite))
+        summaries.append(summary.drop(columns=["suite"], errors="ignore").merge(about, on=["quote", "claimed"]))
+    if not summaries:
+        return pd.DataFrame(), pd.DataFrame()
+    out = pd.concat(summaries, ignore_index=True)
     out["order"] = out["verdict"].map(ORDER).fillna(9)
-    return out.sort_values(["order", "method", "quote", "params"], kind="stable").drop(columns="order").reset_index(
-        drop=True)
+    out = out.sort_values(["order", "method", "quote", "params"], kind="stable").drop(columns="order")
+    return pd.concat(per, ignore_index=True), out.reset_index(drop=True)
+
+
+def per_scale(methods: list[str] | None = None) -> pd.DataFrame:
+    """One verdict per (claim, workload, scale, hardware) of the results folder (of ``methods`` when given)."""
+    path = data.results_path()
+    summary = judged(str(path), data.stamp(path))[1]
+    return summary[summary["method"].isin(methods)] if methods is not None and not summary.empty else summary
 
 
 def badge(verdict: str, text: str | None = None) -> str:

@@ -11,18 +11,29 @@ import sys
 from pathlib import Path
 
 from harness import config
-from harness.errors import ConfigError
+from harness.errors import ConfigError, counted
 from harness.spec import keys
 
 FORMATS = ("terminal", "markdown", "csv", "json")  # how harness.report prints tables
+_STORE = {"results": ("results", "the results folder"), "suite": ("all", "one suite's results (its name)")}
+OPTIONS = {  # the keys of the commands that take no run specification: key -> (default, what it does)
+    "report": _STORE,
+    "compact": _STORE,
+    "dashboard": {"results": _STORE["results"], "port": ("8501", "the port to listen on, 1..65535"),
+                  "host": ("127.0.0.1", "the address to listen on (0.0.0.0 exposes it to the network)")},
+}
 
 
-def _options(args, allowed: set[str]) -> dict[str, str]:
+def _options(args) -> dict[str, str]:
+    """The ``key=value`` arguments of a command in ``OPTIONS``, each key known, a suite name a suite's."""
+    allowed = OPTIONS[args.command]
     opts = dict(o.partition("=")[::2] for o in args.overrides)
-    unknown = set(opts) - allowed
+    unknown = set(opts) - set(allowed)
     if unknown:
         allowed_text, unknown_text = ", ".join(sorted(allowed)), ", ".join(sorted(unknown))
         raise ConfigError(f"harness {args.command} takes {allowed_text}, not {unknown_text}")
+    if "suite" in opts and not config.NAME.fullmatch(opts["suite"]):
+        raise ConfigError(f"suite={opts['suite']}: a suite's name holds letters, digits, '_', '.' and '-' only")
     return opts
 
 
@@ -47,7 +58,7 @@ def _cmd_run(args) -> int:
     studies = expand(spec)
     outcome = run_suite(spec, show=not args.quiet, studies=studies)
     rows = _suite_rows(spec, studies)
-    print(f"{outcome['ran']} trials run; {len(rows)} stored for these studies of suite {spec.name!r} in "
+    print(f"{counted(outcome['ran'], 'trial')} run; {len(rows)} stored for these studies of suite {spec.name!r} in "
           f"{spec.results}/")
     if not protocols.get(spec.tuning.protocol).final_phase:  # a grid: the batch-size rule
         print_grid(rows, args.format)
@@ -69,7 +80,7 @@ def _cmd_validate(args) -> int:
     opts = Options.from_spec(spec)
     plan = make_plan(spec, studies, opts.threads, shard=opts.shard, parallel=opts.parallel)
     if args.measure and plan.unmeasured:  # a few steps of each unmeasured method, then the plan again
-        print(f"measuring {len(plan.unmeasured)} step times ...", flush=True)
+        print(f"measuring {counted(len(plan.unmeasured), 'step time')} ...", flush=True)
         measure(plan)
         plan = make_plan(spec, studies, opts.threads, shard=opts.shard, parallel=opts.parallel)
     print(plan.text())
@@ -81,7 +92,7 @@ def _cmd_report(args) -> int:
     from harness import store
     from harness.report import ROW_COLUMNS, print_grid, print_leaderboard
 
-    opts = _options(args, {"suite", "results"})
+    opts = _options(args)
     results = _results_folder(opts)
     rows, problems = store.read_results(results, opts.get("suite"), columns=ROW_COLUMNS)
     _warn(problems)
@@ -99,11 +110,14 @@ def _cmd_compact(args) -> int:
     """Merge each suite's per-trial files into one Parquet file (results=PATH suite=NAME)."""
     from harness.store.compact import compact
 
-    opts = _options(args, {"suite", "results"})
+    opts = _options(args)
     results = _results_folder(opts)
-    done = compact(results, opts.get("suite"))
+    warnings: list[str] = []
+    done = compact(results, opts.get("suite"), warnings=warnings)
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
     for suite, rows in done.items():
-        print(f"suite {suite}: {rows} rows in one compacted file")
+        print(f"suite {suite}: {counted(rows, 'row')} in one compacted file")
     if not done:
         print(f"Nothing to compact in {results}/.")
     return 0
@@ -146,10 +160,11 @@ def _cmd_dashboard(args) -> int:
     """The Streamlit dashboard on 127.0.0.1 (results=PATH port=N host=H)."""
     from dashboard.launch import launch
 
-    opts = _options(args, {"results", "port", "host"})
-    if not opts.get("port", "8501").isdigit():
-        raise ConfigError(f"port must be a number, got {opts['port']!r}")
-    return launch(opts.get("results", "results"), int(opts.get("port", 8501)), opts.get("host", "127.0.0.1"))
+    opts = _options(args)
+    port = opts.get("port", "8501")
+    if not (port.isascii() and port.isdigit() and 1 <= int(port) <= 65535):
+        raise ConfigError(f"port must be a number from 1 to 65535, got {port!r}")
+    return launch(str(_results_folder(opts)), int(port), opts.get("host", "127.0.0.1"))
 
 
 def _cmd_ls(args) -> int:
@@ -184,6 +199,23 @@ KEYS = ("shortcuts: suite=NAME preset=NAME method=a,b workload=W scale=S budget=
         "keys (key=value; defaults in suites/_defaults.yaml):\n") + "\n".join(
     f"  {key:<24} {default:<14} {text}" for key, default, text in keys())
 
+
+def _epilog(command: str) -> str | None:
+    """The keys a command takes, with their defaults, for its ``--help``."""
+    if command in SUITE_COMMANDS:
+        return KEYS
+    if command in OPTIONS:
+        return "keys (key=value):\n" + "\n".join(f"  {key:<24} {default:<14} {text}"
+                                                  for key, (default, text) in OPTIONS[command].items())
+    return None
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose errors are ours: one line, exit code 2 (not its usage text)."""
+
+    def error(self, message: str):
+        raise ConfigError(f"{message} (see {self.prog} --help)")
+
 EXAMPLES = """examples (arguments are key=value overrides of suites/<suite>.yaml; see README.md):
   harness ls                                        methods, workloads, suites
   harness validate suite=optimizers preset=smoke    the plan: trials, steps, estimated time (--measure)
@@ -192,12 +224,11 @@ EXAMPLES = """examples (arguments are key=value overrides of suites/<suite>.yaml
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="harness", description=__doc__.splitlines()[0], epilog=EXAMPLES,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = _Parser(prog="harness", description=__doc__.splitlines()[0], epilog=EXAMPLES,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     for name, fn in COMMANDS.items():
-        p = sub.add_parser(name, help=(fn.__doc__ or name), description=fn.__doc__,
-                           epilog=KEYS if name in SUITE_COMMANDS else None,
+        p = sub.add_parser(name, help=(fn.__doc__ or name), description=fn.__doc__, epilog=_epilog(name),
                            formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("overrides", nargs="*", help="key=value overrides")
         p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -210,13 +241,12 @@ def main(argv: list[str] | None = None) -> int:
     if not (sys.argv[1:] if argv is None else argv):  # bare `harness`: the help, not an error
         parser.print_help()
         return 0
-    args, extra = parser.parse_known_args(argv)
-    flags = [e for e in extra if e.startswith("-")]
-    if flags:
-        print(f"harness: error: unknown option {flags[0]!r} (see harness {args.command} --help)", file=sys.stderr)
-        return 2
-    args.overrides += extra
     try:
+        args, extra = parser.parse_known_args(argv)
+        flags = [e for e in extra if e.startswith("-")]
+        if flags:
+            raise ConfigError(f"unknown option {flags[0]!r} (see harness {args.command} --help)")
+        args.overrides += extra
         return COMMANDS[args.command](args)
     except ConfigError as exc:
         print(f"harness: error: {exc}", file=sys.stderr)

@@ -1,7 +1,8 @@
 """Leaderboards and claim verdicts as text: a terminal table, markdown, CSV or JSON.
 
-All numbers come from ``harness.stats.analysis.leaderboard`` (tuned finals over seeds, bootstrap
-intervals, data speedup against the suite's baseline) and ``harness.stats.claims.judge_board``.
+All numbers come from the engine, ``harness.stats.engine``: one leaderboard per suite, suite version and hardware
+(``engine.boards``: tuned finals over seeds, t intervals, data speedup against the suite's baseline) and the
+verdicts of ``engine.judge``. Every ratio says which way it points.
 """
 
 from __future__ import annotations
@@ -14,17 +15,18 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.contracts import catalog
-from harness.stats import analysis, claims
+from harness.stats import analysis, engine, wording
 
 COLUMNS = {  # leaderboard column -> printed header
     "workload": "workload", "scale": "scale", "budget_multiple": "budget x", "rank": "rank", "method": "method",
-    "n_seeds": "seeds", "loss": "final val loss [95% CI]", "data_speedup": "data speedup [CI]",
-    "steps_ratio": "steps-to-target ratio", "time_ratio": "time-to-target ratio",
-    "energy_ratio": "energy-to-target ratio", "overhead_ratio": "step time / baseline", "n_failed": "failed",
-    "forgetting_delta": "forgetting: baseline - method [CI]",
-    "bytes_communicated": "bytes sent", "comm_ratio": "baseline / method bytes",
-    "comm_ratio_at_loss": "bytes ratio at equal loss",
+    "n_seeds": "seeds", "loss": "final val loss [95% CI]", "data_speedup": "data speedup [95% CI]",
+    "steps_ratio": "steps to target: baseline ÷ method", "time_ratio": "time to target: baseline ÷ method",
+    "energy_ratio": "energy to target: baseline ÷ method", "overhead_ratio": "step time: method ÷ baseline",
+    "n_failed": "failed", "forgetting_delta": "forgetting: baseline - method [95% CI]",
+    "bytes_communicated": "bytes sent", "comm_ratio": "bytes: baseline ÷ method",
+    "comm_ratio_at_loss": "bytes at equal loss: baseline ÷ method",
 }
+BOUND_TEXT = {"lower_bound": "> {lo}x", "upper_bound": "< {hi}x", "unknown": "unknown", "none": "—"}
 WHERE_MEASURED = ("forgetting_delta",)  # shown only where some row has a value (continual workloads)
 # the store columns that leaderboards, grids and verdicts read (no curves): a million rows fit in memory
 ROW_COLUMNS = [
@@ -32,6 +34,8 @@ ROW_COLUMNS = [
     "method", "baseline", "optimizer", "seed", "batch_size", "hp_lr", "status", "final_val_loss", "final_val_metric",
     "val_metric_name", "reached_target", "forgetting", "steps", "tokens", "flops", "train_time_s", "step_time_ms_p50",
     "time_to_target_s", "steps_to_target", "energy_j", "energy_to_target_j", "energy_method", "peak_mem_bytes",
+    "steps_to_target_lo", "time_to_target_lo_s", "energy_to_target_lo_j", "target_crossing", "eval_correct",
+    "eval_examples", "repeat", "tuning_seeds", "tuning_repeats", "suite_version", "device_name", "cpu_model",
     "bytes_communicated", "simulated", "device", "threads", "contended", "hparams_json", "search_space_json",
     "chance_loss", "kind",
     "schedule", "run_id", "source", "citation",
@@ -65,14 +69,18 @@ def registered_claims() -> list[tuple]:
     return catalog.claims()
 
 
+CELL = ["suite", "suite_version", "hardware", "workload", "scale", "budget_multiple"]  # what one table ranks
+
+
 def board(rows: pd.DataFrame, baseline: str) -> pd.DataFrame:
-    """The leaderboard of final-phase rows, ranked per study (overlapping intervals tie)."""
+    """The leaderboard of final-phase rows (``engine.boards``), ranked per cell (overlapping intervals tie)."""
     if rows.empty or not (rows["phase"] == "final").any():
         return pd.DataFrame()
-    table = analysis.leaderboard(rows, baseline=baseline, spaces=spaces(rows))
-    cell = ["suite", "workload", "scale", "budget_multiple"]
-    table["rank"] = analysis.rank_with_ties(table, "loss", "loss_lo", "loss_hi", by=cell)
-    return table.sort_values([*cell, "rank", "loss"], kind="stable").reset_index(drop=True)
+    table = engine.boards(rows, baseline, spaces=spaces(rows))
+    if table.empty:
+        return table
+    table["rank"] = analysis.rank_with_ties(table, "loss", "loss_lo", "loss_hi", by=CELL)
+    return table.sort_values([*CELL, "rank", "loss"], kind="stable").reset_index(drop=True)
 
 
 def _ci(point, lo, hi, digits: int = 3) -> str:
@@ -107,6 +115,13 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
         out["energy"] = table["energy_quality"]
     if "data_speedup_text" in table:  # bounds beyond the baseline's budgets print as "> 2.00x", never a number
         out[COLUMNS["data_speedup"]] = table["data_speedup_text"].fillna("—")
+    for name in ("steps", "time", "energy"):  # a crossing before the first evaluation or never: a bound
+        col = f"{name}_ratio"
+        if f"{col}_kind" in table and COLUMNS[col] in out:
+            out[COLUMNS[col]] = [_ci(r[col], r[f"{col}_lo"], r[f"{col}_hi"], 2) if r[f"{col}_kind"] == "value" else
+                                 BOUND_TEXT[r[f"{col}_kind"]].format(lo=wording.num(r[f"{col}_lo"]),
+                                                                     hi=wording.num(r[f"{col}_hi"]))
+                                 for _, r in table.iterrows()]
     if "flags" in table and table["flags"].fillna("").astype(bool).any():
         out["flags"] = table["flags"].fillna("")
     return out
@@ -144,59 +159,38 @@ def print_leaderboard(rows: pd.DataFrame, baseline: str, fmt: str = "terminal") 
     if fmt in ("csv", "json"):
         emit(table, fmt)
         return table
-    for (suite, workload, scale, budget), part in table.groupby(["suite", "workload", "scale", "budget_multiple"]):
+    machines = table["hardware"].nunique() > 1 or table["suite_version"].nunique() > 1
+    for (suite, version, hardware, workload, scale, budget), part in table.groupby(CELL, sort=False):
         shown = readable(part).drop(columns=["workload", "scale", "budget x"])
-        emit(shown, fmt, f"{suite}: {workload} / {scale} / {budget:g}x Chinchilla (baseline {baseline})")
+        where = f" [version {version}, {hardware}]" if machines else ""
+        emit(shown, fmt, f"{suite}{where}: {workload} / {scale} / {budget:g}x Chinchilla (baseline {baseline})")
     return table
 
 
-def verdicts(rows: pd.DataFrame, method: str, method_claims, confidence: float = analysis.CONFIDENCE) -> pd.DataFrame:
-    """Every claim of ``method`` judged per budget against leaderboards built with the claim's own baseline."""
-    out = []
-    for baseline in dict.fromkeys(c.baseline for c in method_claims):
-        mine = [c for c in method_claims if c.baseline == baseline]
-        if baseline not in set(rows["method"]):
-            out.append(pd.DataFrame([{"quote": c.quote, "baseline": baseline, "metric": c.metric,
-                                      "claimed": c.factor, "verdict": "inconclusive",
-                                      "reason": f"baseline {baseline!r} not run in this suite"} for c in mine]))
-            continue
-        table = analysis.leaderboard(rows, baseline=baseline, confidence=confidence)
-        out.append(claims.judge_board(table, method, mine))
-    return pd.concat(out, ignore_index=True) if out else pd.DataFrame()
-
-
-def readable_verdicts(table: pd.DataFrame) -> pd.DataFrame:
-    """Per-budget verdict rows as text (the measurement behind each one-line verdict)."""
-    cols = ["workload", "scale", "budget_multiple", "metric", "baseline", "claimed", "n_seeds", "measured",
-            "verdict", "labels", "flags", "reason"]
-    shown = table.assign(measured=[claims.measured_text(r) for _, r in table.iterrows()]) if len(table) else table
-    shown = shown[[c for c in cols if c in shown]].copy()
-    if "claimed" in shown:
-        shown["claimed"] = shown["claimed"].map(lambda v: f"{v:.3g}")
-    return shown.fillna("")
-
-
 def print_verdicts(method: str, suite: str, mine, per_budget: pd.DataFrame, summary: pd.DataFrame,
-                   fmt: str = "terminal") -> None:
-    """Each claim once: the paper's words and number, then one verdict per scale, the trend over scale, and
-    the per-budget measurements behind them."""
+                   fmt: str = "terminal", trends: list[str] = ()) -> None:
+    """Each claim once: the paper's words and number, then one verdict per scale (at the confidence of the look
+    that decided it), the trend over scale beside the claims' and the published one, and the per-budget
+    measurements behind them."""
     if fmt in ("csv", "json"):
         emit(summary, fmt)
         return
     for claim in mine:
-        print(f'claim: "{claim.quote}" — {claims.claimed_text(claim.metric, claim.factor)} vs {claim.baseline} '
-              f"({claim.setting}; {claim.source})")
+        scale = f", {claim.scale_params:.3g} parameters" if claim.scale_params else ""
+        print(f'claim: "{claim.quote}" — {wording.claimed(claim.metric, claim.factor, claim.form)} vs '
+              f"{claim.baseline} ({claim.setting}{scale}; {claim.source})")
     if summary.empty:
-        emit(readable_verdicts(per_budget), fmt, f"{method} in suite {suite}")
+        emit(per_budget, fmt, f"{method} in suite {suite}")
         return
     cols = {"claimed_text": "paper", "published": "published (nearest scale)", "workload": "workload",
             "scale": "scale", "budgets": "budgets", "n_seeds": "seeds", "verdict": "verdict", "sentence": "ours"}
     shown = summary[[c for c in cols if c in summary]].rename(columns=cols)
     emit(shown, fmt, f"{method} in suite {suite}: paper | published | ours, one verdict per claim and scale")
-    trend = claims.scale_trend(summary)
-    for _, r in trend.iterrows():
-        print(f"does it survive scale? {claims.claimed_text(r['metric'], r['claimed'])}: {r['sentence']}")
-    emit(readable_verdicts(per_budget), fmt, f"{method} in suite {suite}: per budget")
+    for line in trends:
+        print(f"does it survive scale? {line}")
+    cols = ["workload", "scale", "budget_multiple", "metric", "baseline", "n_seeds", "measured", "verdict", "basis",
+            "labels", "flags", "reason"]
+    emit(per_budget[[c for c in cols if c in per_budget]].fillna(""), fmt, f"{method} in suite {suite}: per budget")
 
 
 def _edge(r) -> str:

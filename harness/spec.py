@@ -94,6 +94,9 @@ class Tuning:
         positive("tuning.trials", self.trials)
         positive("tuning.seeds", self.seeds)
         positive("tuning.repeats", self.repeats, 1000)
+        if self.repeats > 1 and self.seeds != 1:  # every final row then draws seed and tuning noise afresh
+            raise ConfigError(f"tuning.repeats={self.repeats} re-runs each repeated study with one seed: set "
+                              f"tuning.seeds=1 (got {self.seeds})")
         if self.seed < 0:
             raise ConfigError(f"tuning.seed must be an integer >= 0, got {self.seed!r}")
         if not 2 <= self.grid_points <= 1000:

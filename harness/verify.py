@@ -1,14 +1,15 @@
 """``harness verify method=NAME``: run what a method's claims need, then one verdict per claim and scale.
 
-Budgets are designed for the claim: for a data claim of c at a method budget D, the baseline also runs at
-D·2^j, j = -1 .. ceil(log2(MARGIN_UP·c)) (0.5D .. >= 1.5cD), so that the claimed factor lies inside the
-baseline's measured budgets and is tested by interpolation, never extrapolation (``baseline_budgets`` of the
-suite's workloads); the design whose calibration docs/statistics.md measures ("planned").
+Budgets are designed for the claim. For a data (or steps) claim of c at a method budget D the baseline also runs
+at D·2^j, j = -1 .. ceil(log2(MARGIN_UP·c)) (0.5D .. >= 1.5cD: the claimed factor lies inside the baseline's
+budgets, so the data speedup is interpolated, never extrapolated) and at c·D and 0.9c·D (and D), where the verdict
+compares the losses directly (``harness.stats.claims``: assumes only that loss falls with budget).
 
-Seeds are sequential: every study starts with ``tuning.seeds``; while a claim's verdict at a scale is still
-undecided for statistical reasons, one more seed is added to that scale's studies (method and baselines), up
-to ``verify.max_seeds``. Each look judges at the confidence that keeps the false-support rate of the whole
-sequence at most 5% (``harness.stats.speedup.look_confidence``: 95% first, then Bonferroni over the added looks).
+Seeds are sequential: every study starts with the suite's seeds (or repeated tuning studies); while a claim's
+verdict at a scale is still undecided for statistical reasons, one more seed (one more repeated tuning study when
+the suite repeats them) is added to that scale's studies (method and baselines), up to ``verify.max_seeds``
+units. The verdicts come from ``harness.stats.engine.judge``, which replays those looks on the stored rows and
+judges each at its own confidence (5% false support in all, at any number of looks).
 """
 
 from __future__ import annotations
@@ -24,9 +25,8 @@ from harness import config, report, store
 from harness.contracts import catalog, registry
 from harness.errors import ConfigError, suggest
 from harness.spec import RunSpec
-from harness.stats import claims
-from harness.stats.replications import beside
-from harness.stats.speedup import look_confidence
+from harness.stats import claims, engine, wording
+from harness.stats.replications import beside, trend_text
 from harness.store import published
 
 MARGIN_UP = 1.5  # the baseline's largest budget reaches 50% beyond the claimed factor
@@ -35,17 +35,20 @@ NOT_BY_SEEDS = ("needs a GPU run", "simulated", "the claim is in accuracy", "not
 
 def baseline_budgets(budgets, factors) -> list[float]:
     """The baseline's budgets for data claims of ``factors`` at method ``budgets``: D·2^j, j = -1 .. ceil(log2(
-    MARGIN_UP·c)) for each D, with c the largest factor (none when no factor exceeds 1)."""
-    top = max([f for f in factors if f > 1], default=0.0)
-    if not top:
+    MARGIN_UP·c)) for each D, with c the largest factor, and c·D, 0.9c·D and D for each c (none when no factor
+    exceeds 1); 4 significant digits."""
+    claimed = [f for f in factors if f > 1]
+    if not claimed:
         return []
-    steps = range(-1, max(1, math.ceil(math.log2(MARGIN_UP * top))) + 1)
-    return sorted({float(d) * 2.0**j for d in budgets for j in steps})
+    steps = range(-1, max(1, math.ceil(math.log2(MARGIN_UP * max(claimed)))) + 1)
+    ladder = {float(d) * 2.0**j for d in budgets for j in steps}
+    direct = {float(d) * m for d in budgets for c in claimed for m in (c, claims.MARGIN * c, 1.0)}
+    return sorted({float(f"{b:.4g}") for b in ladder | direct})
 
 
 def design_budgets(spec: RunSpec, mine) -> RunSpec:
     """``spec`` with every workload given the baseline budgets the data claims in ``mine`` need."""
-    factors = [c.factor for c in mine if c.metric in ("data", "steps")]  # steps: judged on data when no target
+    factors = [c.factor for c in mine if c.metric in claims.DIRECT_METRICS]
     designed = {}
     for name, ws in spec.workloads.items():
         extra = baseline_budgets(list(ws.budgets), factors)
@@ -73,53 +76,65 @@ def _known(kind: str, name: str) -> bool:
 def _undecided(summary: pd.DataFrame, per_budget: pd.DataFrame) -> list[tuple[str, str]]:
     """(workload, scale) pairs with an inconclusive claim that more seeds could decide (not one that needs a
     GPU, or is about a simulated format or another unit)."""
-    keys = ["quote", "claimed", "workload", "scale"]
-    if summary.empty or not {*keys, "reason"} <= set(per_budget):
+    if summary.empty or "reason" not in per_budget:
         return []
-    reasons = per_budget.groupby(keys)["reason"].apply(" ".join)
-    open_ = summary[summary["verdict"] == "inconclusive"]
-    return sorted({(r["workload"], r["scale"]) for _, r in open_.iterrows()
-                   if not any(x in reasons.get(tuple(r[k] for k in keys), "") for x in NOT_BY_SEEDS)})
+    open_ = summary[summary["verdict"].str.startswith("inconclusive")]
+    out = set()
+    for _, r in open_.iterrows():
+        mine = per_budget[(per_budget["quote"] == r["quote"]) & (per_budget["claimed"] == r["claimed"])
+                          & (per_budget["workload"] == r["workload"]) & (per_budget["scale"] == r["scale"])]
+        if not any(x in " ".join(mine["reason"].fillna("")) for x in NOT_BY_SEEDS):
+            out.add((r["workload"], r["scale"]))
+    return sorted(out)
 
 
-def _judge(rows: pd.DataFrame, method: str, mine, look: int, looks: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    per_budget = report.verdicts(rows, method, mine, confidence=look_confidence(look, looks))
-    return per_budget, claims.summarize(per_budget)
+def _units(spec: RunSpec) -> int:
+    return spec.tuning.seeds * spec.tuning.repeats
+
+
+def _one_more(spec: RunSpec, workload: str, scale: str) -> RunSpec:
+    """``spec`` for one scale with one more unit: a repeated tuning study when the suite repeats them, else a seed."""
+    tuning = replace(spec.tuning, repeats=spec.tuning.repeats + 1) if spec.tuning.repeats > 1 else \
+        replace(spec.tuning, seeds=spec.tuning.seeds + 1)
+    return replace(spec, workloads={workload: replace(spec.workloads[workload], scales=(scale,))}, tuning=tuning)
+
+
+def suite_spec(method: str, suite: str, mine, rest: list[str]) -> RunSpec:
+    """The run specification of one suite's claims of ``method``: the method and the baselines its claims name,
+    with the budgets they need."""
+    kind = find_method(method).kind
+    baselines = list(dict.fromkeys(c.baseline for c in mine if c.baseline != method and _known(kind, c.baseline)))
+    spec = config.load([f"suite={suite}", f"method={','.join(dict.fromkeys([method, *baselines]))}", *rest])
+    return design_budgets(spec, mine)
 
 
 def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run: bool = True
                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run and judge one suite's claims of ``method``; returns (per-budget rows, one row per claim and scale).
-    ``run=False``: judge the stored rows only, at the confidence of the last look their seeds reached."""
+    ``run=False``: judge the stored rows only."""
     from harness.run.executors import run_suite
     from harness.run.studies import expand
 
-    kind = find_method(method).kind
-    baselines = list(dict.fromkeys(c.baseline for c in mine if c.baseline != method and _known(kind, c.baseline)))
-    spec = config.load([f"suite={suite}", f"method={','.join(dict.fromkeys([method, *baselines]))}", *rest])
-    spec = design_budgets(spec, mine)
+    spec = suite_spec(method, suite, mine, rest)
+    start, cap = _units(spec), max(spec.verify.max_seeds, _units(spec))
     studies = expand(spec)
-    start, seeds, cap = spec.tuning.seeds, spec.tuning.seeds, spec.verify.max_seeds
-    looks = max(cap - start + 1, 1)
     if run:
         run_suite(spec, show=show, studies=studies)
+    units = start
     while True:
-        rows, problems = store.read_results(Path(spec.results), spec.name)
+        rows, problems = store.read_results(Path(spec.results), spec.name, columns=report.ROW_COLUMNS)
         for p in problems:
             print(f"warning: skipped unreadable results file {p}")
-        rows = rows[rows["study_id"].isin({t.study_id for t in studies})]
-        if not run:  # the seeds the stored run reached: its last look
-            final = rows[(rows["phase"] == "final") & (rows["method"] == method)]
-            seeds = min(max(int(final["seed"].max()) if len(final) else start, start), cap)
-        per_budget, summary = _judge(rows, method, mine, seeds - start, looks)
-        todo = _undecided(summary, per_budget)
-        if not run or not todo or seeds >= cap:
+        rows = rows[rows["study_id"].isin({t.study_id for t in expand(spec)})]
+        per_budget, summary = engine.judge(rows, method, mine, start=start, spaces=report.spaces(rows))
+        todo = _undecided(summary, per_budget) if run else []
+        if not todo or units >= cap:
             return per_budget, summary
-        seeds += 1
-        for workload, scale in todo:  # one more seed, only where a verdict is still open
-            more = replace(spec, workloads={workload: replace(spec.workloads[workload], scales=(scale,))},
-                           tuning=replace(spec.tuning, seeds=seeds))
-            run_suite(more, show=show)
+        units += 1
+        tuning = _one_more(spec, *todo[0]).tuning
+        for workload, scale in todo:  # one more unit, only where a verdict is still open
+            run_suite(replace(_one_more(spec, workload, scale), tuning=tuning), show=show)
+        spec = replace(spec, tuning=tuning)
 
 
 def _with_published(summary: pd.DataFrame, mine, method: str, data, brief: bool = False) -> pd.DataFrame:
@@ -152,12 +167,34 @@ def _every_claim(rest: list[str], fmt: str) -> int:
         print(f"No claim has stored results in {REFERENCE}.")
         return 2
     table = pd.concat(parts, ignore_index=True)
-    table["ours"] = [claims.measured_text(r) for _, r in table.iterrows()]
     table["where"] = table["workload"] + "/" + table["scale"]
     cols = {"method": "method", "claimed_text": "paper", "baseline": "vs", "published": "published (nearest scale)",
-            "where": "where", "ours": "ours", "n_seeds": "seeds", "verdict": "verdict"}
+            "where": "where", "measured": "ours", "n_seeds": "seeds", "verdict": "verdict"}
     report.emit(table[list(cols)].rename(columns=cols), fmt, "every claim: paper | published | ours")
     return 0
+
+
+def trends(summary: pd.DataFrame, mine, method: str, data) -> list[str]:
+    """Per claim metric with >= 2 measured scales: our trend beside the claims' (one claim per scale) and the
+    published replications' trend."""
+    out = []
+    ours = claims.scale_trend(summary)
+    for (metric, baseline), group in pd.DataFrame([vars(c) for c in mine]).groupby(["metric", "baseline"],
+                                                                                    sort=False):
+        mine_here = ours[(ours["metric"] == metric) & (ours["baseline"] == baseline)]
+        if mine_here.empty:
+            continue
+        said = [c for c in mine if c.metric == metric and c.baseline == baseline]
+        parts = [mine_here["sentence"].iloc[0]]
+        if len({c.scale_params for c in said}) > 1:
+            steps = " → ".join(f"{wording.num(c.factor)}x at {c.scale_params:.2g}" for c in
+                               sorted(said, key=lambda c: c.scale_params or 0))
+            parts.append(f"claimed {steps} parameters")
+        published_trend = trend_text(method, said, data)
+        if published_trend:
+            parts.append(f"published {published_trend}")
+        out.append(f"{wording.claimed(metric, group['factor'].iloc[0])}: " + "; ".join(parts))
+    return out
 
 
 def main(method_name: str, rest: list[str], fmt: str, quiet: bool, reference: bool = False) -> int:
@@ -186,8 +223,10 @@ def main(method_name: str, rest: list[str], fmt: str, quiet: bool, reference: bo
             print(f"{method.name}: no reference results for its {suite!r} claims (README: reference results)")
             continue
         report.print_verdicts(method.name, suite, mine, per_budget,
-                              _with_published(summary, mine, method.name, data), fmt)
+                              _with_published(summary, mine, method.name, data), fmt,
+                              trends(summary, mine, method.name, data))
         judged += len(summary)
     minutes = (time.perf_counter() - t0) / 60
-    print(f"verify {method.name}: {judged} verdicts in {math.floor(minutes)} min {60 * (minutes % 1):.0f} s")
+    print(f"verify {method.name}: {judged} verdict{'s' * (judged != 1)} in {math.floor(minutes)} min "
+          f"{60 * (minutes % 1):.0f} s")
     return 0 if judged else 2

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -28,9 +31,24 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.serial)
 
 
-@pytest.fixture(autouse=True)
-def _step_time_cache(tmp_path_factory, monkeypatch):
-    """Trials run by tests record their step times (and the catalog, workload sizes, ...) in a throwaway cache,
-    not the user's ~/.cache."""
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
-    monkeypatch.setenv("SPEEDPROOF_CACHE", str(tmp_path_factory.getbasetemp() / "cache" / "speedproof"))
+CACHE_VARIABLES = ("XDG_CACHE_HOME", "SPEEDPROOF_CACHE")
+_CACHE = pytest.StashKey[tuple]()  # (the run's cache folder, the variables as they were)
+
+
+def pytest_configure(config) -> None:
+    """The whole test run (collection, session and module fixtures, the processes tests start) keeps its caches
+    (step times, the catalog, workload sizes, ...) in a throwaway folder, never the user's ~/.cache."""
+    folder = tempfile.mkdtemp(prefix="speedproof-test-cache-")
+    config.stash[_CACHE] = (folder, {k: os.environ.get(k) for k in CACHE_VARIABLES})
+    os.environ["XDG_CACHE_HOME"] = folder
+    os.environ["SPEEDPROOF_CACHE"] = os.path.join(folder, "speedproof")
+
+
+def pytest_unconfigure(config) -> None:
+    folder, before = config.stash[_CACHE]
+    for key, value in before.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    shutil.rmtree(folder, ignore_errors=True)

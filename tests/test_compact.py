@@ -16,8 +16,8 @@ from harness.store import compact, index
 
 
 def row(trial_id: str, loss: float = 1.5, suite: str = "s") -> dict:
-    return {"trial_id": trial_id, "suite": suite, "study_id": f"st{trial_id[-1]}", "phase": "tune", "status": "ok",
-            "final_val_loss": loss, "curve_step": [1, 2], "curve_val_loss": [3.0, loss]}
+    return {"trial_id": trial_id, "suite": suite, "study_id": f"st{trial_id[-1]}", "phase": "tune", "method": "adamw",
+            "seed": 0, "status": "ok", "final_val_loss": loss, "curve_step": [1, 2], "curve_val_loss": [3.0, loss]}
 
 
 def snapshot(results: Path) -> list[tuple]:

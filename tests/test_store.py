@@ -8,8 +8,8 @@ from harness import store
 
 
 def row(trial_id: str, suite: str = "s", **extra) -> dict:
-    return {"trial_id": trial_id, "suite": suite, "method": "adamw", "status": "ok", "final_val_loss": 1.5,
-            "curve_val_loss": [3.0, 1.5], "curve_step": [1, 2], **extra}
+    return {"trial_id": trial_id, "suite": suite, "study_id": "st", "phase": "tune", "method": "adamw", "seed": 0,
+            "status": "ok", "final_val_loss": 1.5, "curve_val_loss": [3.0, 1.5], "curve_step": [1, 2], **extra}
 
 
 def test_write_is_atomic_and_readable_by_pandas_and_duckdb(tmp_path):
@@ -38,14 +38,14 @@ def test_unknown_column_is_refused(tmp_path):
 def test_older_files_without_newer_columns_and_corrupt_files(tmp_path):
     folder = tmp_path / "suite=s"
     folder.mkdir()
-    old = pa.table({"trial_id": ["old"], "suite": ["s"], "final_val_loss": [2.5]})  # an older, narrower schema
-    pq.write_table(old, folder / "old.parquet")
+    identity = {k: [v] for k, v in row("old", final_val_loss=2.5).items() if not k.startswith("curve")}
+    pq.write_table(pa.table(identity), folder / "old.parquet")  # an older, narrower schema
     store.write_row(tmp_path, row("new"))
     (folder / "corrupt.parquet").write_bytes(b"PAR1 this is not parquet")
     pq.write_table(pa.table({"x": [1]}), folder / "foreign.parquet")
     df, problems = store.read_results(tmp_path)
     assert sorted(df["trial_id"]) == ["new", "old"]
-    assert df.set_index("trial_id").loc["old", "status"] is None or df.set_index("trial_id")["status"].isna()["old"]
+    assert df.set_index("trial_id")["curve_val_loss"].isna()["old"]  # a column it lacks: null
     assert len(problems) == 2 and any("corrupt.parquet" in p for p in problems)
     assert any("foreign.parquet" in p and "no trial_id" in p for p in problems)
 
@@ -59,7 +59,8 @@ def test_a_trial_is_never_counted_twice(tmp_path):
     first = store.write_row(tmp_path, row("a", final_val_loss=1.0))
     store.write_row(tmp_path, row("a", final_val_loss=1.0))  # two runs finishing the same trial: one file
     assert [p.name for p in (tmp_path / "suite=s").iterdir()] == ["a.parquet"]
-    (tmp_path / "suite=s" / "copy-of-a.parquet").write_bytes(first.read_bytes())  # a stray copy
+    (tmp_path / "suite=copy").mkdir()
+    (tmp_path / "suite=copy" / "a.parquet").write_bytes(first.read_bytes())  # a suite folder copied
     df, problems = store.read_results(tmp_path)
     assert list(df["trial_id"]) == ["a"] and len(problems) == 1 and "more than one file" in problems[0]
 

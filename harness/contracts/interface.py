@@ -104,6 +104,11 @@ class Claim:
         suite: the suite that checks it.
         hardware: ``gpu`` when wall-clock/energy was measured on GPUs (judged only from GPU runs).
         note: how what is checked here differs from what the paper states (shown with every verdict).
+        form: what the words claim: ``better`` (superiority: the effect is at least ``factor``), ``matches``
+            ("matches or beats": non-inferiority, the method is no worse than the baseline by more than
+            ``margin``) or ``up_to`` (the best case reaches ``factor``: judged as ``better`` here, said as "up to").
+        margin: for ``matches``: the largest shortfall that still matches, in the metric's units (None: the
+            engine's default, ``harness.stats.claims.MATCH_MARGIN``).
     """
 
     quote: str
@@ -116,6 +121,8 @@ class Claim:
     suite: str = "optimizers"
     hardware: Literal["any", "gpu"] = "any"
     note: str = ""
+    form: Literal["better", "matches", "up_to"] = "better"
+    margin: float | None = None
 
 
 def claim_table(rows: list[dict[str, Any]], **shared: Any) -> tuple[Claim, ...]:

@@ -29,7 +29,7 @@ from pathlib import Path
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from harness import store
-from harness.errors import ConfigError
+from harness.errors import ConfigError, StoreError, counted
 from harness.run import protocols
 from harness.run.backends import RETRIES, make_backend
 from harness.run.leases import Leases
@@ -234,13 +234,14 @@ def run_tuning(spec: RunSpec, studies: list[Trial], run_id: str, show: bool, opt
         time.sleep(opts.poll_s)
 
 
-def run_suite(spec: RunSpec, show: bool = True, opts: Options | None = None, studies: list[Trial] | None = None
-              ) -> dict:
+def run_suite(spec: RunSpec, show: bool = True, opts: Options | None = None, studies: list[Trial] | None = None,
+              tracker: Tracker | None = None) -> dict:
     """Tuning trials of every study as its protocol proposes them, then the best configuration of each re-run
     with K seeds (a grid has no final phase).
 
     A study's final seeds run only once its tuning is complete (all its proposals stored, by any run or shard).
-    ``studies``: ``expand(spec)``, when the caller has them already.
+    ``studies``: ``expand(spec)``, when the caller has them already. ``tracker``: the one an earlier call
+    returned (``"tracker"``), so that the progress count carries on over both (``verify`` adding seeds).
     """
     results, run_id = Path(spec.results), uuid.uuid4().hex[:12]
     _prepare(spec, results)
@@ -248,7 +249,10 @@ def run_suite(spec: RunSpec, show: bool = True, opts: Options | None = None, stu
     studies = expand(spec) if studies is None else studies
     plan = make_plan(spec, studies, opts.threads, shard=opts.shard, parallel=opts.parallel)
     print(plan.text(), file=sys.stderr)  # stdout stays the leaderboard (--format markdown > file)
-    tracker = Tracker(plan)
+    if tracker is None:
+        tracker = Tracker(plan)
+    else:
+        tracker.follow(plan)
     backend = make_backend(opts, spec.train.device)  # starts its workers on the first trial
     leases = Leases(results, run_id)
     try:
@@ -259,7 +263,7 @@ def run_suite(spec: RunSpec, show: bool = True, opts: Options | None = None, stu
         finals = protocols.get(spec.tuning.protocol).final_trials(spec, studies, rows)
         ran += run_trials(finals, results, "final", run_id, show, opts, backend, leases, tracker)
         if not _live_leases(results, spec.name, leases):  # another run's waits would miss compacted trials
-            compact(results, spec.name, merge=False)
+            _compact(results, spec.name)
     finally:
         backend.close()
         leases.close()
@@ -267,10 +271,24 @@ def run_suite(spec: RunSpec, show: bool = True, opts: Options | None = None, stu
     mine = [t for t in left if in_shard(t.trial_id, opts.shard)]
     if left:
         others = f", {len(left) - len(mine)} of other shards" if opts.shard else ""
-        print(f"harness: {len(left)} trials are not stored yet ({len(mine)} of this run{others}; "
-              f"{len(incomplete)} studies wait for them before their final seeds): rerun the same command "
+        wait = "waits" if len(incomplete) == 1 else "wait"
+        print(f"harness: {counted(len(left), 'trial')} {'is' if len(left) == 1 else 'are'} not stored yet "
+              f"({len(mine)} of this run{others}; {counted(len(incomplete), 'study', 'studies')} {wait} for them "
+              f"before {'its' if len(incomplete) == 1 else 'their'} final seeds): rerun the same command "
               f"{'on every shard ' if opts.shard else ''}to finish them", file=sys.stderr)
-    return {"ran": ran, "run_id": run_id, "incomplete_studies": len(incomplete), "missing": len(mine)}
+    return {"ran": ran, "run_id": run_id, "incomplete_studies": len(incomplete), "missing": len(mine),
+            "tracker": tracker}
+
+
+def _compact(results: Path, suite: str) -> None:
+    """The end of a suite's compaction: its trials are stored already, so a failure is a warning."""
+    warnings: list[str] = []
+    try:
+        compact(results, suite, merge=False, warnings=warnings)
+    except StoreError as exc:
+        warnings.append(str(exc))
+    for line in warnings:
+        print(f"harness: warning: {line}", file=sys.stderr)
 
 
 def _prepare(spec: RunSpec, results: Path) -> None:

@@ -8,7 +8,8 @@ gone: on the same host, its pid is dead or belongs to a newer process; on anothe
 not refreshed for ``STALE_S`` (live runs touch their leases every ``HEARTBEAT_S`` from a thread).
 
 Leases only save work. Correctness does not depend on them: a trial is one file named by its id and
-written by atomic rename, so even two runs that both train it leave exactly one row.
+written by atomic rename, so even two runs that both train it leave exactly one row. A lease that cannot be
+written (full disk, read-only folder) is removed and stops the run with a one-line ``StoreError``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import time
 from pathlib import Path
 
 import psutil
+
+from harness.errors import StoreError
 
 HEARTBEAT_S = 30.0
 STALE_S = 300.0
@@ -72,7 +75,10 @@ class Leases:
     def take(self, suite: str, trial_id: str) -> bool:
         """Lease a trial; False when another live run holds it. A stale lease is taken over."""
         path = self.path(suite, trial_id)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
         for _ in range(2):
             try:
                 fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -80,8 +86,14 @@ class Leases:
                 if not self._break_if_stale(path):
                     return False
                 continue
-            with os.fdopen(fd, "w") as f:
-                json.dump(_me(self.run_id), f)
+            except OSError as exc:
+                raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
+            try:
+                with os.fdopen(fd, "w") as f:
+                    json.dump(_me(self.run_id), f)
+            except OSError as exc:  # a full disk: no empty lease is left behind
+                path.unlink(missing_ok=True)
+                raise StoreError(f"cannot write {path}: {exc.strerror or exc}") from None
             with self._lock:
                 self.held[trial_id] = path
             return True
@@ -130,7 +142,7 @@ class Leases:
             for path in paths:
                 try:
                     os.utime(path)
-                except FileNotFoundError:
+                except OSError:  # gone, or the folder turned read-only: the lease only goes stale
                     pass
 
     def close(self) -> None:

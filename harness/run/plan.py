@@ -1,12 +1,14 @@
 """A plan before every run: how many studies, trials and training steps, and how long they should take.
 
-Step times are measured, never guessed: every finished trial records its median step time and its
-per-trial overhead (build, warm-up, evaluations: wall time minus training steps) in
-``step_times.json`` of the project's cache folder (``harness.cache.folder``), keyed by optimizer, schedule,
-training method, workload, scale, batch size, device, threads and machine. A trial whose key has no
-measurement yet makes the estimate "unknown" for it; the first run measures it, or ``measure``
-(``harness validate --measure``) times a few steps of each beforehand. The ``Tracker`` feeds
-the progress bar: the count over every phase (stored trials included, so a resumed run counts on),
+Step times are measured, never guessed: every finished trial records its median step time, the machine's
+load while it ran (1-minute load average and the cores it had) and its per-trial overhead (build, warm-up,
+evaluations: wall time minus training steps) in ``step_times.json`` of the project's cache folder
+(``harness.cache.folder``), keyed by optimizer, schedule, training method, workload, scale, batch size, device,
+threads and machine. The estimate takes the median of the quiet measurements (load <= cores) where there are
+any, else of all, and then says "measured under load". A trial whose key has no measurement yet makes the
+estimate "unknown" for it; the first run measures it, or ``measure`` (``harness validate --measure``) times a
+few steps of each beforehand. The ``Tracker`` feeds the progress bar: the count over every phase (stored trials
+included, so a resumed run counts on; ``follow`` carries it on over a later plan, as when ``verify`` adds seeds),
 the trial's budget and an ETA from the plan, corrected by how fast this run really goes.
 """
 
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from harness import cache, store
+from harness.errors import counted
 from harness.run import protocols
 from harness.run.options import in_shard
 from harness.spec import RunSpec, Trial
@@ -50,20 +53,42 @@ def load_times(path: Path | None = None) -> dict:
 
 
 def record(times: dict, key: str, row: dict, wall_s: float | None, path: Path | None = None) -> None:
-    """Add one finished trial's step time and overhead (``wall_s`` None: not known) to ``times``; save it."""
+    """Add one finished trial's step time, load (its ``load_avg``, else the load now, and the cores) and overhead
+    (``wall_s`` None: not known) to ``times``; save it (a cache: a failure to save is not an error)."""
+    from harness.train.hardware import cores, load_avg  # a trial ran in this process: torch is imported
+
     steps, step_ms = row.get("steps"), row.get("step_time_ms_p50")
     if row.get("status") != "ok" or not steps or not step_ms or not math.isfinite(step_ms):
         return
     entry = times.setdefault(key, {"step_s": [], "overhead_s": []})
-    step_s = step_ms / 1000
+    step_s, load = step_ms / 1000, row.get("load_avg")
+    load = load_avg() if load is None or not math.isfinite(load) else load
+    loads = entry.get("load") or [None] * len(entry["step_s"])  # aligned with step_s (older files had none)
+    entry["load"] = [*loads, None if load is None else [round(load, 2), cores()]][-KEEP:]
     entry["step_s"] = [*entry["step_s"], round(step_s, 6)][-KEEP:]
     if wall_s is not None:
         entry["overhead_s"] = [*entry["overhead_s"], round(max(wall_s - steps * step_s, 0.0), 3)][-KEEP:]
     path = path or cache_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(times, indent=1, sort_keys=True))
-    os.replace(tmp, path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(json.dumps(times, indent=1, sort_keys=True))
+        os.replace(tmp, path)
+    except OSError:  # a full or read-only cache folder: the estimate just learns nothing
+        tmp.unlink(missing_ok=True)
+
+
+def rate(entry: dict) -> tuple[float, float, bool]:
+    """``(step s, overhead s, under load)`` of one key's measurements: the median step time of the quiet ones
+    (load <= cores) where there are any, else of all (``under load``: then some were, measured above the cores;
+    older measurements have no load)."""
+    steps = entry["step_s"]
+    loads = (entry.get("load") or [])[-len(steps):]
+    loads = [None] * (len(steps) - len(loads)) + loads
+    quiet = [s for s, load in zip(steps, loads, strict=True) if load is not None and load[0] <= load[1]]
+    loaded = any(load is not None and load[0] > load[1] for load in loads)
+    return (statistics.median(quiet or steps), statistics.median(entry.get("overhead_s") or [0.0]),
+            loaded and not quiet)
 
 
 @dataclass
@@ -79,10 +104,11 @@ class Plan:
     seconds: float  # estimated wall time of the trials not stored yet, over those with a measured step time
     unknown: list[str] = field(default_factory=list)  # "method workload/scale" without a measurement
     threads: int | None = None
-    rates: dict[str, tuple[float, float]] = field(default_factory=dict)  # step key -> (step s, overhead s)
+    rates: dict[str, tuple[float, float, bool]] = field(default_factory=dict)  # key -> step s, overhead s, loaded
     units: dict[tuple, int] = field(default_factory=dict)  # (workload, scale, batch size) -> units a step
     unmeasured: dict[str, Trial] = field(default_factory=dict)  # step key -> a trial that would measure it
     parallel: int = 1  # trials at once (pool or Ray workers): the wall time is the summed time over them
+    loaded: list[str] = field(default_factory=list)  # "method workload/scale" timed only under load
 
     @property
     def trials(self) -> int:
@@ -97,23 +123,31 @@ class Plan:
 
     def seconds_of(self, trial: Trial) -> float | None:
         """(steps + warm-up) x the median step time + the median overhead; None without a measurement."""
-        rate = self.rates.get(step_key(trial, self.threads))
-        return (self.steps_of(trial) + trial.warmup_steps) * rate[0] + rate[1] if rate else None
+        known = self.rates.get(step_key(trial, self.threads))
+        return (self.steps_of(trial) + trial.warmup_steps) * known[0] + known[1] if known else None
 
     def text(self) -> str:
         cap = "at most " if self.bound else ""
-        head = (f"plan: {self.studies} studies, {cap}{self.tune} tuning + {self.final} final = {self.trials} trials "
-                f"({self.stored} stored), {cap}{self.steps:,} training steps")
+        head = (f"plan: {counted(self.studies, 'study', 'studies')}, {cap}{self.tune} tuning + {self.final} final = "
+                f"{counted(self.trials, 'trial')} ({self.stored} stored), "
+                f"{cap}{self.steps:,} training step{'' if self.steps == 1 else 's'}")
         if self.stored == self.trials and not self.bound:
             return f"{head}; nothing left to run"
         wall = self.seconds / self.parallel
+        loaded = f"; measured under load for {_some(self.loaded)}: it may be long" if self.loaded else ""
         if self.unknown:
             part = f"at least {duration(wall)}; " if wall else ""
-            more = f" and {len(self.unknown) - SHOWN} more" if len(self.unknown) > SHOWN else ""
-            return (f"{head}; estimated wall time: {part}unknown for {', '.join(self.unknown[:SHOWN])}{more} "
-                    "(no step time measured on this machine yet: the first run measures it)")
+            return (f"{head}; estimated wall time: {part}unknown for {_some(self.unknown)} "
+                    f"(no step time measured on this machine yet: the first run measures it){loaded}")
         workers = f" on {self.parallel} workers" if self.parallel > 1 else ""
-        return f"{head}; estimated wall time {cap}{duration(wall)}{workers} (step times measured on this machine)"
+        return (f"{head}; estimated wall time {cap}{duration(wall)}{workers} (step times measured on this machine"
+                f"{loaded})")
+
+
+def _some(names: list[str]) -> str:
+    """The first ``SHOWN`` names, and how many more."""
+    more = f" and {len(names) - SHOWN} more" if len(names) > SHOWN else ""
+    return f"{', '.join(names[:SHOWN])}{more}"
 
 
 def duration(seconds: float) -> str:
@@ -148,22 +182,24 @@ def make_plan(spec: RunSpec, studies: list[Trial], threads: int | None = None, t
         tune, tune_stored = [p[0] for p in pairs], [p[1] for p in pairs]
         final, final_stored = final[shard[0]::shard[1]], final_stored[shard[0]::shard[1]]
     stored = sum(tune_stored) + sum(final_stored)
-    rates = {key: (statistics.median(e["step_s"]), statistics.median(e.get("overhead_s") or [0.0]))
-             for key, e in times.items() if e.get("step_s")}
+    rates = {key: rate(e) for key, e in times.items() if e.get("step_s")}
     plan = Plan(len(studies), len(tune), len(final), stored, 0, not protocol.ids_known, 0.0, threads=threads,
                 rates=rates, parallel=max(1, min(parallel, len(tune) + len(final) - stored)))
-    unknown = {}
+    unknown, loaded = {}, {}
     for group, flags in ((tune, tune_stored), (final, final_stored)):
         for trial, is_stored in zip(group, flags, strict=True):
             plan.steps += plan.steps_of(trial)
             if is_stored:  # this very trial (tuning: its id; final: one of its study's seeds 1..K) is stored
                 continue
-            seconds = plan.seconds_of(trial)
+            seconds, key = plan.seconds_of(trial), step_key(trial, threads)
             plan.seconds += seconds or 0.0
+            name = f"{trial.method} {trial.workload}/{trial.scale}"
             if seconds is None:
-                unknown[f"{trial.method} {trial.workload}/{trial.scale}"] = True
-                plan.unmeasured.setdefault(step_key(trial, threads), trial)
-    plan.unknown = list(unknown)
+                unknown[name] = True
+                plan.unmeasured.setdefault(key, trial)
+            elif rates[key][2]:
+                loaded[name] = True
+    plan.unknown, plan.loaded = list(unknown), list(loaded)
     return plan
 
 
@@ -216,11 +252,17 @@ class Tracker:
 
     def __init__(self, plan: Plan, path: Path | None = None):
         self.plan, self.path = plan, path
-        self.done, self.times = plan.stored, load_times(path)
+        self.done, self.total, self.times = plan.stored, plan.trials, load_times(path)
         self.left_s = plan.seconds
         self.spent_s = self.planned_s = 0.0
         self.ran = 0
         self.started: dict[str, float] = {}
+
+    def follow(self, plan: Plan) -> None:
+        """Count on over ``plan`` (a later run of the same command, e.g. ``verify`` adding a seed): its trials not
+        stored yet are added to the total, the count so far stays."""
+        self.plan, self.left_s = plan, plan.seconds
+        self.total = self.done + plan.trials - plan.stored
 
     def start(self, trial: Trial) -> None:
         self.started[trial.trial_id] = time.monotonic()
@@ -246,10 +288,10 @@ class Tracker:
         pace = self.spent_s / self.planned_s if self.planned_s else 1.0  # this run against the plan
         left = self.left_s * pace
         if self.plan.unknown and self.ran:  # no plan for some: the mean trial so far
-            left = max(left, (self.plan.trials - self.done) * self.spent_s / self.ran)
+            left = max(left, (self.total - self.done) * self.spent_s / self.ran)
         return f"ETA {duration(left / self.plan.parallel)}"
 
     def text(self, trial: Trial) -> str:
-        total = f"{self.done}/{'≤' if self.plan.bound else ''}{self.plan.trials}"
+        total = f"{self.done}/{'≤' if self.plan.bound else ''}{self.total}"
         return (f"{trial.method} {trial.workload}/{trial.scale} budget {trial.budget_multiple:g}x "
                 f"({trial.budget_tokens:,} units) · {total} trials overall · {self.eta()}")

@@ -21,9 +21,11 @@ from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from harness.contracts.interface import space_from_json
+from harness.stats import moments as mom
+from harness.stats import testset, to_target
+from harness.stats.moments import KAPPA, moments, one, ratio, welch
 from harness.stats.speedup import speedup_tables
 
 STUDY_KEYS = ("suite", "workload", "scale", "budget_multiple", "method")
@@ -46,31 +48,22 @@ class Estimate(NamedTuple):
 # --------------------------------------------------------------------------- confidence intervals
 
 
-def _t(confidence: float, df):
-    return special.stdtrit(df, (1 + confidence) / 2)  # scipy.stats.t.ppf, without importing scipy.stats
-
-
-def _one(values, log: bool = False) -> pd.DataFrame:
-    """``_moments`` of one sample."""
-    return _moments(pd.DataFrame({"v": np.asarray(values, float).ravel(), "_g": 0}), "_g", "v", 1, log)
-
-
 def mean_ci(values, confidence: float = CONFIDENCE) -> Estimate:
     """mean ± t_{n-1} s/sqrt(n) (NaNs dropped); no interval below 2 values, the point itself when they are equal."""
-    return Estimate(*(float(v[0]) for v in _mean_ci(_one(values), confidence)))
+    return Estimate(*(float(v[0]) for v in mom.mean_ci(one(values), confidence)))
 
 
 def difference_ci(baseline_values, method_values, confidence: float = CONFIDENCE) -> Estimate:
     """mean(method) - mean(baseline) with a Welch t interval (Welch–Satterthwaite df; quality and forgetting
     deltas). Calibrated at 3-5 seeds where the bootstrap is not (docs/statistics.md)."""
-    return Estimate(*(float(v[0]) for v in _welch_arrays(_one(baseline_values), _one(method_values), confidence)))
+    return Estimate(*(float(v[0]) for v in welch(one(baseline_values), one(method_values), confidence)))
 
 
 def ratio_ci(baseline_values, method_values, confidence: float = CONFIDENCE) -> Estimate:
     """baseline / method as the ratio of geometric means, with the Welch t interval of the log values
     exponentiated (> 1 = the method needs less: steps-, time-, energy-to-target). NaNs (target not reached)
     are dropped; a method at 0 (sends nothing) against a positive baseline is an infinite ratio."""
-    got = _ratio(_one(baseline_values, log=True), _one(method_values, log=True), confidence)
+    got = ratio(one(baseline_values, log=True), one(method_values, log=True), confidence)
     return Estimate(*(float(v[0]) for v in got))
 
 
@@ -184,11 +177,6 @@ def _budget(df: pd.DataFrame) -> pd.Series:
     return df["budget_tokens"].astype(float).fillna(df["budget_multiple"].astype(float))
 
 
-def _to_target(g: pd.DataFrame, column: str) -> np.ndarray:
-    reached = g["reached_target"].fillna(False).astype(bool) if "reached_target" in g else True
-    return g[column].astype(float).where(reached).to_numpy()
-
-
 LOWER_IS_BETTER = ("bits_per_token", "bits_per_byte", "mse", "loss", "perplexity")
 
 
@@ -240,19 +228,24 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE,
     n = np.bincount(ok["_study"], minlength=size)
     out["device"] = _joined(fin, "device", size)
     out["n_seeds"], out["n_failed"] = n, np.bincount(fin["_study"], minlength=size) - n
-    out["loss"], out["loss_lo"], out["loss_hi"] = _mean_ci(_moments(ok, "_study", "final_val_loss", size), confidence)
-    out["metric"], out["metric_lo"], out["metric_hi"] = _mean_ci(_moments(ok, "_study", "final_val_metric", size),
-                                                                 confidence)
+    out["repeats"] = _repeats(ok, size)
+    kappa = np.where(out["repeats"].to_numpy() >= 2, 0.0, KAPPA)  # the between-study variance term per study
+    loss = moments(ok, "_study", "final_val_loss", size)
+    out["loss"], out["loss_lo"], out["loss_hi"] = mom.mean_ci(loss, confidence, kappa)
+    out["loss_var"] = loss["var"].to_numpy()  # the seeds' variance: direct comparisons between budgets
+    out["loss_lo"] = np.maximum(out["loss_lo"], 0.0)  # a loss is never negative
+    out["metric"], out["metric_lo"], out["metric_hi"] = mom.mean_ci(moments(ok, "_study", "final_val_metric", size),
+                                                                 confidence, kappa)
     parts = fin[["_study", "simulated"]].dropna() if "simulated" in fin else fin.iloc[:0].assign(simulated="")
     parts = parts.assign(simulated=parts["simulated"].astype(str).str.split(",")).explode("simulated")
     out["simulated"] = [v or None for v in _joined(parts[parts["simulated"] != ""], "simulated", size)]
     out["metric_name"] = head["val_metric_name"].to_numpy() if "val_metric_name" in head else None
-    out["flags"] = _flags(ok, out, spaces)
     is_base = (out["method"] == baseline).to_numpy()
     losses = ok.rename(columns={"final_val_loss": "loss"})
+    single = out.assign(_single=kappa > 0).groupby(keys[:3], sort=False)["_single"].any()  # a scale's studies
     table = speedup_tables(base.rename(columns={"final_val_loss": "loss"})[[*keys[:3], "budget", "loss"]],
                            losses.loc[losses["method"] != baseline, [*keys[:3], "method", "budget", "loss"]],
-                           keys[:3], confidence)
+                           keys[:3], confidence, kappa={k: KAPPA * v for k, v in single.items()})
     su = out[[*keys[:3], "method", "budget"]].merge(table, on=[*keys[:3], "method", "budget"], how="left")
     has = su["kind"].notna().to_numpy() & ~is_base
     for col, src, empty in (("", "speedup", np.nan), ("_lo", "speedup_lo", np.nan), ("_hi", "speedup_hi", np.nan),
@@ -265,23 +258,32 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE,
     out.loc[mark, ["data_speedup", "data_speedup_kind", "data_speedup_text"]] = [1.0, "baseline", "1.00x (baseline)"]
     lower = (fin["val_metric_name"].isin(LOWER_IS_BETTER).groupby(fin["_study"]).any().to_numpy()
              if "val_metric_name" in fin else np.zeros(size, bool))
+    accuracy = (out["metric_name"] == "accuracy").to_numpy()
+    out["test_var"] = np.where(accuracy, testset.paired_variance(ok, base, cells, size), np.nan)
     ones = np.ones(size)  # +1: baseline - method (less loss, less forgetting); -1: method - baseline
-    for name, column, sign in (("loss_delta", "final_val_loss", ones), ("metric_delta", "final_val_metric",
-                               np.where(lower, 1.0, -1.0)), ("forgetting_delta", "forgetting", ones)):
-        m, b = _moments(ok, "_study", column, size), _theirs(base, column, cells)
-        out[name], out[f"{name}_lo"], out[f"{name}_hi"] = _welch_diff(m, b, confidence, sign)
-    for name, column in (("steps", "steps_to_target"), ("time", "time_to_target_s"),
-                         ("energy", "energy_to_target_j")):
-        target = ok.assign(_v=_to_target(ok, column))
-        m = _moments(target, "_study", "_v", size, log=True)
-        b = _theirs(target[target["method"] == baseline], "_v", cells, log=True)
-        out[f"{name}_ratio"], out[f"{name}_ratio_lo"], out[f"{name}_ratio_hi"] = _ratio(b, m, confidence)
-        out[f"{name}_reached"] = target["_v"].notna().groupby(target["_study"]).mean().reindex(range(size)).to_numpy()
+    for name, column, sign, extra in (
+            ("loss_delta", "final_val_loss", ones, 0.0),
+            ("metric_delta", "final_val_metric", np.where(lower, 1.0, -1.0), np.nan_to_num(out["test_var"])),
+            ("forgetting_delta", "forgetting", ones, 0.0)):
+        m, b = moments(ok, "_study", column, size), _theirs(base, column, cells)
+        out[name], out[f"{name}_lo"], out[f"{name}_hi"] = _welch_diff(m, b, confidence, sign, kappa, extra)
+    for end in ("metric", "metric_lo", "metric_hi"):  # an accuracy lies in [0, 1], a difference of two in [-1, 1]
+        out[end] = np.where(accuracy, np.clip(out[end], 0.0, 1.0), out[end])
+        delta = end.replace("metric", "metric_delta")
+        out[delta] = np.where(accuracy, np.clip(out[delta], -1.0, 1.0), out[delta])
+    for name in to_target.COLUMNS:
+        got = to_target.ratios(base, ok, cells, size, name, confidence, kappa)
+        out[f"{name}_ratio"], out[f"{name}_ratio_lo"], out[f"{name}_ratio_hi"] = got["point"], got["lo"], got["hi"]
+        out[f"{name}_ratio_kind"] = got["kind"]
+        reached = ok["reached_target"].astype("boolean").fillna(False) if "reached_target" in ok else False
+        out[f"{name}_reached"] = pd.Series(reached, index=ok.index, dtype=float).groupby(ok["_study"]).mean().reindex(
+            range(size)).to_numpy()
     for name, column in (("overhead", "step_time_ms_p50"), ("memory", "peak_mem_bytes")):
-        m = _moments(ok, "_study", column, size, log=True)
+        m = moments(ok, "_study", column, size, log=True)
         b = _theirs(base, column, cells, log=True)
-        out[f"{name}_ratio"], out[f"{name}_ratio_lo"], out[f"{name}_ratio_hi"] = _ratio(m, b, confidence)
+        out[f"{name}_ratio"], out[f"{name}_ratio_lo"], out[f"{name}_ratio_hi"] = ratio(m, b, confidence)
     out["energy_quality"] = _energy_quality(ok, size)
+    out["flags"] = _flags(ok, out, spaces)
     if "bytes_communicated" in fin and fin["bytes_communicated"].notna().any():
         out = _communication(out, ok, base, cells, confidence)
     return out
@@ -290,78 +292,23 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE,
 # --------------------------------------------------------------------------- per-study moments, vectorised
 
 
-def _moments(frame: pd.DataFrame, code: str, column: str, size: int, log: bool = False) -> pd.DataFrame:
-    """Per group code 0..size-1: n, mean, var (ddof 1; exactly 0 when the values are equal) of the non-NaN
-    values of ``column``; with ``log``, of their logs, and neg/zero (some value < 0 / == 0: no ratio).
-    numpy bincounts over the integer codes (a pandas groupby costs milliseconds per call)."""
-    v = frame[column].to_numpy(float, na_value=np.nan) if column in frame else np.full(len(frame), np.nan)
-    c = frame[code].to_numpy(np.int64)
-    out = {}
-    if log:
-        with np.errstate(invalid="ignore"):
-            out["neg"] = np.bincount(c[v < 0], minlength=size) > 0
-            out["zero"] = np.bincount(c[v == 0], minlength=size) > 0
-        with np.errstate(divide="ignore", invalid="ignore"):
-            v = np.log(np.where(v > 0, v, np.nan))
-    keep = ~np.isnan(v)
-    order = np.argsort(c[keep], kind="stable")
-    c, v = c[keep][order], v[keep][order]
-    n = np.bincount(c, minlength=size)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = np.bincount(c, v, size) / n
-        var = np.where(n >= 2, np.bincount(c, (v - mean[c]) ** 2, size) / (n - 1), np.nan)
-    if len(c):
-        starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
-        equal = np.maximum.reduceat(v, starts) == np.minimum.reduceat(v, starts)
-        var[c[starts][equal & (n[c[starts]] >= 2)]] = 0.0
-    return pd.DataFrame({"n": n, "mean": mean, "var": var, **out})
-
-
 def _theirs(base: pd.DataFrame, column: str, cells: np.ndarray, log: bool = False) -> pd.DataFrame:
     """The baseline's moments beside each study (``cells``: each study's (suite, workload, scale, budget) code)."""
-    return _moments(base, "_cell", column, int(cells.max()) + 1, log).iloc[cells]
+    return moments(base, "_cell", column, int(cells.max()) + 1, log).iloc[cells]
 
 
-def _welch_arrays(b: pd.DataFrame, m: pd.DataFrame, confidence: float):
-    """``_welch`` on moments: mean(m) - mean(b) with its Welch t interval, per row (NaN without data)."""
-    nb, nm = b["n"].to_numpy(float), m["n"].to_numpy(float)
-    point = m["mean"].to_numpy(float) - b["mean"].to_numpy(float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        vb, vm = b["var"].to_numpy(float) / nb, m["var"].to_numpy(float) / nm
-        s = vb + vm
-        df = s**2 / (vb**2 / (nb - 1) + vm**2 / (nm - 1))
-        half = _t(confidence, np.where(s > 0, df, 1.0)) * np.sqrt(s)
-    half = np.where(s == 0, 0.0, half)
-    few = (nb < 2) | (nm < 2)
-    none = (nb == 0) | (nm == 0)
-    point = np.where(none, np.nan, point)
-    return point, np.where(few | none, np.nan, point - half), np.where(few | none, np.nan, point + half)
-
-
-def _welch_diff(m, b, confidence, sign):
+def _welch_diff(m, b, confidence, sign, kappa=0.0, extra=0.0):
     """``difference_ci`` per row, times ``sign`` (+1: baseline - method, -1: method - baseline)."""
-    point, lo, hi = _welch_arrays(m, b, confidence)  # mean(b) - mean(m)
+    point, lo, hi = welch(m, b, confidence, kappa, extra)  # mean(b) - mean(m)
     return (point * sign, np.where(sign > 0, lo, -hi), np.where(sign > 0, hi, -lo))
 
 
-def _ratio(b, m, confidence):
-    """``ratio_ci(b values, m values)`` per row: mean(b) / mean(m) of geometric means with its interval."""
-    point, lo, hi = (np.exp(v) for v in _welch_arrays(m, b, confidence))
-    bad = b["neg"].fillna(False).to_numpy(bool) | m["neg"].fillna(False).to_numpy(bool) | b["zero"].fillna(
-        False).to_numpy(bool)
-    inf = ~bad & m["zero"].fillna(False).to_numpy(bool) & (b["n"].to_numpy() > 0)
-    point = np.where(inf, np.inf, point)
-    lo, hi = np.where(inf, np.nan, lo), np.where(inf, np.nan, hi)
-    return np.where(bad, np.nan, point), np.where(bad, np.nan, lo), np.where(bad, np.nan, hi)
-
-
-def _mean_ci(mom: pd.DataFrame, confidence: float):
-    """``mean_ci`` per row of moments."""
-    n, mean, var = mom["n"].fillna(0).to_numpy(float), mom["mean"].to_numpy(float), mom["var"].to_numpy(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        half = np.where(var > 0, _t(confidence, np.maximum(n - 1, 1)) * np.sqrt(var / n), 0.0)
-    lo, hi = np.where(n < 2, np.nan, mean - half), np.where(n < 2, np.nan, mean + half)
-    return np.where(n == 0, np.nan, mean), lo, hi
+def _repeats(ok: pd.DataFrame, size: int) -> np.ndarray:
+    """Per study: how many repeated tuning studies its final rows come from (rows without ``repeat``: one)."""
+    if "repeat" not in ok:
+        return np.ones(size, int)
+    pairs = ok[["_study"]].assign(r=ok["repeat"].fillna(0)).drop_duplicates()
+    return np.maximum(np.bincount(pairs["_study"], minlength=size), 1)
 
 
 def _joined(frame: pd.DataFrame, column: str, size: int) -> list[str]:
@@ -392,7 +339,10 @@ def _flags(ok: pd.DataFrame, out: pd.DataFrame, spaces: dict | None) -> list[str
     single seed; under-trained regime (budget < 1x Chinchilla); possibly undertuned (the tuned value of a
     hyperparameter within EDGE_SHARE of its search range's end: the optimum may lie outside it; the space
     recorded with the trial, else ``spaces`` = {method: search space}); contended machine (load above the
-    cores during a trial: its time and energy are unreliable)."""
+    cores during a trial: its time and energy are unreliable); tuning noise assumed (one tuning study: its intervals
+    carry the between-study term ``KAPPA``, an assumption, not a measurement: ``tuning.repeats`` measures it);
+    test-set variance not measured (an accuracy without per-example results: its difference's interval is the
+    seeds' alone)."""
     size, by = len(out), ok["_study"]
     column = lambda name: ok[name] if name in ok else pd.Series(np.nan, index=ok.index)  # noqa: E731
     chance = column("chance_loss").astype(float).groupby(by).first().reindex(range(size)).to_numpy()
@@ -403,13 +353,17 @@ def _flags(ok: pd.DataFrame, out: pd.DataFrame, spaces: dict | None) -> list[str
     tuned = column("hparams_json").groupby(by).first().reindex(range(size)).tolist()
     recorded = column("search_space_json").groupby(by).first().reindex(range(size)).tolist()
     result = []
-    for n, method, multiple, died, hp, own, contended in zip(out["n_seeds"], out["method"], out["budget_multiple"],
-                                                              dead, tuned, recorded, busy, strict=True):
+    single = (out["repeats"] < 2).to_numpy() & (out["n_seeds"] > 0).to_numpy()
+    no_test = ((out["metric_name"] == "accuracy") & out["test_var"].isna()).to_numpy()
+    for n, method, multiple, died, hp, own, contended, one_study, untested in zip(
+            out["n_seeds"], out["method"], out["budget_multiple"], dead, tuned, recorded, busy, single, no_test,
+            strict=True):
         space = space_from_json(own) if isinstance(own, str) else (spaces or {}).get(method)
         edge = bool(space) and isinstance(hp, str) and any(_on_edge(json.loads(hp).get(k), s) for k, s in space.items())
         result.append(", ".join(name for name, on in (
             ("did not learn", n > 0 and died), ("single seed", n < 2), ("under-trained regime", float(multiple) < 1),
-            ("possibly undertuned", n > 0 and edge), ("contended machine", contended)) if on))
+            ("possibly undertuned", n > 0 and edge), ("contended machine", contended),
+            ("tuning noise assumed", one_study), ("test-set variance not measured", untested)) if on))
     return result
 
 
@@ -425,18 +379,21 @@ def _energy_quality(ok: pd.DataFrame, size: int) -> np.ndarray:
 
 def _communication(out: pd.DataFrame, ok: pd.DataFrame, base: pd.DataFrame, cells: np.ndarray, confidence: float
                    ) -> pd.DataFrame:
-    """The communication columns (see ``leaderboard``)."""
+    """The communication columns (see ``leaderboard``); ``comm_ratio_exact``: the bytes did not vary across either
+    side's seeds (counted, not sampled: the ratio is exact, not an interval)."""
     size = len(out)
-    m = _moments(ok, "_study", "bytes_communicated", size, log=True)
+    m = moments(ok, "_study", "bytes_communicated", size, log=True)
     b = _theirs(base, "bytes_communicated", cells, log=True)
-    point, lo, hi = _ratio(b, m, confidence)
+    point, lo, hi = ratio(b, m, confidence)
+    exact = (m["var"].to_numpy() == 0) & (b["var"].to_numpy() == 0) & np.isfinite(point)
     sim = ok["simulated"].fillna("").astype(str).str.contains("communication") if "simulated" in ok else \
         pd.Series(False, index=ok.index)
     return out.assign(
         bytes_communicated=ok["bytes_communicated"].astype(float).groupby(ok["_study"]).mean().reindex(
             range(size)).to_numpy(),
         communication_simulated=sim.groupby(ok["_study"]).any().reindex(range(size), fill_value=False).to_numpy(bool),
-        comm_ratio=point, comm_ratio_lo=lo, comm_ratio_hi=hi, comm_ratio_at_loss=point * out["data_speedup"],
+        comm_ratio=point, comm_ratio_lo=lo, comm_ratio_hi=hi, comm_ratio_exact=exact,
+        comm_ratio_at_loss=point * out["data_speedup"],
         comm_ratio_at_loss_lo=lo * out["data_speedup_lo"], comm_ratio_at_loss_hi=hi * out["data_speedup_hi"])
 
 

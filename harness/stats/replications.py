@@ -114,3 +114,27 @@ def beside(method: str, claim, published, brief: bool = False) -> str:
         text = nearest_text(rows[rows["metric"] == "data"], claim.scale_params, brief)  # equal batch sizes
         return f"{text} [data speedup: steps at equal batch size]"
     return nearest_text(mine, claim.scale_params, brief)
+
+
+def trend_text(method: str, claims, published) -> str:
+    """The published trend across the scales of ``claims`` (one claim per model size, e.g. Muon's 1.4x at 0.1B and
+    1.1x at 1.2B): the figures nearest each claim's size, small to large, and their direction; "" when fewer than
+    two sizes have one."""
+    steps = []
+    for claim in sorted(claims, key=lambda c: c.scale_params or 0):
+        if claim.metric not in ("data", "steps") or not claim.scale_params:
+            continue
+        rows = replications(method, claim.baseline, published.losses, published.reported, published.records)
+        rows = rows[rows["speedup"].notna() & rows["params"].notna() & (rows["kind"] == "value")]
+        if rows.empty:
+            continue
+        gap = (np.log(rows["params"].astype(float)) - np.log(claim.scale_params)).abs()
+        near = rows[rows["scale"] == rows.loc[gap.idxmin(), "scale"]]
+        if not steps or steps[-1][0] != near["scale"].iloc[0]:
+            steps.append((near["scale"].iloc[0], near["speedup"].min(), near["speedup"].max()))
+    if len(steps) < 2:
+        return ""
+    span = lambda lo, hi: f"{lo:.2f}x" if abs(hi - lo) < 0.005 else f"{lo:.2f}-{hi:.2f}x"  # noqa: E731
+    first, last = (steps[0][1] + steps[0][2]) / 2, (steps[-1][1] + steps[-1][2]) / 2
+    way = "falls" if last < first else "rises" if last > first else "flat"
+    return " → ".join(f"{span(lo, hi)} at {scale}" for scale, lo, hi in steps) + f" ({way} with scale)"

@@ -206,26 +206,30 @@ def _weights(x, b, pos):
     return seg, np.clip(np.where(bb > 0, curved, t / h), 0.0, 1.0)
 
 
-def _statistic(pos, b, x, n, ybar, mbar, s2b, dfb, ss, ssm, nm, alpha, variance):
-    """t(x) and its two-sided quantile at positions ``pos`` (R, P) (see the module docstring)."""
+def _statistic(pos, b, x, n, ybar, mbar, s2b, dfb, ss, ssm, nm, alpha, variance, kappa):
+    """t(x) and its two-sided quantile at positions ``pos`` (R, P) (see the module docstring). ``kappa`` (R,): each
+    budget's mean and the method's also carry one study's tuning noise of kappa times the seed variance."""
     seg, w = _weights(x, b, pos)
     rows = np.arange(len(pos))[:, None]
     n0, n1 = n[rows, seg], n[rows, seg + 1]
-    w0, w1 = (1 - w) ** 2 / n0, w ** 2 / n1
+    k = kappa[:, None]
+    w0, w1 = (1 - w) ** 2 * (1 / n0 + k), w ** 2 * (1 / n1 + k)
+    nm_eff = 1 / (1 / nm + kappa)  # the method's mean: var·(1/nm + kappa) = var / nm_eff
     diff = mbar[:, None] - ((1 - w) * ybar[rows, seg] + w * ybar[rows, seg + 1])
     with np.errstate(invalid="ignore", divide="ignore"):
         if variance in ("pooled", "pooled_base"):
             df = dfb + nm - 1
             s2 = (ss.sum(1) + ssm) / df
-            var, dfv = s2[:, None] * (w0 + w1 + 1 / nm[:, None]), np.broadcast_to(df[:, None], w.shape)
+            var, dfv = s2[:, None] * (w0 + w1 + 1 / nm_eff[:, None]), np.broadcast_to(df[:, None], w.shape)
         if variance == "pooled_base":  # pooled only in rows with a single method seed (no variance of its own)
-            A, B = s2b[:, None] * (w0 + w1), (ssm / (nm - 1) / nm)[:, None]
+            A, B = s2b[:, None] * (w0 + w1), (ssm / (nm - 1) / nm_eff)[:, None]
             single = (nm < 2)[:, None]
             var, dfv = np.where(single, var, A + B), np.where(single, dfv, (A + B) ** 2 / (
                 A ** 2 / dfb[:, None] + B ** 2 / (nm - 1)[:, None]))
         if variance == "welch":
             v = ss / (n - 1)
-            terms = [v[rows, seg] * w0, v[rows, seg + 1] * w1, np.broadcast_to((ssm / (nm - 1) / nm)[:, None], w.shape)]
+            terms = [v[rows, seg] * w0, v[rows, seg + 1] * w1,
+                     np.broadcast_to((ssm / (nm - 1) / nm_eff)[:, None], w.shape)]
             dfs = [(n - 1)[rows, seg], (n - 1)[rows, seg + 1], np.broadcast_to((nm - 1)[:, None], w.shape)]
             var = sum(terms)
             dfv = var ** 2 / sum(np.where(tm > 0, tm ** 2 / d, 0) for tm, d in zip(terms, dfs, strict=True))
@@ -248,10 +252,12 @@ def _zoom(pos, t, q):
     return pos[rows, a][:, None] + (pos[rows, z] - pos[rows, a])[:, None] * np.linspace(0, 1, 4 * GRID)[None]
 
 
-def estimate_rows(x, Y, M, xm, confidence=0.95, variance=VARIANCE, shape=True, b=None):
+def estimate_rows(x, Y, M, xm, confidence=0.95, variance=VARIANCE, shape=True, b=None, kappa=0.0):
     """Vectorised core. x (k,) sorted log budgets, Y (R, S_b, k) baseline losses, M (R, S_m) method
     losses (NaN = missing seed; every budget needs one finite seed per row), xm (R,) log method
-    budget. Returns a dict of arrays: point, lo, hi, kind, open_lo, open_hi, b (speedups, not logs)."""
+    budget; ``kappa`` (scalar or (R,)): the between-study variance term (0: the seeds are whole repeated tuning
+    studies, or tuning noise is ignored). Returns a dict of arrays: point, lo, hi, kind, open_lo, open_hi, b
+    (speedups, not logs)."""
     n, nm = np.isfinite(Y).sum(1).astype(float), np.isfinite(M).sum(1).astype(float)
     ybar, mbar = np.nanmean(Y, 1), np.nanmean(M, 1)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -263,7 +269,8 @@ def estimate_rows(x, Y, M, xm, confidence=0.95, variance=VARIANCE, shape=True, b
         b = shape_exponent(x, ybar, n, s2b, dfb) if shape else np.zeros(len(ybar))
     xp, kind = point_x(x, isotonic_decreasing(ybar, n), mbar, b)
     pos = _shape_w(x, b, np.linspace(0.0, 1.0, GRID))[0]
-    args = (b, x, n, ybar, mbar, s2b, dfb, ss, ssm, nm, 1 - confidence, variance)
+    kappa = np.broadcast_to(np.asarray(kappa, float), ybar.shape[:1])
+    args = (b, x, n, ybar, mbar, s2b, dfb, ss, ssm, nm, 1 - confidence, variance, kappa)
     t, q, var = _statistic(pos, *args)
     coarse = invert(pos, t, q)
     fine = _zoom(pos, t, q)  # the accepted set (or the sign change of t) again at 4 x GRID resolution
@@ -280,7 +287,7 @@ def estimate_rows(x, Y, M, xm, confidence=0.95, variance=VARIANCE, shape=True, b
     return dict(point=point, lo=lo, hi=hi, kind=kind, open_lo=open_lo, open_hi=open_hi, b=b)
 
 
-def estimate_many(d, Y, method_budgets, M, confidence=0.95, variance=VARIANCE) -> dict:
+def estimate_many(d, Y, method_budgets, M, confidence=0.95, variance=VARIANCE, kappa=0.0) -> dict:
     """``estimate_speedup`` for R method budgets against baselines that share the budgets ``d`` (k,), sorted,
     positive, distinct: Y (R, S_b, k) baseline losses (every budget one finite seed per row), method_budgets
     (R,), M (R, S_m) method losses (NaN = missing). Returns a dict of arrays (point, lo, hi, kind, open_lo,
@@ -294,7 +301,8 @@ def estimate_many(d, Y, method_budgets, M, confidence=0.95, variance=VARIANCE) -
                b=np.zeros(R))
     if len(d) < 2 or not valid.any():
         return out
-    got = estimate_rows(np.log(d), Y[valid], M[valid], np.log(mb[valid]), confidence, variance)
+    kappa = np.broadcast_to(np.asarray(kappa, float), mb.shape)[valid]
+    got = estimate_rows(np.log(d), Y[valid], M[valid], np.log(mb[valid]), confidence, variance, kappa=kappa)
     for key, v in got.items():
         out[key][valid] = v
     # the baseline against itself (the method's seeds are the baseline's at one budget): 1.0 by definition
@@ -377,11 +385,12 @@ def _matrix(frame: pd.DataFrame, keys: list[str]) -> tuple[pd.DataFrame, np.ndar
     return frame[keys].drop_duplicates().reset_index(drop=True), losses
 
 
-def speedup_tables(baseline: pd.DataFrame, methods: pd.DataFrame, by: list[str], confidence: float = 0.95
-                   ) -> pd.DataFrame:
+def speedup_tables(baseline: pd.DataFrame, methods: pd.DataFrame, by: list[str], confidence: float = 0.95,
+                   kappa: dict | None = None) -> pd.DataFrame:
     """``speedup_table`` for every group of ``by`` at once (the leaderboard's path: one vectorised estimate per
     distinct set of baseline budgets). ``baseline``: by + budget, loss (a row per seed); ``methods``: by +
-    method + budget, loss. Returns by + method + ``TABLE_COLUMNS``."""
+    method + budget, loss; ``kappa``: {(by values): the between-study variance term} (default 0). Returns by +
+    method + ``TABLE_COLUMNS``."""
     keys = [*by, "method", "budget"]
     if methods.empty or baseline.empty:
         return pd.DataFrame(columns=[*by, "method", *TABLE_COLUMNS])
@@ -401,7 +410,8 @@ def speedup_tables(baseline: pd.DataFrame, methods: pd.DataFrame, by: list[str],
     for sig in {s for s in signature if s is not None}:
         at = np.flatnonzero([s == sig for s in signature])
         Y = np.stack([scales[rows["scale_key"].iat[i]][1] for i in at])
-        got = estimate_many(np.array(sig[2]), Y, rows["budget"].to_numpy(float)[at], losses[at], confidence)
+        k = [(kappa or {}).get(rows["scale_key"].iat[i], 0.0) for i in at]
+        got = estimate_many(np.array(sig[2]), Y, rows["budget"].to_numpy(float)[at], losses[at], confidence, kappa=k)
         for col, key in (("speedup", "point"), ("speedup_lo", "lo"), ("speedup_hi", "hi"), ("kind", "kind"),
                          ("open_lo", "open_lo"), ("open_hi", "open_hi"), ("b", "b")):
             rows.iloc[at, rows.columns.get_loc(col)] = got[key]

@@ -30,9 +30,10 @@ SCHEMA = pa.schema(
         # quality
         ("final_val_loss", _F), ("final_val_metric", _F), ("val_metric_name", _S),
         ("target_value", _F), ("chance_loss", _F), ("reached_target", _B),
-        # the final evaluation's correctness per example of a fixed test set (classification): the paired
-        # test-set sampling variance of an accuracy difference
-        ("eval_correct", pa.list_(_B)),
+        # the final evaluation's correctness per example of a fixed test set (classification), bit-packed
+        # (numpy.packbits, big-endian bit order), and how many examples: the paired test-set sampling variance
+        # of an accuracy difference
+        ("eval_correct", pa.binary()), ("eval_examples", _I),
         # continual workloads: average forgetting (Chaudhry et al. 2018) and per-task numbers
         ("forgetting", _F), ("task_metrics_json", _S),
         # cost
@@ -78,7 +79,7 @@ def _fits(have: pa.DataType, want: pa.DataType) -> bool:
         return True
     if pa.types.is_list(want):
         return (pa.types.is_list(have) or pa.types.is_large_list(have)) and _fits(have.value_type, want.value_type)
-    for kind in (pa.types.is_string, pa.types.is_integer, pa.types.is_boolean):
+    for kind in (pa.types.is_string, pa.types.is_integer, pa.types.is_boolean, pa.types.is_binary):
         if kind(want):
             return kind(have) or (kind is pa.types.is_string and pa.types.is_large_string(have))
     return pa.types.is_floating(have) or pa.types.is_integer(have)

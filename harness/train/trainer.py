@@ -275,7 +275,7 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
             for key, v in zip(curve, (step, seen, meter.elapsed_s(), meter.energy_so_far_j(), val_loss, value)):
                 curve[key].append(v)
             if not math.isfinite(val_loss):
-                raise Diverged(f"validation loss {val_loss} at step {step}")
+                raise Diverged(f"validation loss {val_loss} at step {step}", step)
             if meter.elapsed_s() > trial.time_limit_s:
                 raise TimeLimit(f"time limit {trial.time_limit_s}s passed at step {step}, {seen} of {budget} units")
             if seen < budget:
@@ -295,8 +295,7 @@ def _row(stepper: _Stepper, measured: dict, curve: dict, status: str, error: str
          val_metric, evaluated: dict) -> dict:
     """The trial's result row: the meter's columns, the outcome, the curve and what reaching the target cost."""
     task = stepper.task
-    reached = [i for i, v in enumerate(curve["val_loss"]) if v <= task.target]
-    first = reached[0] if reached else None
+    first, crossing = target_crossing(curve["val_loss"], task.target)
     done = step if status == "ok" else step - 1
     return {
         **measured,
@@ -315,12 +314,27 @@ def _row(stepper: _Stepper, measured: dict, curve: dict, status: str, error: str
         "steps_to_target": curve["step"][first] if first is not None else None,
         "time_to_target_s": curve["time_s"][first] if first is not None else None,
         "energy_to_target_j": curve["energy_j"][first] if first is not None else None,
+        "steps_to_target_lo": (curve["step"][first - 1] if first else 0) if first is not None else None,
+        "time_to_target_lo_s": (curve["time_s"][first - 1] if first else 0.0) if first is not None else None,
+        "energy_to_target_lo_j": (curve["energy_j"][first - 1] if first else 0.0) if first is not None else None,
+        "target_crossing": crossing,
         "optimizer_state_bytes": optimizer_state_bytes(stepper.opts),
         "data_fingerprint": task.data_fingerprint,
         **(evaluated if status == "ok" else {}),
         **_method_columns(stepper.hooks),
         **{f"curve_{k}": v for k, v in curve.items()},
     }
+
+
+def target_crossing(val_losses: list[float], target: float) -> tuple[int | None, float | None]:
+    """Where a curve first reaches ``target``: (the index of the first evaluation at or below it, or None; the
+    fraction of the way from the evaluation before it where the loss, linear between the two, crosses the target:
+    None when the first evaluation is already at or below it, so the crossing lies anywhere before it)."""
+    first = next((i for i, v in enumerate(val_losses) if v <= target), None)
+    if not first:
+        return first, None
+    above, below = val_losses[first - 1], val_losses[first]
+    return first, float((above - target) / (above - below)) if above > below else 1.0
 
 
 def _method_columns(hooks) -> dict:

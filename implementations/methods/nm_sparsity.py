@@ -151,6 +151,7 @@ CLAIMS = claim_table(
     ],
     factor=0.02,
     metric="quality",
+    form="up_to",
     baseline="nm_sparsity(recipe=sr_ste)",
     source="Bambhaniya et al., Progressive Gradient Flow, arXiv:2402.04744",
     suite="sparsity",

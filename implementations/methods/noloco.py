@@ -66,7 +66,7 @@ class NoLoCo(LocalWorkers):
 
 
 CLAIMS = claim_table(
-    [dict(factor=1.04, metric="steps", baseline="diloco")],
+    [dict(factor=1.04, metric="steps", baseline="diloco", form="up_to")],
     quote="Compared to DiLoCo, we also observe up to 4% faster convergence rate with wide range of model sizes and "
     "accelerator counts",
     setting="Llama 125M-6.8B, C4/Reddit, up to hundreds of accelerators (simulated workers here)",

@@ -80,7 +80,7 @@ def endpoint(
 SETTING = "continual pre-training on a task sequence (MAE on images, autoregressive LMs)"
 CLAIMS = claim_table(
     [
-        dict(quote=QUOTE, metric="quality", setting=SETTING + ": quality on all tasks at the end"),
+        dict(quote=QUOTE, metric="quality", setting=SETTING + ": quality on all tasks at the end", form="matches"),
         dict(quote="Recent works have adopted a repeated cosine annealing schedule for large-scale continual "
              "pre-training; however, these schedules (1) inherently cause forgetting during the re-warming phase",
              metric="forgetting", setting=SETTING + ": forgetting of the earlier tasks"),

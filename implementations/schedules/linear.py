@@ -35,7 +35,7 @@ def endpoint(warmup: float = 0.0) -> float:
 
 
 CLAIMS = claim_table(
-    [dict(factor=0.0, metric="quality", baseline="cosine")],
+    [dict(factor=0.0, metric="quality", baseline="cosine", form="matches")],
     quote="the linear-decay schedule matches or outperforms all commonly used default schedules including cosine "
     "annealing",
     setting="last iterate at equal budget; 10 deep-learning problems, LLMs, logistic regression; also against "

@@ -37,11 +37,11 @@ def endpoint(warmup: float = 0.0) -> float:
 
 CLAIMS = claim_table(
     [
-        dict(quote="REX outperforms the linear schedule in the low budget regime", baseline="linear",
+        dict(quote="REX outperforms the linear schedule in the low budget regime", baseline="linear", form="better",
              setting="low budgets (e.g. 1-10% of a full run); 7 settings, SGD and Adam"),
         dict(quote="while matching or exceeding the performance of several state-of-the-art learning rate "
              "schedules (linear, step, exponential, cosine, step decay on plateau, and OneCycle) in both high and "
-             "low budget regimes", baseline="cosine",
+             "low budget regimes", baseline="cosine", form="matches",
              setting="low and high budgets; 7 settings (vision, language, GANs), SGD and Adam"),
     ],
     factor=0.0,

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -131,7 +132,8 @@ def shuffled_batches(x: torch.Tensor, y: torch.Tensor, batch: int, seed: int) ->
 
 def classification(x_tr: torch.Tensor, y_tr: torch.Tensor, x_va: torch.Tensor, y_va: torch.Tensor, batch: int,
                    eval_chunk: int = 2048) -> dict:
-    """``loss``, ``sampled_loss``, ``batches`` and ``evaluate`` (val loss, accuracy) of a cross-entropy task.
+    """``loss``, ``sampled_loss``, ``batches`` and ``evaluate`` (val loss, accuracy, and each held-out example's
+    correctness: the paired test-set variance of an accuracy difference) of a cross-entropy task.
 
     Batches are reshuffled epochs of ``batch`` examples (the last partial batch dropped); a batch as
     large as the training set is the full batch every step. Evaluation runs in chunks of ``eval_chunk``
@@ -151,14 +153,16 @@ def classification(x_tr: torch.Tensor, y_tr: torch.Tensor, x_va: torch.Tensor, y
         return shuffled_batches(x_tr, y_tr, batch, batch_seed)
 
     @torch.no_grad()
-    def evaluate(m: nn.Module) -> tuple[float, float]:
+    def evaluate(m: nn.Module) -> tuple[float, float, dict]:
         device = next(m.parameters()).device
-        loss = correct = 0.0
+        loss, right = 0.0, []
         for i in range(0, len(x_va), eval_chunk):
             logits, y = m(x_va[i : i + eval_chunk].to(device)), y_va[i : i + eval_chunk].to(device)
             loss += F.cross_entropy(logits, y, reduction="sum").item()
-            correct += (logits.argmax(-1) == y).sum().item()
-        return loss / len(x_va), correct / len(x_va)
+            right.append((logits.argmax(-1) == y).cpu())
+        right = torch.cat(right)
+        packed = np.packbits(right.numpy()).tobytes()
+        return loss / len(x_va), right.float().mean().item(), {"eval_correct": packed, "eval_examples": len(right)}
 
     return {"loss": loss, "sampled_loss": sampled_loss, "batches": batches, "evaluate": evaluate}
 

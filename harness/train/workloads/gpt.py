@@ -109,18 +109,28 @@ def read_shard(path: Path) -> np.ndarray:
     return np.asarray(tokens)
 
 
+def shards(path: str, pattern: str) -> list[Path]:
+    """The shards of ``path`` that match ``pattern``, sorted; ``ValueError`` for one that is not a regular file
+    (reading a FIFO or a device would wait forever, or never end)."""
+    found = sorted(Path(path).glob(pattern))
+    for f in found:
+        if not f.is_file():
+            raise ValueError(f"data.path={path}: {f.name} is not a regular file (a FIFO, a device or a folder)")
+    return found
+
+
 def check_data(data: dict | None) -> None:
-    """``data.path``, when given, is a folder of ``*train*.bin`` and ``*val*.bin`` shards (checked before any trial)."""
+    """``data.path``, when given, is a folder of ``*train*.bin`` and ``*val*.bin`` shards, regular files (checked
+    before any trial)."""
     path = (data or {}).get("path")
-    if path and not (Path(path).is_dir() and any(Path(path).glob("*train*.bin")) and any(Path(path).glob("*val*.bin"))):
+    if path and not (Path(path).is_dir() and shards(path, "*train*.bin") and shards(path, "*val*.bin")):
         raise ValueError(f"data.path={path}: needs a folder with *train*.bin and *val*.bin shards")
 
 
 def load_tokens(path: str | None) -> tuple[np.ndarray, np.ndarray, int, str]:
     """(train tokens, val tokens, vocab size, fingerprint), read and hashed once per process while the shards'
     names, sizes and mtimes stay the same (the arrays are shared, read-only)."""
-    stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in sorted(Path(path).glob("*.bin"))) \
-        if path else ()
+    stamp = tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in shards(path, "*.bin")) if path else ()
     return _load_tokens(path or None, stamp)
 
 
@@ -132,8 +142,7 @@ def _load_tokens(path: str | None, stamp: tuple) -> tuple[np.ndarray, np.ndarray
         digest = hashlib.sha256(corpus.tobytes()).hexdigest()[:16]
         corpus.flags.writeable = False  # shared by every build of this process
         return corpus[:-n_val], corpus[-n_val:], 256, f"stdlib-py{sysconfig.get_python_version()}-{digest}"
-    folder = Path(path)
-    train_files, val_files = sorted(folder.glob("*train*.bin")), sorted(folder.glob("*val*.bin"))
+    train_files, val_files = shards(path, "*train*.bin"), shards(path, "*val*.bin")
     if not train_files or not val_files:
         raise FileNotFoundError(f"data.path={path}: needs *train*.bin and *val*.bin shards")
     train = np.concatenate([read_shard(f) for f in train_files])
