@@ -7,11 +7,20 @@ STAMP := $(VENV)/.installed
 
 .PHONY: setup lock demo test bench dashboard clean
 
-# requirements.lock pins every version; torch first, so the lock's torch==2.13.0 is the CPU build already there
+# Where torch==2.13.0 comes from (its install only: every other package comes from pip's usual index):
+#   TORCH_INDEX empty (the default): pip's usual index. From PyPI on Linux x86_64 that is the CUDA build, which
+#     brings several GB of nvidia-* wheels that requirements.lock does not list; on this development machine pip
+#     finds its local CPU file first (/opt/wheels/torch-2.13.0+cpu-...whl, through its pip config).
+#   make setup TORCH_INDEX=https://download.pytorch.org/whl/cpu   the CPU-only build from PyTorch's own index.
+# Both satisfy the lock's torch==2.13.0, and `pip check` below passes with either.
+TORCH_INDEX ?=
+TORCH_FROM := $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX))
+
+# requirements.lock pins every version; torch first, so that the lock's torch==2.13.0 finds the build chosen above
 $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q torch==2.13.0   # the CPU build; an unpinned torch pulls CUDA wheels
+	$(BIN)/python -m pip install -q torch==2.13.0 $(TORCH_FROM)
 	$(BIN)/python -m pip install -q -r requirements.lock
 	$(BIN)/python -m pip install -q -e . --no-deps
 	$(BIN)/python -m pip check   # a lock older than pyproject.toml fails here: run `make lock`

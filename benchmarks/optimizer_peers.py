@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 import paired
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from harness.contracts import registry
 from harness.contracts.interface import param_groups
@@ -150,10 +151,9 @@ def _po_adafactor(cls, g, hp, **kw):
 
 
 SAME = ""  # note of a peer that implements our algorithm
-ADAFACTOR_DIFF = (
-    "different variant (BigVision): eps1 = 1e-30 added to G^2 instead of clamping V at eps1^2 and mean(R) at eps1; "
-    "beta2_t capped at 0.999; step lr * max(eps2, RMS(w)) without torch's min(lr, 1/sqrt(t)); decay scaled by that "
-    "step, not lr")
+ADAFACTOR_DIFF = (  # BigVision's variant; with our defaults (wd = 0) the two coincide until beta2_t reaches 0.999
+    "differs: eps1 = 1e-30 added to G^2 (no clamps of V, mean(R)), beta2_t capped at 0.999 (from t = 5,624), "
+    "step lr max(eps2, RMS(w)) without min(lr, 1/sqrt(t)), decay scaled by that step")
 
 # ours -> {peer label: (note, builder(groups, hp) -> optimizer(s) or None when not installed)}
 PEERS: dict[str, dict[str, tuple[str, Callable]]] = {
@@ -195,7 +195,8 @@ PEERS: dict[str, dict[str, tuple[str, Callable]]] = {
             _decayed(g, hp), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]), shampoo_beta=hp["shampoo_beta"],
             eps=hp["eps"], precondition_frequency=hp["precondition_frequency"],
             max_precondition_dim=hp["max_precond_dim"], **kw)).items()},
-        "heavyball SOAP": ("differs: heavyball's SOAP (its preconditioner schedule, eps handling and update order)",
+        "heavyball SOAP": ("differs: Adam denominator max(sqrt(v^), eps), not sqrt(v^) + eps; first moment kept in "
+                           "the eigenbasis",
                            lambda g, hp: _hb("SOAP") and _hb("SOAP")(
                                _decayed(g, hp), lr=hp["lr"], betas=(hp["beta1"], hp["beta2"]),
                                precondition_frequency=hp["precondition_frequency"])),
@@ -244,10 +245,11 @@ class Contender:
     opts: list
     params: list
     grads: list
+    copy_grads: bool = False  # --check: a fresh copy each step (some peers write into p.grad)
 
     def step(self) -> None:
         for p, g in zip(self.params, self.grads, strict=True):
-            p.grad = g  # heavyball sets p.grad = None after its step
+            p.grad = g.clone() if self.copy_grads else g  # heavyball sets p.grad = None after its step
         for o in self.opts:
             o.step()
 
@@ -259,12 +261,13 @@ def _contender(label: str, note: str, build: Callable, shape: str, hp: dict, hes
         return None
     opts = list(built) if isinstance(built, list | tuple) else [built]
     params = [p for ps in groups.values() for p in ps]
-    if hessian:  # step 1 refreshes the Hessian estimate: gradients carrying their graph
-        for p in params:
+    if hessian:  # step 1 refreshes the Hessian estimate: gradients carrying their graph (math attention: twice
+        for p in params:  # differentiable, as the trainer's backward_context)
             p.grad = None
-        loss().backward(create_graph=True)
-        for o in opts:
-            o.step()
+        with sdpa_kernel(SDPBackend.MATH):
+            loss().backward(create_graph=True)
+            for o in opts:
+                o.step()
         for p in params:
             p.grad = p.grad.detach()
     return Contender(label, note, opts, params, [p.grad for p in params])
@@ -307,6 +310,11 @@ def _row(name, shape, times, ours, label, note) -> tuple[str, float]:
     return text, lo
 
 
+@torch.no_grad()
+def _diff(a: list, b: list) -> float:
+    return max(float((x - y).abs().max() / x.abs().max()) for x, y in zip(a, b, strict=True))
+
+
 def check(names) -> None:
     """Largest relative weight difference, ours vs each peer, after 4 float64 steps on a 24 x 16 weight."""
     print("| optimizer | peer | max relative difference after 4 float64 steps |")
@@ -314,12 +322,12 @@ def check(names) -> None:
     for name in names:
         cs = contenders(name, "24x16", torch.float64)
         for c in cs:
+            c.copy_grads = True
             for _ in range(4):
                 c.step()
         ours = cs[0].params
         for c in cs[1:]:
-            diff = max(float((a - b).abs().max() / a.abs().max()) for a, b in zip(ours, c.params, strict=True))
-            print(f"| {name} | {c.label} | {diff:.1e} |")
+            print(f"| {name} | {c.label} | {_diff(ours, c.params):.1e} |")
 
 
 def main() -> int:
@@ -344,12 +352,17 @@ def main() -> int:
     print("| optimizer | shape | ours ms | fastest peer | peer ms | ours / peer [95% CI] | note |")
     print("|---|---|---|---|---|---|---|")
     for name in names:
+        if name not in PEERS:
+            print(f"| {name} | | | — | | — | {NO_PEER.get(name, 'no peer installed')} |")
+            continue
+        # a round spans a whole preconditioner period (SOAP, Shampoo): every round holds one refresh
+        steps = max(args.steps, registry.get("optimizer", name).hparams({}).get("precondition_frequency", 0))
         for shape in args.shapes:
             cs = contenders(name, shape)
             if len(cs) == 1:
-                print(f"| {name} | {shape} | | — | | — | {NO_PEER.get(name, 'no peer installed')} |")
+                print(f"| {name} | {shape} | | — | | — | no peer installed |")
                 continue
-            times = rounds(cs, args.repeats, args.steps)
+            times = rounds(cs, args.repeats, steps)
             ours = statistics.median(times["ours"])
             notes = {c.label: c.note for c in cs[1:]}
             fastest = min(notes, key=lambda k: statistics.median(times[k]))

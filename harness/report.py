@@ -103,7 +103,10 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
             continue
         if f"{col}_lo" in table:
             digits = 4 if col == "loss" else 3 if col in WHERE_MEASURED else 2
-            out[header] = [_ci(r[col], r[f"{col}_lo"], r[f"{col}_hi"], digits) for _, r in table.iterrows()]
+            exact = table[f"{col}_exact"] if f"{col}_exact" in table else pd.Series(False, index=table.index)
+            out[header] = [f"{r[col]:.{digits}f} (exact)" if flag is True else
+                           _ci(r[col], r[f"{col}_lo"], r[f"{col}_hi"], digits)
+                           for (_, r), flag in zip(table.iterrows(), exact, strict=True)]
         else:
             out[header] = table[col]
     if "bytes_communicated" in table:

@@ -105,6 +105,9 @@ def suite_spec(method: str, suite: str, mine, rest: list[str]) -> RunSpec:
     kind = find_method(method).kind
     baselines = list(dict.fromkeys(c.baseline for c in mine if c.baseline != method and _known(kind, c.baseline)))
     spec = config.load([f"suite={suite}", f"method={','.join(dict.fromkeys([method, *baselines]))}", *rest])
+    direct = {c.baseline for c in mine if c.metric in claims.DIRECT_METRICS} & set(baselines)
+    if len(direct) == 1 and spec.baseline not in direct:  # the designed budgets go to the claims' own baseline
+        spec = replace(spec, baseline=direct.pop())  # (the baseline is not part of a trial's identity)
     return design_budgets(spec, mine)
 
 
@@ -125,7 +128,7 @@ def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run
         rows, problems = store.read_results(Path(spec.results), spec.name, columns=report.ROW_COLUMNS)
         for p in problems:
             print(f"warning: skipped unreadable results file {p}")
-        rows = rows[rows["study_id"].isin({t.study_id for t in expand(spec)})]
+        rows = _pooled(rows, spec)
         per_budget, summary = engine.judge(rows, method, mine, start=start, spaces=report.spaces(rows))
         todo = _undecided(summary, per_budget) if run else []
         if not todo or units >= cap:
@@ -135,6 +138,15 @@ def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run
         for workload, scale in todo:  # one more unit, only where a verdict is still open
             run_suite(replace(_one_more(spec, workload, scale), tuning=tuning), show=show)
         spec = replace(spec, tuning=tuning)
+
+
+def _pooled(rows: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
+    """The stored rows a verdict pools (``engine.POOL``): every row of the spec's methods at its workloads and
+    scales, whichever run stored it (the dashboard judges the same rows)."""
+    where = {(w, s) for w, ws in spec.workloads.items() for s in ws.scales}
+    keep = rows["method"].isin({spec.baseline, *spec.methods}) & pd.Series(
+        [k in where for k in zip(rows["workload"], rows["scale"], strict=True)], index=rows.index, dtype=bool)
+    return rows[keep]
 
 
 def _with_published(summary: pd.DataFrame, mine, method: str, data, brief: bool = False) -> pd.DataFrame:

@@ -121,7 +121,8 @@ def test_executor_keys_in_a_real_process(cli, quad, tmp_path, args):
 def test_corrupt_results_file_is_reported_with_its_path_and_skipped(tmp_path, capsys):
     from harness import store
 
-    store.write_row(tmp_path, {"trial_id": "a", "suite": "s", "method": "adamw", "status": "ok"})
+    store.write_row(tmp_path, {"trial_id": "a", "suite": "s", "study_id": "st", "phase": "tune", "method": "adamw",
+                               "seed": 0, "status": "ok", "final_val_loss": 1.0})
     bad = tmp_path / "suite=s" / "b.parquet"
     bad.write_bytes(b"PAR1 truncated")
     assert main(["report", f"results={tmp_path}"]) == 0

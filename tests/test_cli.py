@@ -136,3 +136,29 @@ def test_the_defaults_file_is_the_specification():
 
     regenerate = "python -m harness.spec > suites/_defaults.yaml"
     assert (SUITES / "_defaults.yaml").read_text() == defaults_yaml(), regenerate
+
+
+@pytest.mark.parametrize("args, words", [
+    (["run", "-hx"], ["ignored explicit argument 'x'", "harness run --help"]),  # argparse's usage, once
+    (["-hx"], ["ignored explicit argument 'x'"]),
+    (["nonesuch"], ["invalid choice: 'nonesuch'"]),
+    (["dashboard", "port=99999"], ["port must be a number from 1 to 65535, got '99999'"]),
+    (["dashboard", "port=0"], ["from 1 to 65535"]),
+    (["dashboard", "port=８５"], ["from 1 to 65535"]),  # digits, but not ASCII ones
+    (["dashboard", "results=/nonexistent/results"], ["no results folder at /nonexistent/results"]),
+    (["report", "suite=a/../../x"], ["suite=a/../../x: a suite's name"]),
+    (["compact", "suite=.."], ["suite=..: a suite's name"]),
+])
+def test_what_argparse_and_streamlit_used_to_answer_is_one_line(capsys, args, words):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("harness: error: ") and all(w in err for w in words), err
+
+
+@pytest.mark.parametrize("command, keys", [("report", ["results", "suite"]), ("compact", ["results", "suite"]),
+                                           ("dashboard", ["results", "port", "host"])])
+def test_every_subcommand_help_lists_its_keys(capsys, command, keys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = capsys.readouterr().out.split("keys (key=value):")[1]
+    assert [line.split()[0] for line in text.strip().splitlines()] == keys

@@ -67,7 +67,7 @@ def test_report_shows_bytes_labelled_simulated():
     df = _rows({"data_parallel": 4000, "streaming_diloco": 20}, {"data_parallel": 1.0, "streaming_diloco": 1.0})
     shown = readable(leaderboard(df, baseline="data_parallel"))
     assert "4e+03 (simulated)" in shown["bytes sent"].tolist()
-    assert shown["baseline / method bytes"].str.startswith("200.00 [200.00, 200.00]").sum() == 4
+    assert (shown["bytes: baseline ÷ method"] == "200.00 (exact)").sum() == 4  # counted bytes: no interval
     real = readable(leaderboard(df.assign(simulated=None), baseline="data_parallel"))
     assert "4e+03" in real["bytes sent"].tolist()
 

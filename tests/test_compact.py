@@ -9,6 +9,8 @@ import threading
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from harness import report, store
@@ -191,3 +193,114 @@ def test_harness_compact_command(tmp_path, cli):
     assert done.returncode == 0 and "suite s: 6 rows in one compacted file" in done.stdout
     assert cli("compact", f"results={tmp_path}").stdout.startswith("Nothing to compact")
     assert cli("compact", f"results={tmp_path / 'none'}").returncode == 2
+
+
+# ------------------------------------------------------------------ issue 29: what compaction meets on disk
+
+
+def parts(results: Path) -> list[Path]:
+    return compact.files(results / "suite=s")[0]
+
+
+def test_a_corrupt_compacted_part_is_set_aside_and_later_compactions_work(tmp_path):
+    fill(tmp_path)
+    compact.compact(tmp_path)
+    part = parts(tmp_path)[0]
+    part.write_bytes(part.read_bytes()[:200])  # truncated: no footer
+    store.write_row(tmp_path, row("t7", 7.0))
+    warnings = []
+    assert compact.compact(tmp_path, warnings=warnings) == {"s": 1}
+    assert len(warnings) == 1 and str(part) in warnings[0] and "its rows are lost" in warnings[0]
+    assert (part.parent / f"{part.name}.unreadable").exists() and part not in parts(tmp_path)
+    assert snapshot(tmp_path) == [("t7", 7.0)]  # the lost trials are not stored: they run again
+    store.write_row(tmp_path, row("t8", 8.0))
+    assert compact.compact(tmp_path) == {"s": 2}
+
+
+def test_rows_of_a_part_that_are_not_whole_trials_are_left_out_and_the_part_kept(tmp_path):
+    fill(tmp_path, 2)
+    folder = tmp_path / "suite=s"
+    bad = pa.table({"trial_id": ["x"], "status": ["ok"]})  # an older compaction merged a file that was no trial
+    good = pa.Table.from_pylist([row("t5", 5.0)])
+    part = folder / f"{compact.PREFIX}00000000000000000001-1.parquet"
+    pq.write_table(pa.concat_tables([good, bad], promote_options="default"), part)
+    df, problems = store.read_results(tmp_path)
+    assert sorted(df["trial_id"]) == ["t0", "t1", "t5"] and "1 rows are not whole trials" in problems[0]
+    assert "x" not in store.stored_ids(tmp_path, "s")  # its trial runs again
+    warnings = []
+    assert compact.compact(tmp_path, warnings=warnings) == {"s": 3}
+    assert "not whole trials (no suite): left out" in warnings[0] and (folder / f"{part.name}.unreadable").exists()
+    assert [t for t, _ in snapshot(tmp_path)] == ["t0", "t1", "t5"]
+
+
+def test_small_files_that_are_not_trials_stay_out_of_compaction(tmp_path):
+    fill(tmp_path, 2)
+    folder = tmp_path / "suite=s"
+    pq.write_table(pa.table({"trial_id": ["m"], "status": ["ok"]}), folder / "m.parquet")
+    (folder / "o.parquet").write_bytes((folder / "t0.parquet").read_bytes())  # t0's row under another name
+    warnings = []
+    assert compact.compact(tmp_path, warnings=warnings) == {"s": 2}
+    assert [p.name for p in compact.files(folder)[1]] == ["m.parquet", "o.parquet"]
+    assert len(warnings) == 2 and all("not merged" in w for w in warnings)
+
+
+def test_a_full_disk_or_a_read_only_folder_is_one_error_and_leaves_no_temporary_file(tmp_path, monkeypatch):
+    import errno
+
+    from harness.errors import StoreError
+
+    fill(tmp_path)
+
+    def names() -> list[str]:
+        return sorted(n for n in os.listdir(tmp_path / "suite=s") if n != ".compact.lock")
+
+    before = names()
+
+    def full(*_a, **_k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def read_only(*_a, **_k):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    for target, words in (((pq.ParquetWriter, "write_table", full), "No space left on device"),
+                          ((compact.os, "replace", read_only), "Permission denied")):
+        with monkeypatch.context() as m:
+            m.setattr(*target)
+            with pytest.raises(StoreError, match=f"cannot compact .*suite=s: {words}; nothing in it was changed"):
+                compact.compact(tmp_path)
+        assert names() == before  # no .compacted-*.parquet.tmp
+    if os.geteuid() != 0:  # root writes into a read-only folder
+        (tmp_path / "suite=s").chmod(0o555)
+        try:
+            with pytest.raises(StoreError, match="Permission denied"):
+                compact.compact(tmp_path)
+        finally:
+            (tmp_path / "suite=s").chmod(0o755)
+    assert compact.compact(tmp_path) == {"s": 6}
+
+
+def test_a_stale_compaction_temporary_file_is_removed_before_a_run(tmp_path):
+    fill(tmp_path, 1)
+    stale, live = (tmp_path / "suite=s" / f".{compact.PREFIX}{n}.parquet.tmp" for n in ("1-1", "2-2"))
+    stale.write_bytes(b"PAR1 half a suite")
+    live.write_bytes(b"PAR1 being written")
+    os.utime(stale, (0, 0))
+    assert store.set_aside(tmp_path, "s") == [f"{stale} -> removed: the partial write of a killed run"]
+    assert not stale.exists() and live.exists()
+
+
+def test_the_compact_command_warns_in_one_line_per_file_and_fails_in_one_line(tmp_path, capsys, monkeypatch):
+    from harness.cli import main
+
+    fill(tmp_path)
+    compact.compact(tmp_path)
+    parts(tmp_path)[0].write_bytes(b"PAR1 nothing")
+    store.write_row(tmp_path, row("t7", 7.0))
+    assert main(["compact", f"results={tmp_path}"]) == 0
+    out, err = capsys.readouterr()
+    assert "suite s: 1 row in one compacted file" in out and err.startswith("warning: ") and err.count("\n") == 1
+    store.write_row(tmp_path, row("t8", 8.0))
+    monkeypatch.setattr(compact.os, "replace", lambda *a: (_ for _ in ()).throw(OSError(28, "No space left")))
+    assert main(["compact", f"results={tmp_path}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("harness: error: cannot compact ") and "No space left" in err

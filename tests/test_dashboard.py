@@ -360,3 +360,30 @@ def test_method_page_opens_on_a_method_with_results():
     at = run("pages_method.py")
     assert at.query_params["method"] in {"adamw", "backprop", "forward_forward", "mono_forward", "muon", "sgd"}
     assert len(frame(at, 0)) > 0
+
+
+def test_the_dashboard_and_the_cli_print_the_same_verdicts_for_the_same_rows(monkeypatch):
+    """One engine: every claim's verdict, interval and confidence on the dashboard equal `harness verify
+    --reference`'s for the shipped reference rows."""
+    from dashboard import verdicts
+    from harness.verify import REFERENCE, verify_suite
+
+    monkeypatch.setenv(data.RESULTS_ENV, str(REFERENCE))
+    monkeypatch.setattr("sys.argv", ["app.py"])
+    shown = verdicts.per_scale()
+    assert len(shown) > 40
+    for method, suite in (("muon", "optimizers"), ("sophia", "optimizers"), ("linear", "schedules"),
+                          ("streaming_diloco", "low_communication")):
+        mine = [c for c in registry.get("optimizer" if suite == "optimizers" else
+                                        "schedule" if suite == "schedules" else "method", method).claims]
+        _, cli = verify_suite(method, suite, mine, [f"results={REFERENCE}", "preset=cpu"], show=False, run=False)
+        dash = shown[shown["method"] == method]
+        keys = ["quote", "metric", "claimed", "workload", "scale"]
+        both = cli.merge(dash, on=keys, suffixes=("_cli", "_dashboard"))
+        assert len(both) == len(cli) > 0
+        for col in ("verdict", "confidence", "measured"):
+            assert (both[f"{col}_cli"] == both[f"{col}_dashboard"]).all(), both[[*keys, f"{col}_cli",
+                                                                             f"{col}_dashboard"]]
+        for col in ("lo", "hi"):
+            assert np.allclose(both[f"{col}_cli"].astype(float), both[f"{col}_dashboard"].astype(float),
+                               equal_nan=True)

@@ -49,3 +49,15 @@ def test_default_corpus_is_the_stdlib_and_fingerprinted():
     assert vocab == 256 and len(tr) + len(va) == gpt.CORPUS_BYTES
     assert b"def " in tr[:100000].astype(np.uint8).tobytes()
     assert fingerprint == gpt.load_tokens(None)[3]
+
+
+def test_a_fifo_or_device_among_the_shards_is_refused_not_read(tmp_path, cli):
+    """``validate`` waited forever on a FIFO named ``train.bin``: only regular files are shards."""
+    import os
+
+    np.arange(5000, dtype=np.uint16).tofile(tmp_path / "val.bin")
+    os.mkfifo(tmp_path / "train.bin")
+    with pytest.raises(ValueError, match="train.bin is not a regular file"):
+        gpt.check_data({"path": str(tmp_path)})
+    r = cli("validate", "suite=optimizers", "preset=smoke", f"data.path={tmp_path}", timeout=120)
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "train.bin is not a regular file" in r.stderr

@@ -19,6 +19,8 @@ import pytest
 
 from harness import config, store
 from harness.cli import main
+from harness.errors import StoreError
+from harness.store.compact import compact
 from tests.conftest import ROOT
 
 QUAD = """include: _defaults.yaml
@@ -95,6 +97,55 @@ def test_results_and_includes_stay_inside_unless_given_on_the_command_line(tmp_p
     assert config.load([f"suite={suite}"]).results == "inside/here"
     assert config.load([f"suite={suite}", "results=/tmp/elsewhere"]).results == "/tmp/elsewhere"
     assert sorted(os.listdir(tmp_path)) == ["sub"]
+
+
+def test_a_suite_file_named_like_a_reference_writes_nothing(tmp_path, capsys, monkeypatch):
+    """Issue 29: a file named ``t${description}.yaml`` whose description climbs out once wrote its rows outside."""
+    work = tmp_path / "work"
+    (work / "sub").mkdir(parents=True)
+    monkeypatch.chdir(work)
+    suite = work / "sub" / "t${description}.yaml"
+    suite.write_text(QUAD + "description: x/../../../escaped\n")
+    assert main(["run", f"suite={suite}", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "letters, digits" in err, err
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["sub", "t${description}.yaml", "work"]
+
+
+def test_results_are_never_written_through_a_link_out_of_the_results_folder(tmp_path, capsys, monkeypatch):
+    """A ``suite=<name>`` folder that is a symbolic link leading out of the results folder is refused by the store
+    (writing, setting aside, compacting), whoever named the results folder."""
+    monkeypatch.chdir(tmp_path)
+    suite, victim, out = tmp_path / "quad.yaml", tmp_path / "victim", tmp_path / "out"
+    suite.write_text(QUAD.replace("[adamw, sgd]", "[adamw]"))
+    victim.mkdir()
+    out.mkdir()
+    (out / "suite=quad").symlink_to(victim)
+    assert main(["run", f"suite={suite}", "results=out", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "symbolic link" in err and str(victim) in err, err
+    for write in (lambda: store.write_row(out, trial("a", suite="quad")), lambda: store.set_aside(out, "quad"),
+                  lambda: compact(out)):
+        with pytest.raises(StoreError, match="symbolic link"):
+            write()
+    assert os.listdir(victim) == []
+
+
+def test_compact_refuses_a_suite_name_that_climbs_out(tmp_path, capsys):
+    """``harness compact 'suite=a/../../../victim'`` merged and removed the Parquet files of another folder."""
+    victim, out = tmp_path / "victim", tmp_path / "results"
+    (out / "suite=a").mkdir(parents=True)
+    for name in ("x", "y"):
+        store.write_row(tmp_path, trial(name, suite="victim"))
+    moved = tmp_path / "suite=victim"
+    moved.rename(victim)
+    before = sorted(os.listdir(victim))
+    assert main(["compact", f"results={out}", "suite=a/../../victim"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "a suite's name" in err, err
+    with pytest.raises(StoreError, match="a suite's name"):
+        compact(out, "a/../../victim")
+    assert sorted(os.listdir(victim)) == before
 
 
 def _free_port() -> int:
@@ -219,6 +270,42 @@ def test_full_disk_names_the_path_leaves_no_tmp_and_the_next_run_finishes(tmp_pa
     assert len(store.read_results(out)[0]) == 3 + 2
 
 
+def test_a_full_disk_stops_a_run_before_any_trial_and_a_lease_it_cannot_write_is_removed(tmp_path, capsys,
+                                                                                         monkeypatch):
+    from harness.run import leases
+
+    suite = tmp_path / "quad.yaml"
+    suite.write_text(QUAD.replace("[adamw, sgd]", "[adamw]"))
+    out = tmp_path / "out"
+    args = ["run", f"suite={suite}", f"results={out}", "--quiet"]
+
+    class Full:  # a file on a full disk: opening works, writing does not
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(store.tempfile, "TemporaryFile", lambda **kw: Full())
+        assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "cannot write results to" in err[0] and "No space left" in err[0], err
+    assert not out.exists()  # the folder made for the probe is gone again
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(leases.json, "dump", full)  # the probe passed; then the disk filled up
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("harness: error: cannot write ") and ".lease" in err and "No space left" in err, err
+    assert not list(out.rglob(".*"))  # no lease, empty or not
+
+
 # ------------------------------------------------------------------ the store
 
 
@@ -244,12 +331,17 @@ def test_truncated_and_mistyped_files_are_set_aside_and_their_trials_rerun(tmp_p
     assert (first.parent / f"{first.name}.unreadable").exists()  # kept, for whoever wants to look
 
 
+def trial(trial_id, **values) -> dict:
+    """A whole trial's row: its identity, ok, a finite loss (``values`` change or add columns)."""
+    return {"trial_id": trial_id, "suite": "s", "study_id": "st", "phase": "tune", "method": "adamw", "seed": 0,
+            "status": "ok", "final_val_loss": 1.0, **values}
+
+
 def test_foreign_values_are_refused_on_read(tmp_path):
     folder = tmp_path / "suite=s"
     folder.mkdir()
-    pq.write_table(pa.table({"trial_id": [7], "status": ["ok"]}), folder / "a.parquet")
-    pq.write_table(pa.table({"trial_id": ["b"], "status": ["fine"]}), folder / "b.parquet")
-    pq.write_table(pa.table({"trial_id": ["c"], "status": ["ok"], "final_val_loss": [1]}), folder / "c.parquet")
+    for name, values in (("a", {"trial_id": 7}), ("b", {"status": "fine"}), ("c", {"final_val_loss": 1})):
+        pq.write_table(pa.table({k: [v] for k, v in {**trial(name), **values}.items()}), folder / f"{name}.parquet")
     rows, problems = store.read_results(tmp_path)
     assert list(rows["trial_id"]) == ["c"] and rows["final_val_loss"].iloc[0] == 1.0  # an int is a number
     assert "column trial_id holds int64" in problems[0] and "status 'fine'" in problems[1]
@@ -339,7 +431,7 @@ def test_a_shard_that_ends_with_trials_missing_says_which_and_how_to_finish(tmp_
         assert run_suite(cfg, show=False, opts=opts)["missing"] == 0  # nothing of its own is missing: exit 0
         err = capsys.readouterr().err
         if len(store.stored_ids(out, "quad")) < 3 + 2:
-            assert "trials are not stored yet (0 of this run, " in err and " of other shards" in err
+            assert " not stored yet (0 of this run, " in err and " of other shards" in err
             assert "rerun the same command on every shard to finish them" in err
     assert len(store.stored_ids(out, "quad")) == 3 + 2 and "not stored" not in err
 
@@ -348,8 +440,8 @@ def test_infrastructure_failures_stored_by_an_older_version_are_set_aside(tmp_pa
     for trial_id, error in (("a", "worker died 2 times, last: killed by signal SIGKILL"),
                             ("b", "killed by the executor after 900s (kill_after_s 900)"),
                             ("c", "RuntimeError: the method raised")):
-        store.write_row(tmp_path, {"trial_id": trial_id, "suite": "s", "status": "error", "error": error})
-    store.write_row(tmp_path, {"trial_id": "d", "suite": "s", "status": "ok"})
+        store.write_row(tmp_path, trial(trial_id, status="error", error=error, final_val_loss=None))
+    store.write_row(tmp_path, trial("d"))
     moved = store.set_aside(tmp_path, "s")
     assert [m.split(" -> ")[0] for m in moved] == [str(tmp_path / "suite=s" / f"{t}.parquet") for t in "ab"]
     assert all("infrastructure failure" in m and m.split(" -> ")[1].split(":")[0].endswith(".infra") for m in moved)
@@ -365,3 +457,60 @@ def test_a_partial_write_of_a_killed_run_is_removed_by_the_next_one(tmp_path):
     os.utime(old, (time.time() - 1000, time.time() - 1000))
     assert store.set_aside(tmp_path, "s") == [f"{old} -> removed: the partial write of a killed run"]
     assert not old.exists() and fresh.exists()  # a live writer's file is left alone
+
+
+def test_a_file_that_is_not_a_trial_is_set_aside_and_its_trial_runs_again(tmp_path, capsys):
+    """A file with only ``trial_id`` and ``status: ok`` once counted as a finished trial with a NaN loss; a file
+    holding another trial than its name says made every run exit 1 (and named the wrong trial)."""
+    suite = tmp_path / "quad.yaml"
+    suite.write_text(QUAD.replace("[adamw, sgd]", "[adamw]"))
+    out = tmp_path / "out"
+    args = ["run", f"suite={suite}", f"results={out}", "--quiet"]
+    assert main(args) == 0
+    capsys.readouterr()
+    first, second = sorted((out / "suite=quad").glob("*.parquet"))[:2]
+    pq.write_table(pa.table({"trial_id": [first.stem], "status": ["ok"]}), first)
+    second.write_bytes(sorted((out / "suite=quad").glob("*.parquet"))[-1].read_bytes())  # another trial's row
+    rows, problems = store.read_results(out)
+    assert len(rows) == 3 and len(problems) == 2 and "not a whole trial: no suite" in problems[0]
+    assert f"not the {second.stem} its name says" in problems[1]
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert f"{first} -> {first}.unreadable: ValueError: not a whole trial" in err
+    assert f"{second} -> {second}.unreadable: ValueError: holds trial " in err and second.stem in err
+    rows, problems = store.read_results(out)
+    assert problems == [] and len(rows) == 5 and rows["final_val_loss"].notna().all()
+
+
+def test_a_file_of_a_newer_format_is_refused_naming_it(tmp_path, capsys):
+    folder = tmp_path / "suite=s"
+    store.write_row(tmp_path, trial("a"))
+    table = pa.table({k: [v] for k, v in trial("b").items()})
+    newer = folder / "b.parquet"
+    pq.write_table(table.replace_schema_metadata({b"speedproof.format": b"99"}), newer)
+    rows, problems = store.read_results(tmp_path)
+    assert list(rows["trial_id"]) == ["a"] and len(problems) == 1
+    assert str(newer) in problems[0] and "newer speedproof (store format 99" in problems[0]
+    with pytest.raises(StoreError, match=f"{newer}: written by a newer speedproof"):
+        store.set_aside(tmp_path, "s")
+    warnings = []
+    assert compact(tmp_path, warnings=warnings) == {"s": 1} and newer.exists()  # left as it is
+    assert any(str(newer) in w and "newer" in w for w in warnings)
+
+
+def test_the_test_suite_leaves_the_users_home_alone(tmp_path):
+    """Caches written at collection or by module fixtures (before any per-test fixture) once landed in
+    ~/.cache/speedproof: the whole run keeps them elsewhere (tests/conftest.py ``pytest_configure``)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    (tmp_path / "test_probe.py").write_text(
+        "import pytest\nfrom harness import cache\n\n"
+        "@pytest.fixture(scope='module')\ndef catalog():\n"
+        "    return cache.remember('catalog', [], 'k', lambda: 1)\n\n"
+        "def test_probe(catalog):\n    assert catalog == 1\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("SPEEDPROOF_CACHE", "XDG_CACHE_HOME")}
+    r = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "tests.conftest",
+                        str(tmp_path / "test_probe.py")], cwd=ROOT, env={**env, "HOME": str(home)},
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout[-2000:]
+    assert not (home / ".cache" / "speedproof").exists()

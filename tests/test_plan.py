@@ -69,8 +69,7 @@ def test_failed_trials_are_not_timed(tmp_path):
 
 def test_a_resumed_run_counts_stored_trials(cfg):
     for trial in tune_trials(cfg)[:4]:
-        store.write_row(cfg.results, {"trial_id": trial.trial_id, "suite": cfg.name, "study_id": trial.study_id,
-                                      "phase": "tune", "status": "ok", "final_val_loss": 4.0})
+        _store(cfg, trial, "tune")
     p = make_plan(cfg)
     assert p.stored == 4
     tracker = planning.Tracker(p, path=planning.cache_path())
@@ -94,7 +93,8 @@ def test_durations_read_like_a_clock():
 
 def _store(cfg, trial, phase, seed=0, trial_id=None):
     store.write_row(cfg.results, {"trial_id": trial_id or trial.trial_id, "suite": cfg.name, "seed": seed,
-                                  "study_id": trial.study_id, "phase": phase, "status": "ok", "final_val_loss": 4.0})
+                                  "study_id": trial.study_id, "phase": phase, "method": trial.method, "status": "ok",
+                                  "final_val_loss": 4.0})
 
 
 def test_nothing_left_to_run_once_every_trial_is_stored(cfg):
@@ -123,7 +123,7 @@ def test_validate_measure_times_a_few_steps_of_unmeasured_methods(cfg, capsys):
     assert cli.main(args) == 0 and "unknown for adamw gpt/nano" in capsys.readouterr().out
     assert cli.main([*args, "--measure"]) == 0
     out = capsys.readouterr().out
-    assert "measuring 1 step times" in out and "unknown" not in out and "estimated wall time" in out
+    assert "measuring 1 step time ..." in out and "unknown" not in out and "estimated wall time" in out
     assert not list(Path(cfg.results).rglob("*.parquet"))  # a measurement is not a result
 
 
@@ -148,3 +148,51 @@ def test_the_eta_follows_the_plan_and_this_runs_pace(cfg, monkeypatch):
     tracker.start(trial)
     tracker.finish(trial, ok_row(step_ms=100.0))
     assert tracker.eta() == f"ETA {planning.duration(2 * 8 * per_trial)}"
+
+
+def test_step_times_record_their_load_and_quiet_ones_are_preferred(cfg):
+    from harness.train.hardware import cores
+
+    n, times = cores(), {}
+    trials = studies(cfg)
+    for trial in trials:
+        key = planning.step_key(trial, None)
+        planning.record(times, key, {**ok_row(step_ms=50.0), "load_avg": 3.0 * n}, None)  # a fuzzing run
+    assert times[key]["load"] == [[round(3.0 * n, 2), n]]
+    loaded = make_plan(cfg)
+    assert "measured under load for " in loaded.text() and "adamw gpt/nano" in loaded.text()
+    for trial in trials:
+        planning.record(times, planning.step_key(trial, None), {**ok_row(step_ms=10.0), "load_avg": 0.5 * n}, None)
+        planning.record(times, planning.step_key(trial, None), {**ok_row(step_ms=12.0), "load_avg": 0.5 * n}, None)
+    quiet = make_plan(cfg)
+    assert quiet.rates[key][:2] == (0.011, 0.0) and "under load" not in quiet.text()  # 50 ms never counts
+    older = {k: {"step_s": e["step_s"], "overhead_s": []} for k, e in times.items()}  # before loads were recorded
+    assert make_plan(cfg, times=older).rates[key] == (0.012, 0.0, False)
+
+
+def test_a_cache_that_cannot_be_written_is_no_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    planning.record({}, "k", ok_row(), 1.0, blocker / "step_times.json")  # the cache folder is a file
+
+
+def test_the_count_carries_on_when_verify_adds_a_seed(cfg):
+    for trial in tune_trials(cfg):
+        _store(cfg, trial, "tune")
+    for i, study in enumerate(studies(cfg)):
+        _store(cfg, study, "final", seed=1, trial_id=f"f{i}")
+    tracker = planning.Tracker(make_plan(cfg), path=planning.cache_path())
+    trial = tune_trials(cfg)[0]
+    assert "9/9 trials overall" in tracker.text(trial)
+    more = config.load(["suite=optimizers", "preset=smoke", f"results={cfg.results}", "tuning.seeds=2"])
+    tracker.follow(make_plan(more))  # verify: one more seed of every study
+    assert "9/12 trials overall" in tracker.text(trial)
+    tracker.finish(trial)
+    assert "10/12 trials overall" in tracker.text(trial)
+
+
+def test_counts_read_in_the_singular_and_plural():
+    from harness.errors import counted
+
+    assert [counted(1, "trial"), counted(2, "trial"), counted(1, "study", "studies"), counted(0, "study", "studies")
+            ] == ["1 trial", "2 trials", "1 study", "0 studies"]

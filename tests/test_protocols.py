@@ -78,9 +78,11 @@ def test_star_changes_one_hyperparameter_at_a_time_nearest_first():
 def test_descend_reaches_the_per_coordinate_optimum_of_an_analytic_objective():
     space = {"lr": LogUniform(1e-4, 1.0), "momentum": Uniform(0.0, 0.9), "nesterov": Choice((True, False))}
     start, stored, rounds = {"lr": 1.0, "momentum": 0.0, "nesterov": True}, {}, 0
-    while proposed := cd.descend(start, space, 5, 100, lambda c: stored.get(cd._key(c))):
+    while proposed := cd.descend(start, space, 5, 100, lambda c: stored.get(cd._key(c)))[0]:
         rounds += 1
         stored.update({cd._key(c): protocol_runners.loss(c) for c in proposed})
+    ran = cd.descend(start, space, 5, 100, lambda c: stored.get(cd._key(c)))[1]
+    assert {cd._key(c) for c in ran} == set(stored)  # every configuration it ran, and only those
     best = min(stored, key=stored.get)
     assert best == cd._key({"lr": 0.01, "momentum": 0.9, "nesterov": False})
     assert rounds >= 3 and len(stored) < 5 * 5 * 2  # several moves, fewer trials than the full grid
@@ -218,3 +220,25 @@ def test_bad_protocol_keys_are_one_line_exit_2(suite, tmp_path, capsys, args, me
     assert main(["validate", f"suite={suite}", *args]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and message in err, err
+
+
+def test_a_studys_best_is_chosen_only_among_its_protocols_proposals(suite, tmp_path):
+    """Tuning identity: a run with tuning.trials=8 after one with 4 keeps the study id; the rows of the other
+    setting must not count, or a method re-run with more trials picks from more than its baseline."""
+    from harness.run.protocols import quasirandom
+
+    four = load(suite, tmp_path, "tuning.protocol=quasirandom", "tuning.trials=4")
+    eight = load(suite, tmp_path, "tuning.protocol=quasirandom", "tuning.trials=8")
+    studies_4, studies_8 = studies.expand(four), studies.expand(eight)
+    assert [s.study_id for s in studies_4] == [s.study_id for s in studies_8]  # the same studies
+    mine = quasirandom.PROTOCOL.proposals(four, studies_4, pd.DataFrame())
+    other = quasirandom.PROTOCOL.proposals(eight, studies_8, pd.DataFrame())
+    assert not {t.trial_id for t in mine} & {t.trial_id for t in other}  # no trial in common
+    rows = pd.DataFrame([{"trial_id": t.trial_id, "study_id": t.study_id, "phase": "tune", "status": "ok",
+                          "final_val_loss": 2.0 + i / 100, "hparams_json": json.dumps(t.hparams)}
+                         for i, t in enumerate(mine)] +
+                        [{"trial_id": t.trial_id, "study_id": t.study_id, "phase": "tune", "status": "ok",
+                          "final_val_loss": 1.0, "hparams_json": json.dumps(t.hparams)} for t in other])
+    finals = quasirandom.PROTOCOL.final_trials(four, studies_4, rows)
+    picked = {json.dumps(t.hparams, sort_keys=True) for t in finals}
+    assert picked <= {json.dumps(t.hparams, sort_keys=True) for t in mine}  # the 8-trial rows (loss 1.0) ignored

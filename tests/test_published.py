@@ -128,7 +128,8 @@ def test_replications_label_how_each_speedup_was_obtained(pub):
 
 
 def test_published_rows_never_reach_our_results(tmp_path, pub):
-    write_row(tmp_path, {"trial_id": "t1", "suite": "optimizers", "method": "adamw", "status": "ok"})
+    write_row(tmp_path, {"trial_id": "t1", "suite": "optimizers", "method": "adamw", "status": "ok", "phase": "final",
+                         "study_id": "s", "seed": 1, "final_val_loss": 3.0})
     ours, problems = read_results(tmp_path)
     assert problems == [] and len(ours) == 1 and ours["source"].isna().all()
 

@@ -83,3 +83,19 @@ def test_killed_writer_leaves_only_a_hidden_temporary(tmp_path):
     store.write_row(tmp_path, row("b"))
     df, problems = store.read_results(tmp_path)
     assert problems == [] and list(df["trial_id"]) == ["b"] and store.stored_ids(tmp_path, "s") == {"b"}
+
+
+def test_every_file_records_its_format_and_a_file_that_is_no_trial_counts_as_not_stored(tmp_path):
+    from harness.store import index
+
+    path = store.write_row(tmp_path, row("a"))
+    assert pq.read_schema(path).metadata[index.FORMAT_KEY] == str(index.FORMAT).encode()
+    folder = tmp_path / "suite=s"
+    pq.write_table(pa.table({"trial_id": ["m"], "status": ["ok"]}), folder / "m.parquet")  # no identity, no loss
+    store.write_row(tmp_path, row("n", final_val_loss=float("nan")))  # ok with a NaN loss
+    outcomes = store.outcomes(tmp_path, "s").set_index("trial_id")["status"]
+    assert outcomes.to_dict() == {"a": "ok", "m": "error", "n": "error"}  # never a finished trial
+    moved = store.set_aside(tmp_path, "s")
+    assert [m.split(" -> ")[0] for m in moved] == [str(folder / "m.parquet"), str(folder / "n.parquet")]
+    assert "no suite" in moved[0] and "status ok without a finite final_val_loss" in moved[1]
+    assert store.stored_ids(tmp_path, "s") == {"a"}

@@ -14,6 +14,7 @@ the trial's budget and an ETA from the plan, corrected by how fast this run real
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -75,7 +76,8 @@ def record(times: dict, key: str, row: dict, wall_s: float | None, path: Path | 
         tmp.write_text(json.dumps(times, indent=1, sort_keys=True))
         os.replace(tmp, path)
     except OSError:  # a full or read-only cache folder: the estimate just learns nothing
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
 
 
 def rate(entry: dict) -> tuple[float, float, bool]:

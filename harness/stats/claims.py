@@ -93,42 +93,51 @@ def _z(confidence: float) -> float:
     return float(special.ndtri(0.5 + confidence / 2))
 
 
-def direct(row: pd.Series, board: pd.DataFrame, claim: Claim, confidence: float) -> dict | None:
+CELL = ("suite", "suite_version", "hardware", "workload", "scale")  # where a direct comparison finds the baseline
+
+
+def baseline_cells(board: pd.DataFrame, baseline: str) -> dict[tuple, pd.DataFrame]:
+    """The baseline's rows of each cell of a board (budget, n_seeds, loss, loss_var, repeats), for ``direct``."""
+    keys = [k for k in CELL if k in board]
+    mine = board[board["method"] == baseline]
+    cols = [c for c in ("budget_multiple", "n_seeds", "loss", "loss_var", "repeats") if c in mine]
+    return {k if isinstance(k, tuple) else (k,): g[cols] for k, g in mine.groupby(keys, sort=False, dropna=False)}
+
+
+def direct(row: pd.Series, cells: dict, claim: Claim, confidence: float) -> dict | None:
     """The direct comparison of a data claim: the method's loss at D against the baseline's at 0.9c·D and c·D (and
-    D when 0.9c < 1), from the same board (cell: suite, version, hardware, workload, scale); None unless the
-    baseline ran at those budgets. Differences method − baseline with their Welch intervals (negative: the method
-    is better), with the between-study term of the rows' studies."""
-    cell = board
-    for key in ("suite", "suite_version", "hardware", "workload", "scale"):
-        if key in board and key in row:
-            cell = cell[cell[key] == row[key]]
-    base = cell[cell["method"] == claim.baseline]
-    wanted = {"floor": MARGIN * claim.factor, "claim": claim.factor, **({"even": 1.0} if MARGIN * claim.factor < 1
-                                                                       else {})}
-    found = {}
-    for name, factor in wanted.items():
-        at = base[np.isclose(base["budget_multiple"].astype(float) / float(row["budget_multiple"]), factor,
-                             rtol=0.005)]
-        if at.empty or not np.isfinite(float(at["loss"].iloc[0])):
-            return None
-        found[name] = at.iloc[0]
+    D when 0.9c < 1) in the same cell (``baseline_cells``); None unless the baseline ran at those budgets.
+    Differences method − baseline with their Welch intervals (negative: the method is better), with the
+    between-study term of the rows' studies."""
+    base = cells.get(tuple(row.get(k) for k in CELL if k in row.index))
+    if base is None:
+        return None
+    wanted = {"floor": MARGIN * claim.factor, "claim": claim.factor}
+    wanted |= {"even": 1.0} if MARGIN * claim.factor < 1 else {}
+    ratio = base["budget_multiple"].to_numpy(float) / float(row["budget_multiple"])
+    at = {name: np.flatnonzero(np.isclose(ratio, f, rtol=0.005)) for name, f in wanted.items()}
+    if any(len(i) == 0 for i in at.values()):
+        return None
+    b = base.iloc[[i[0] for i in at.values()]]
+    if not np.isfinite(b["loss"].to_numpy(float)).all():
+        return None
+    k = len(b)
     kappa = 0.0 if row.get("repeats", 1) >= 2 else KAPPA
-    out = {}
-    for name, b in found.items():
-        mine = pd.DataFrame({"n": [row["n_seeds"]], "mean": [row["loss"]], "var": [row.get("loss_var", np.nan)]})
-        theirs = pd.DataFrame({"n": [b["n_seeds"]], "mean": [b["loss"]], "var": [b.get("loss_var", np.nan)]})
-        point, lo, hi = (float(v[0]) for v in welch(theirs, mine, confidence, kappa))  # method - baseline
-        out[name] = {"budget": float(b["budget_multiple"]), "loss": float(b["loss"]), "diff": point, "lo": lo,
-                     "hi": hi}
+    mine = pd.DataFrame({"n": [row["n_seeds"]] * k, "mean": [row["loss"]] * k, "var": [row.get("loss_var")] * k})
+    theirs = pd.DataFrame({"n": b["n_seeds"].to_numpy(), "mean": b["loss"].to_numpy(), "var": b["loss_var"].to_numpy()})
+    point, lo, hi = welch(theirs, mine.astype(float), confidence, kappa)  # method - baseline
+    out = {name: {"budget": float(bb), "loss": float(loss), "diff": float(d), "lo": float(lo_), "hi": float(hi_)}
+           for name, bb, loss, d, lo_, hi_ in zip(at, b["budget_multiple"], b["loss"], point, lo, hi, strict=True)}
     supported = out["floor"]["hi"] < 0 and ("even" not in out or out["even"]["hi"] < 0)
     refuted = out["claim"]["lo"] > 0
     out["verdict"] = "supported" if supported else "not supported" if refuted else "inconclusive"
     return out
 
 
-def judge(claim: Claim, row: pd.Series, board: pd.DataFrame | None = None, confidence: float = 0.95) -> dict:
+def judge(claim: Claim, row: pd.Series, cells: dict | None = None, confidence: float = 0.95) -> dict:
     """The verdict of one claim on one leaderboard row: metric, claimed, point, lo, hi, verdict (scoped to the
-    claim's scale), basis (what decided), reason, labels, confidence and, for a direct comparison, its numbers."""
+    claim's scale), basis (what decided), reason, labels, confidence and, for a direct comparison, its numbers
+    (``cells``: ``baseline_cells`` of the board the row comes from)."""
     column = COLUMNS.get(claim.metric)
     est, labels, basis = _estimate(row, column), [], "interval"
     fallback, label = FALLBACK.get(claim.metric, (None, ""))
@@ -144,8 +153,8 @@ def judge(claim: Claim, row: pd.Series, board: pd.DataFrame | None = None, confi
     point, lo, hi = est
     null = 0.0 if claim.metric in DELTA_METRICS else 1.0
     result, reason, compared = _rule(claim, row, est, null)
-    if claim.metric in DIRECT_METRICS and board is not None and result not in ("n/a",):
-        compared = direct(row, board, claim, confidence)
+    if claim.metric in DIRECT_METRICS and cells is not None:
+        compared = direct(row, cells, claim, confidence)
         if compared is not None:
             result, basis = compared["verdict"], "direct"
             reason = wording.direct_reason(claim, row, compared)
@@ -183,9 +192,10 @@ def judge_board(board: pd.DataFrame, method: str, claims, confidence: float = 0.
     """Judge each claim of ``method`` on every leaderboard row of that method (a board made against the claim's
     own baseline); one row per (claim, hardware, workload, scale, budget)."""
     rows = []
+    cells = {c.baseline: baseline_cells(board, c.baseline) for c in claims if c.metric in DIRECT_METRICS}
     for claim in claims:
         for _, r in board[board["method"] == method].iterrows():
-            judged = judge(claim, r, board, confidence)
+            judged = judge(claim, r, cells.get(claim.baseline), confidence)
             kind = r.get("data_speedup_kind") if COLUMNS.get(claim.metric) == "data_speedup" else None
             bound = r.get("data_speedup_text") if kind in ("lower_bound", "upper_bound") else ""
             rows.append({"quote": claim.quote, "baseline": claim.baseline, "note": claim.note,

@@ -97,15 +97,13 @@ def judge(rows: pd.DataFrame, method: str, mine, start: int | None = None, space
             return per_budget, pd.DataFrame()
         summary = claims.summarize(per_budget)
         last = _last_look(rows, method, start)
-        for _, s in summary.iterrows():
+        where = per_budget.groupby(SCALE_KEY, sort=False, dropna=False).indices
+        for s in summary.to_dict("records"):
             key = tuple(s[k] for k in SCALE_KEY)
             if key in decided and decided[key][0]["verdict"] in (*claims.DECIDED, "mixed"):
                 continue  # decided at an earlier look
             if look <= last.get((s["hardware"], s["workload"], s["scale"]), 0):
-                same = np.ones(len(per_budget), bool)
-                for k, v in zip(SCALE_KEY, key, strict=True):
-                    same &= (per_budget[k] == v).to_numpy()
-                decided[key] = (pd.concat([s, pd.Series({"look": look})]), per_budget[same].assign(look=look))
+                decided[key] = ({**s, "look": look}, per_budget.iloc[where[key]].assign(look=look))
     summary = pd.DataFrame([d[0] for d in decided.values()]).reset_index(drop=True) if decided else pd.DataFrame()
     per_budget = pd.concat([d[1] for d in decided.values()], ignore_index=True) if decided else pd.DataFrame()
     if not summary.empty:

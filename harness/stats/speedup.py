@@ -39,12 +39,9 @@ Bounds and open ends (lo, hi, point are always inside [D_1/D, D_k/D] or NaN, nev
   everywhere, lo = D_k/D (s > D_k/D at the one-sided level) and hi = NaN, open_hi; symmetric below.
   lo = hi = NaN with both open flags False: no interval (fewer than 2 seeds anywhere, df = 0).
 
-Verdict (``verdict``): supported iff lo >= MARGIN·c (MARGIN = 0.9: the speedup is at least 90% of
-the claim with 97.5% one-sided confidence); not supported iff hi < c; otherwise inconclusive. A
-lower bound supports a claim only through lo (a confidence bound), never through its point.
-Sequential seeds (``look_confidence``): the first look uses the 95% interval; each look after seeds
-were added uses 1 - 2·0.025/(K - 1) (K looks in all; 98.33% for 3 -> 6 seeds), so that by the union
-bound the chance of a false "supported" over all looks stays <= 2.5% + 2.5% = 5%.
+Verdicts on these intervals (the rule, direct comparisons, sequential looks) are ``harness.stats.claims`` and
+``harness.stats.engine``'s. ``kappa`` adds one study's tuning noise to every mean (the between-study term used
+when a study ran one tuning study: ``harness.stats.moments.KAPPA``).
 """
 
 from __future__ import annotations
@@ -59,7 +56,6 @@ B_GRID = np.geomspace(0.01, 3.0, 64)  # exponents searched for the shape
 B_PLAUSIBLE = (0.02, 2.0)  # the shape is used only for an exponent in this range (see REPORT.md)
 GOF_P = 0.001  # and a lack-of-fit F test (k >= 4 budgets) with p at least this (gross misfit only)
 GRID = 48  # candidate points per budget segment for the test inversion
-MARGIN = 0.9  # supported iff lo >= MARGIN · claimed
 VARIANCE = "pooled_base"  # the interval used (docs/statistics.md)
 
 
@@ -340,23 +336,6 @@ def estimate_speedup(base_budgets, base_losses, method_budget, method_losses, co
                         confidence, variance)
     return SpeedupEstimate(float(out["point"][0]), float(out["lo"][0]), float(out["hi"][0]), str(out["kind"][0]),
                            bool(out["open_lo"][0]), bool(out["open_hi"][0]), float(out["b"][0]))
-
-
-def verdict(lo, hi, claimed, margin=MARGIN):
-    """supported iff lo >= margin·claimed and (a claimed speedup) lo > 1; not supported iff hi < claimed; else
-    inconclusive (``harness.stats.claims.verdict`` for arrays). Vectorised; NaN (open or no interval) never
-    supports or refutes."""
-    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
-    with np.errstate(invalid="ignore"):
-        supported = (lo >= margin * claimed) & ((lo > 1) | (claimed <= 1))
-        out = np.where(supported, "supported", np.where(hi < claimed, "not supported", "inconclusive"))
-    return str(out) if out.ndim == 0 else out
-
-
-def look_confidence(look: int, looks: int) -> float:
-    """Two-sided confidence of the interval judged at ``look`` (0 = the first) of ``looks``
-    (e.g. 4 for 3 -> 6 seeds): 0.95 first, then 1 - 0.05/(looks - 1) (Bonferroni over the added looks)."""
-    return 0.95 if look == 0 or looks < 2 else 1 - 2 * 0.025 / (looks - 1)
 
 
 def estimate_text(est: SpeedupEstimate) -> str:

@@ -141,6 +141,17 @@ def sentence(row: dict, g: pd.DataFrame, result: str, seeds: list[int], labels: 
     text = claimed(row["metric"], row["claimed"], g["form"].iloc[0] if "form" in g else "better")
     head = f"{result[0].upper()}{result[1:]}: {text} vs {row['baseline']} on {row['workload']}/{row['scale']}"
     why = sorted({r for r in g["reason"].fillna("") if r and not r.startswith(("[", "direct"))})
+    found = {v: ", ".join(f"{b:g}x" for b in g.loc[g["verdict"] == v, "budget_multiple"]) for v in set(g["verdict"])}
+    if result == "mixed":
+        yes = [v for v in found if v.startswith(("supported", "evidence for"))]
+        no = [v for v in found if v.startswith(("not supported", "evidence against"))]
+        first, last = g["point"].iloc[0], g["point"].iloc[-1]
+        parts = [f"holds at {found[yes[0]]}, not at {found[no[0]]}: the measured factor "
+                 f"{'falls' if last < first else 'rises'} with budget, {num(first)} -> {num(last)}", *parts]
+    elif result.startswith("inconclusive") and len(found) > 1:
+        decided = "; ".join(f"{v} at {b}" for v, b in found.items() if not v.startswith("inconclusive"))
+        undecided = ", ".join(b for v, b in found.items() if v.startswith("inconclusive"))
+        parts = [f"undecided at {undecided} ({decided})", *parts]
     out = f"{head} — {'; '.join(parts)} ({tail})."
     if why and result.startswith("inconclusive"):
         out = out[:-1] + f": {'; '.join(why)}."

@@ -33,6 +33,8 @@ import torch
 from harness.contracts.interface import LogUniform, Optimizer, claim_table, param_groups
 from implementations.optimizers._common import hutchinson
 
+LARGE = 1 << 16  # elements from which a tensor's clipped ratio is computed in place, one tensor at a time
+
 
 class Sophia(torch.optim.Optimizer):
     """Sophia-G / Sophia-H with multi-tensor updates; reads ``group['lr']`` every step."""
@@ -48,6 +50,8 @@ class Sophia(torch.optim.Optimizer):
         update_period=10,
         estimator="gnb",
     ):
+        if rho <= 0:
+            raise ValueError(f"rho must be positive, not {rho!r}")
         if estimator not in ("gnb", "hutchinson"):
             raise ValueError(f"estimator must be 'gnb' or 'hutchinson', not {estimator!r}")
         super().__init__(params, dict(lr=lr, betas=betas, rho=rho, weight_decay=weight_decay, eps=eps))
@@ -93,7 +97,7 @@ class Sophia(torch.optim.Optimizer):
             if not ps:
                 continue
             b1, b2 = group["betas"]
-            lr = group["lr"]
+            lr, rho = group["lr"], group["rho"]
             ms = [self.state[p]["exp_avg"] for p in ps]
             hs = [self.state[p]["hessian"] for p in ps]
             if group["weight_decay"]:
@@ -101,13 +105,19 @@ class Sophia(torch.optim.Optimizer):
             torch._foreach_lerp_(ms, [p.grad.detach() for p in ps], 1.0 - b1)
             if estimate:
                 torch._foreach_lerp_(hs, [estimate[p] for p in ps], 1.0 - b2)
-            ratio = torch._foreach_mul(hs, group["rho"])
-            torch._foreach_clamp_min_(ratio, group["eps"])
-            torch._foreach_reciprocal_(ratio)
-            torch._foreach_mul_(ratio, ms)
-            torch._foreach_clamp_min_(ratio, -1.0)
-            torch._foreach_clamp_max_(ratio, 1.0)
-            torch._foreach_add_(ps, ratio, alpha=-lr)
+            # lr clip(m / max(rho h, eps), 1) = (lr / rho) clip(m / max(h, eps / rho), rho): no pass for rho h
+            ratio = list(torch._foreach_clamp_min(hs, group["eps"] / rho))
+            small = [i for i, p in enumerate(ps) if p.numel() < LARGE]
+            if small:  # one multi-tensor call per op
+                r = torch._foreach_div([ms[i] for i in small], [ratio[i] for i in small])
+                torch._foreach_clamp_min_(r, -rho)
+                torch._foreach_clamp_max_(r, rho)
+                for i, x in zip(small, r, strict=True):
+                    ratio[i] = x
+            for i, p in enumerate(ps):  # large tensors: in place, clip in one pass
+                if p.numel() >= LARGE:
+                    torch.div(ms[i], ratio[i], out=ratio[i]).clamp_(-rho, rho)
+            torch._foreach_add_(ps, ratio, alpha=-lr / rho)
         return loss
 
 

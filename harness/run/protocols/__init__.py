@@ -43,11 +43,19 @@ class Protocol:
         """The tuning trials the protocol wants stored, given the stored ``rows``."""
         raise NotImplementedError
 
+    def proposed(self, spec: RunSpec, studies: list[Trial], rows: pd.DataFrame) -> list[Trial]:
+        """Every tuning trial the protocol asks for (stored or not): a study's best is chosen among these only."""
+        return self.proposals(spec, studies, rows)
+
     def final_trials(self, spec: RunSpec, studies: list[Trial], rows: pd.DataFrame) -> list[Trial]:
         """The best tuning configuration of every finished study (lowest final validation loss at the end of its
-        schedule, no early stopping) re-run with ``final_seeds``: never a tuning seed, so a lucky seed does not
-        bias the final numbers."""
-        best = best_hparams(rows) if self.final_phase and len(rows) else {}
+        schedule, no early stopping) among the trials this protocol proposes (tuning identity: rows of a run with
+        other tuning settings never count), re-run with ``final_seeds``: never a tuning seed, so a lucky seed does
+        not bias the final numbers."""
+        if not self.final_phase or not len(rows):
+            return []
+        ids = {t.trial_id for t in self.proposed(spec, studies, rows)}
+        best = best_hparams(rows[rows["trial_id"].isin(ids)])
         return [replace(study, hparams=best[study.study_id], phase="final", seed=seed)
                 for study in studies if study.study_id in best for seed in final_seeds(study, spec.tuning.seeds)]
 

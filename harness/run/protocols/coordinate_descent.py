@@ -72,8 +72,9 @@ def star(incumbent: dict, space: dict[str, Space], points: int) -> list[dict]:
     return out
 
 
-def descend(start: dict, space: dict[str, Space], points: int, budget: int, loss) -> list[dict]:
-    """The configurations coordinate descent runs next; ``[]`` once it has converged or spent ``budget``.
+def descend(start: dict, space: dict[str, Space], points: int, budget: int, loss) -> tuple[list[dict], list[dict]]:
+    """(the configurations coordinate descent runs next, every one it has run so far); the first is ``[]`` once it
+    has converged or spent ``budget``.
 
     ``loss(config)`` is the stored final validation loss (``inf`` for a failed trial), ``None`` when the
     configuration has not run yet. Replays every round from ``start``, so the answer depends on the
@@ -84,14 +85,13 @@ def descend(start: dict, space: dict[str, Space], points: int, budget: int, loss
     while True:
         new = [c for c in star(incumbent, space, points) if _key(c) not in tried][: budget - len(tried)]
         waiting = [c for c in new if loss(c) is None]
-        if waiting:
-            return waiting
-        if not new:
-            return []
+        done = [c for c, _ in tried.values()]
+        if waiting or not new:
+            return waiting, done + [c for c in new if c not in waiting]
         tried.update({_key(c): (c, loss(c)) for c in new})
         best = min(tried.values(), key=lambda entry: entry[1])[0]
         if best == incumbent:
-            return []
+            return [], [c for c, _ in tried.values()]
         incumbent = best
 
 
@@ -108,7 +108,14 @@ class CoordinateDescent(Protocol):
 
     def proposals(self, spec: RunSpec, studies: list[Trial], rows: pd.DataFrame) -> list[Trial]:
         """Every study's next coordinate-descent trials (none once it has converged or spent its budget)."""
-        losses, out = _losses(rows), []
+        return self._descents(spec, studies, rows)[0]
+
+    def proposed(self, spec: RunSpec, studies: list[Trial], rows: pd.DataFrame) -> list[Trial]:
+        """Every trial the descents have run so far (the ones a study's best configuration is chosen among)."""
+        return self._descents(spec, studies, rows)[1]
+
+    def _descents(self, spec: RunSpec, studies: list[Trial], rows: pd.DataFrame) -> tuple[list[Trial], list[Trial]]:
+        losses, out, ran = _losses(rows), [], []
         for study in studies:
             space = expansion.tuned_space(spec, study)
             parts = expansion.parts(spec, study.method)
@@ -120,10 +127,11 @@ class CoordinateDescent(Protocol):
             def trial(config: dict, study=study, fixed=fixed) -> Trial:
                 return replace(study, hparams={**config, **fixed}, phase="tune", seed=study.repeat)
 
-            proposed = descend(start, space, spec.tuning.grid_points, spec.tuning.trials,
-                               lambda c, trial=trial: losses.get(trial(c).trial_id))
-            out += [trial(c) for c in proposed]
-        return out
+            waiting, done = descend(start, space, spec.tuning.grid_points, spec.tuning.trials,
+                                    lambda c, trial=trial: losses.get(trial(c).trial_id))
+            out += [trial(c) for c in waiting]
+            ran += [trial(c) for c in done]
+        return out, ran
 
     def describe(self, spec: RunSpec, studies: list[Trial]) -> str:
         return (f"coordinate descent in {len(studies)} studies, at most {spec.tuning.trials} trials each, "
