@@ -28,6 +28,7 @@ import argparse
 import inspect
 import os
 import random
+import signal
 import statistics
 import sys
 import time
@@ -213,6 +214,7 @@ PEERS: dict[str, dict[str, tuple[str, Callable]]] = {
 }
 # what ours is given on top of its defaults (the same for its peers, via hp)
 OURS_HP = {"sophia": {"estimator": "hutchinson", "update_period": FAR}, "adahessian": {"update_period": FAR}}
+SLOW_NOTE = "left out: a warm-up step took over --max-step-s (the ratio is an upper bound)"
 NO_PEER = {"mfac": "no installed implementation of M-FAC (pytorch-optimizer and heavyball have none)"}
 
 
@@ -286,11 +288,44 @@ def contenders(name: str, shape: str, dtype=torch.float32) -> list[Contender]:
     return out
 
 
+class _TooSlow(Exception):
+    pass
+
+
+def _raise_too_slow(signum, frame):
+    raise _TooSlow
+
+
+def _bounded_step(c: Contender, budget_s: float) -> float | None:
+    """One step; its seconds, or None when it ran past ``budget_s`` (checked between torch calls)."""
+    old = signal.signal(signal.SIGALRM, _raise_too_slow)
+    signal.setitimer(signal.ITIMER_REAL, budget_s)
+    start = time.perf_counter()
+    try:
+        c.step()
+        return time.perf_counter() - start
+    except _TooSlow:
+        return None
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+
+
+def warm_up(cs: list[Contender], budget_s: float) -> tuple[list[Contender], list[Contender]]:
+    """Two untimed steps each (state allocated, SOAP's basis-only first step, heavyball's compilation: the first
+    may take max(120 s, budget)); a contender whose second step takes over ``budget_s`` is left out (bf16 matmul
+    is emulated on a CPU without bf16 dot products: torch's Muon then takes minutes per step)."""
+    kept, slow = [], []
+    for c in cs:
+        if _bounded_step(c, max(120.0, budget_s)) is None or _bounded_step(c, budget_s) is None:
+            slow.append(c)
+        else:
+            kept.append(c)
+    return kept, slow
+
+
 def rounds(cs: list[Contender], repeats: int, steps: int) -> dict[str, list[float]]:
     """Seconds per step of each contender, one number per round, in a shuffled order each round."""
-    for c in cs:  # untimed warm-up: state allocated, SOAP's first (basis-only) step, heavyball's compilation
-        for _ in range(2):
-            c.step()
     times: dict[str, list[float]] = {c.label: [] for c in cs}
     for _ in range(repeats):
         order = list(cs)
@@ -338,6 +373,8 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--only", nargs="*", default=None, help="optimizers to run (default: every registered one)")
     p.add_argument("--no-heavyball", action="store_true", help="leave heavyball out (its compilation takes minutes)")
+    p.add_argument("--max-step-s", type=float, default=20.0,
+                   help="leave out a contender whose warm-up step takes longer (ratio then an upper bound)")
     p.add_argument("--check", action="store_true", help="print how far each peer's weights are from ours instead")
     args = p.parse_args()
     if args.no_heavyball:
@@ -358,12 +395,19 @@ def main() -> int:
         # a round spans a whole preconditioner period (SOAP, Shampoo): every round holds one refresh
         steps = max(args.steps, registry.get("optimizer", name).hparams({}).get("precondition_frequency", 0))
         for shape in args.shapes:
-            cs = contenders(name, shape)
-            if len(cs) == 1:
-                print(f"| {name} | {shape} | | — | | — | no peer installed |")
+            cs, slow = warm_up(contenders(name, shape), args.max_step_s)
+            if any(c.label == "ours" for c in slow):
+                print(f"| {name} | {shape} | > {args.max_step_s:g} s | | | | ours not timed |")
                 continue
             times = rounds(cs, args.repeats, steps)
             ours = statistics.median(times["ours"])
+            for c in slow:
+                print(f"| {name} | {shape} | {1e3 * ours:.3f} | {c.label} | > {1e3 * args.max_step_s:g} | "
+                      f"< {ours / args.max_step_s:.3f} | {SLOW_NOTE}; {c.note or 'same algorithm'} |", flush=True)
+            if len(cs) == 1:
+                if not slow:
+                    print(f"| {name} | {shape} | | — | | — | no peer installed |")
+                continue
             notes = {c.label: c.note for c in cs[1:]}
             fastest = min(notes, key=lambda k: statistics.median(times[k]))
             text, _ = _row(name, shape, times, ours, fastest, notes[fastest])

@@ -216,6 +216,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         raise ConfigError(f"{message} (see {self.prog} --help)")
 
+
 EXAMPLES = """examples (arguments are key=value overrides of suites/<suite>.yaml; see README.md):
   harness ls                                        methods, workloads, suites
   harness validate suite=optimizers preset=smoke    the plan: trials, steps, estimated time (--measure)

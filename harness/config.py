@@ -34,13 +34,13 @@ from harness.contracts import registry
 from harness.errors import ConfigError, suggest
 from harness.run import options, protocols, studies
 from harness.spec import RunSpec
+from harness.store.index import NAME  # a suite's name: its results folder is suite=<name>
 from harness.train import workloads
 
 SUITES = Path(__file__).resolve().parent.parent / "suites"
 SHORTCUTS = ("suite", "preset", "method", "workload", "scale", "budget")
 FREE = ("hparams", "workloads", "tuning.grid")  # sections whose sub-keys are names, checked by their owners
 PLAIN = re.compile(r"\$\{[\w.\-\[\]\s]*\}")  # ${other.key}: the only interpolation allowed
-NAME = re.compile(r"[\w-][\w.-]*")  # a suite's name: its results folder is suite=<name>
 MAX_VALUES = 100_000  # a suite file has hundreds
 ROLES = ("methods", "baseline", "optimizer", "schedule", "training_method")  # keys that name methods
 
@@ -178,9 +178,12 @@ def _check_file_keys(data: dict, file: str) -> None:
 def _check_given_here(spec: RunSpec, shortcuts: dict, overrides: DictConfig, file: str) -> None:
     """What only the command line may do: write outside the working directory, import a class by path."""
     given = OmegaConf.to_container(overrides, resolve=False)
-    if "results" not in given and not _inside(Path(spec.results), Path.cwd()):
-        raise ConfigError(f"{file}: results {spec.results!r} is outside the working directory; "
-                          "give results=PATH on the command line to write there")
+    results, here = Path(spec.results), Path.cwd()
+    inside = _inside(results, here) and all(_inside(p, here, real=True) for p in (results,
+                                                                                   results / f"suite={spec.name}"))
+    if "results" not in given and not inside:
+        raise ConfigError(f"{file}: results {spec.results!r} is outside the working directory (symbolic links "
+                          "followed); give results=PATH on the command line to write there")
     typed = set(_as_list(shortcuts.get("method", "")))
     for role in ROLES:
         typed.update(_as_list(given[role]) if given.get(role) is not None else [])

@@ -121,8 +121,7 @@ def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run
     spec = suite_spec(method, suite, mine, rest)
     start, cap = _units(spec), max(spec.verify.max_seeds, _units(spec))
     studies = expand(spec)
-    if run:
-        run_suite(spec, show=show, studies=studies)
+    tracker = run_suite(spec, show=show, studies=studies)["tracker"] if run else None
     units = start
     while True:
         rows, problems = store.read_results(Path(spec.results), spec.name, columns=report.ROW_COLUMNS)
@@ -136,7 +135,8 @@ def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run
         units += 1
         tuning = _one_more(spec, *todo[0]).tuning
         for workload, scale in todo:  # one more unit, only where a verdict is still open
-            run_suite(replace(_one_more(spec, workload, scale), tuning=tuning), show=show)
+            tracker = run_suite(replace(_one_more(spec, workload, scale), tuning=tuning), show=show,
+                                tracker=tracker)["tracker"]
         spec = replace(spec, tuning=tuning)
 
 

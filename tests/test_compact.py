@@ -225,11 +225,12 @@ def test_rows_of_a_part_that_are_not_whole_trials_are_left_out_and_the_part_kept
     part = folder / f"{compact.PREFIX}00000000000000000001-1.parquet"
     pq.write_table(pa.concat_tables([good, bad], promote_options="default"), part)
     df, problems = store.read_results(tmp_path)
-    assert sorted(df["trial_id"]) == ["t0", "t1", "t5"] and "1 rows are not whole trials" in problems[0]
+    assert sorted(df["trial_id"]) == ["t0", "t1", "t5"] and "not whole trials (no suite): 1 row left out" in problems[0]
     assert "x" not in store.stored_ids(tmp_path, "s")  # its trial runs again
     warnings = []
     assert compact.compact(tmp_path, warnings=warnings) == {"s": 3}
-    assert "not whole trials (no suite): left out" in warnings[0] and (folder / f"{part.name}.unreadable").exists()
+    assert "not whole trials (no suite): 1 row left out" in warnings[0]
+    assert (folder / f"{part.name}.unreadable").exists()
     assert [t for t, _ in snapshot(tmp_path)] == ["t0", "t1", "t5"]
 
 
@@ -266,7 +267,7 @@ def test_a_full_disk_or_a_read_only_folder_is_one_error_and_leaves_no_temporary_
                           ((compact.os, "replace", read_only), "Permission denied")):
         with monkeypatch.context() as m:
             m.setattr(*target)
-            with pytest.raises(StoreError, match=f"cannot compact .*suite=s: {words}; nothing in it was changed"):
+            with pytest.raises(StoreError, match=f"cannot compact .*suite=s: {words}; no row was lost"):
                 compact.compact(tmp_path)
         assert names() == before  # no .compacted-*.parquet.tmp
     if os.geteuid() != 0:  # root writes into a read-only folder

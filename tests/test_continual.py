@@ -130,7 +130,8 @@ def test_smoke_preset_writes_rows_with_forgetting(tmp_path):
     assert header in report.readable(report.board(rows, "repeated_cosine")).columns
     assert header not in report.readable(board.assign(forgetting_delta=np.nan)).columns  # other workloads
     from harness.contracts import registry
+    from harness.stats import engine
 
-    judged = report.verdicts(rows, "infinite", registry.get("schedule", "infinite").claims)
+    judged, _ = engine.judge(rows, "infinite", registry.get("schedule", "infinite").claims)
     assert set(judged["metric"]) == {"quality", "forgetting"}
     assert (judged["verdict"] == "inconclusive").all()  # one seed: no interval

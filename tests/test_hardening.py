@@ -514,3 +514,19 @@ def test_the_test_suite_leaves_the_users_home_alone(tmp_path):
                        capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout[-2000:]
     assert not (home / ".cache" / "speedproof").exists()
+
+
+def test_a_suite_files_results_through_a_link_out_of_the_working_directory_are_refused(tmp_path, monkeypatch, capsys):
+    """The inside check follows links: a suite file's ``results: inside`` where ``inside`` links out is refused;
+    the same folder named on the command line is the user's choice."""
+    outside, work = tmp_path / "outside", tmp_path / "work"
+    outside.mkdir()
+    work.mkdir()
+    (work / "inside").symlink_to(outside)
+    suite = work / "q.yaml"
+    suite.write_text(QUAD + "results: inside\n")
+    monkeypatch.chdir(work)
+    assert main(["validate", f"suite={suite}"]) == 2
+    assert "outside the working directory" in capsys.readouterr().err
+    assert main(["validate", f"suite={suite}", "results=inside"]) == 0
+    assert not list(outside.iterdir())

@@ -164,7 +164,8 @@ class _Loop:
         live = [t for t in still if self.leases.live_elsewhere(t.suite, t.trial_id)]
         self.todo.extend(t for t in still if t not in live)  # its owner died: ours now
         self.waiting = live
-        self.bar.update(self.task, description=f"{self.label}: waiting for {len(live)} trials another run trains")
+        waiting = f"{self.label}: waiting for {counted(len(live), 'trial')} another run trains"
+        self.bar.update(self.task, description=waiting)
 
 
 def run_trials(trials: list[Trial], results: Path, label: str, run_id: str, show: bool = True,

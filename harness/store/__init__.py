@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from harness.errors import StoreError
 from harness.store import index
-from harness.store.index import check_trial, files, is_compacted, metadata, newer, suite_folder
+from harness.store.index import check_trial, check_types, files, is_compacted, metadata, newer, reason, suite_folder
 from harness.store.schema import SCHEMA, STATUSES, _conform, _fsync_dir  # noqa: F401
 
 
@@ -130,19 +130,16 @@ def _trouble(path: Path) -> tuple[str | None, str]:
             if is_compacted(path):
                 return None, ""
             table = file.read(columns=[c for c in (*index.WHOLE, "error") if c in names])
+        check_types(table)
         check_trial(table, path)
     except StoreError:
         raise
     except Exception as exc:  # whatever is wrong with the file, its trial is not stored
-        return ("unreadable", _why(exc)) if not is_compacted(path) else (None, "")
+        return ("unreadable", reason(exc)) if not is_compacted(path) else (None, "")
     errors = table.column("error").to_pylist() if "error" in table.column_names else []
     if any(str(e).startswith(INFRA) for e in errors if e):
         return "infra", "an infrastructure failure, not a result"
     return None, ""
-
-
-def _why(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 def read_results(results: Path, suite: str | None = None,
@@ -157,10 +154,11 @@ def read_results(results: Path, suite: str | None = None,
     for path in [p for p in every if not is_compacted(p)]:
         try:
             table = pq.read_table(path, partitioning=None)
+            conformed = _conform(table, schema)  # types and values checked
             check_trial(table, path)
-            tables.append(_conform(table, schema))
+            tables.append(conformed)
         except Exception as exc:  # a corrupt or foreign file, or one that is not a trial, is reported, never fatal
-            problems.append(f"{path}: {_why(exc)}")
+            problems.append(f"{path}: {reason(exc)}")
     table = pa.concat_tables(tables) if tables else schema.empty_table()
     ids = table.column("trial_id").to_pandas()
     twice = ids.duplicated().to_numpy()

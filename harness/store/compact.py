@@ -23,7 +23,7 @@ What is not a trial is never merged (``harness.store.index``): a small file that
 a compacted part that is unreadable, in part or whole, or holds rows that are not whole trials gives the new file
 what can be read of it and is then kept as ``<name>.unreadable`` (its unreadable rows are lost: their trials run
 again); a file of a newer format is left as it is. A failure to write (full disk, read-only folder) is a one-line
-``StoreError`` that leaves the folder as it was, its temporary file removed.
+``StoreError`` that loses no row and removes its temporary file.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from harness.errors import StoreError
-from harness.store.index import PREFIX, check_trial, files, metadata, newer, suite_folder, whole
+from harness.errors import StoreError, counted
+from harness.store.index import PREFIX, check_trial, files, metadata, newer, reason, suite_folder, whole
 from harness.store.schema import SCHEMA, _conform, _fsync_dir
 
 ROW_GROUP = 65_536  # rows per row group of a compacted file
@@ -65,7 +65,7 @@ def compact(results: Path, suite: str | None = None, merge: bool = True,
             try:
                 rows = _compact_folder(folder, merge, warnings)
             except OSError as exc:
-                raise StoreError(f"cannot compact {folder}: {exc.strerror or exc}; nothing in it was changed") from None
+                raise StoreError(f"cannot compact {folder}: {exc.strerror or exc}; no row was lost") from None
             if rows is not None:
                 done[name] = rows
     return done
@@ -131,11 +131,12 @@ def _read_small(small: list[Path], warnings: list[str]) -> tuple[pa.Table, dict[
         try:
             stat = path.stat()
             table = pq.read_table(path, partitioning=None)
+            conformed = _conform(table)  # types and values checked
             check_trial(table, path)
         except Exception as exc:  # left in place for read_results to report (and a human to look at)
-            warnings.append(f"{path}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}; not merged")
+            warnings.append(f"{path}: {reason(exc)}; not merged")
             continue
-        tables.append(_conform(table))
+        tables.append(conformed)
         read[path] = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
     return (pa.concat_tables(tables) if tables else SCHEMA.empty_table()), read
 
@@ -182,7 +183,7 @@ def _copy_part(writer: pq.ParquetWriter, path: Path, seen: pa.Array, keep_ids: b
                 continue
             keep, why = whole(table)
             if why:
-                damaged.setdefault(path, f"{int((~keep).sum())} rows are not whole trials ({why}): left out, "
+                damaged.setdefault(path, f"not whole trials ({why}): {counted(int((~keep).sum()), 'row')} left out, "
                                          "the rest merged")
                 table = table.filter(pa.array(keep))
             table = table.filter(pc.invert(pc.is_in(table.column("trial_id"), value_set=seen)))

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from harness.errors import StoreError
+from harness.errors import StoreError, counted
 from harness.store.schema import SCHEMA, _conform, check_schema, check_values
 
 PREFIX = "compacted-"
@@ -77,40 +77,46 @@ def newer(schema: pa.Schema, path: Path) -> str:
 
 def whole(table: pa.Table) -> tuple[np.ndarray, str]:
     """Which rows are whole trials, and what the others lack (``""`` when every row is whole)."""
-    keep, why = np.ones(table.num_rows, dtype=bool), ""
-    for name in WHOLE:
-        column = table.column(name) if name in table.column_names else pa.nulls(table.num_rows)
-        if name == "final_val_loss":
-            status = table.column("status") if "status" in table.column_names else pa.nulls(table.num_rows, pa.string())
-            finite = pc.is_finite(column.cast(pa.float64())) if table.num_rows else pa.array([], pa.bool_())
-            ok = pc.fill_null(pc.equal(status, "ok"), False).to_numpy(zero_copy_only=False)
-            has = pc.fill_null(finite, False).to_numpy(zero_copy_only=False) | ~ok
-        else:
-            has = pc.is_valid(column).to_numpy(zero_copy_only=False)
-        if not why and not has.all():
-            why = "status ok without a finite final_val_loss" if name == "final_val_loss" else f"no {name}"
-        keep &= has
+    keep, why, n = np.ones(table.num_rows, dtype=bool), "", table.num_rows
+    for name in IDENTITY:
+        column = table.column(name) if name in table.column_names else pa.nulls(n)
+        if column.null_count:  # most files have none: no mask to compute
+            keep &= pc.is_valid(column).to_numpy(zero_copy_only=False)
+            why = why or f"no {name}"
+    if "status" in table.column_names and n:
+        ok = pc.fill_null(pc.equal(table.column("status"), "ok"), False)
+        loss = table.column("final_val_loss") if "final_val_loss" in table.column_names else pa.nulls(n, pa.float64())
+        bad = pc.and_(ok, pc.invert(pc.fill_null(pc.is_finite(loss.cast(pa.float64())), False)))
+        if pc.any(bad).as_py():
+            keep &= ~bad.to_numpy(zero_copy_only=False)
+            why = why or "status ok without a finite final_val_loss"
     return keep, why
 
 
-def check_trial(table: pa.Table, path: Path, small: bool = True) -> None:
-    """``ValueError`` unless ``table`` (a file's rows) holds whole trials of a format this version reads; a small
-    file (``small``) also holds one trial, the one its name says."""
+def check_types(table: pa.Table) -> None:
+    """``ValueError`` unless a file's columns hold the types and values ``SCHEMA`` allows (``_conform`` checks the
+    same before it casts)."""
+    check_schema(table.schema)
+    check_values(table)
+
+
+def check_trial(table: pa.Table, path: Path) -> None:
+    """``ValueError`` unless ``table``, the rows of the small file ``path`` (types checked: ``check_types`` or
+    ``_conform``), is one whole trial, the one its name says, of a format this version reads."""
     problem = newer(table.schema, path)
     if problem:
         raise ValueError(problem.removeprefix(f"{path}: "))
-    check_schema(table.schema)
-    check_values(table)
     _, why = whole(table)
     if why:
         raise ValueError(f"not a whole trial: {why}")
-    if small and (table.num_rows != 1 or table.column("trial_id")[0].as_py() != path.stem):
+    if table.num_rows != 1 or table.column("trial_id")[0].as_py() != path.stem:
         ids = table.column("trial_id").to_pylist()[:2]
         raise ValueError(f"holds trial {', '.join(ids)}, not the {path.stem} its name says")
 
 
-def _problem(path: Path, exc: Exception) -> str:
-    return f"{path}: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+def reason(exc: Exception) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
 
 
 def read_compacted(paths: list[Path], schema: pa.Schema, exclude: pa.ChunkedArray | None,
@@ -123,7 +129,7 @@ def read_compacted(paths: list[Path], schema: pa.Schema, exclude: pa.ChunkedArra
         try:
             table = _read_part(path, schema.names, problems)
         except Exception as exc:  # a compacted file is never half-written; an unreadable one is still reported
-            problems.append(_problem(path, exc))
+            problems.append(f"{path}: {reason(exc)}")
             continue
         table = _conform(table, schema)
         if exclude is not None and len(exclude):
@@ -142,11 +148,10 @@ def _read_part(path: Path, columns, problems: list[str]) -> pa.Table:
             raise ValueError(problem.removeprefix(f"{path}: "))
         names = file.schema_arrow.names
         table = file.read(columns=[c for c in dict.fromkeys([*columns, *WHOLE]) if c in names])
-    check_schema(table.schema)
-    check_values(table)
+    check_types(table)
     keep, why = whole(table)
     if why:
-        problems.append(f"{path}: {int((~keep).sum())} rows are not whole trials ({why}); left out")
+        problems.append(f"{path}: not whole trials ({why}): {counted(int((~keep).sum()), 'row')} left out")
         table = table.filter(pa.array(keep))
     return table
 
@@ -176,6 +181,7 @@ def outcomes(results: Path, suite: str, cache: dict | None = None) -> pd.DataFra
             try:
                 with pq.ParquetFile(path) as file:
                     table = file.read(columns=[c for c in WHOLE if c in file.schema_arrow.names])
+                check_types(table)
                 check_trial(table, path)
                 cache[path.stem] = {c: v for c, v in table.to_pylist()[0].items() if c in OUTCOME}
             except Exception:  # corrupt or foreign: read_results reports it; here it is a failed trial

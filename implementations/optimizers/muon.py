@@ -9,7 +9,10 @@ Embeddings, head, scalars and any non-2-D "matrix" go to AdamW with their own ``
 Newton-Schulz precision per device and size, at the same orthogonalisation error (max |sigma - 1| of O is the
 quintic's designed spread, 0.32, in both): torch runs it in bf16, which is right on CUDA and for large CPU
 matrices, but on CPU matrices below 256 on the short side fp32 is 12-35x faster (measured here: 32x96 to
-48x192, one thread; bf16 is 2x faster from 256 up). ``Muon`` below is torch.optim.Muon with that choice.
+48x192, one thread; bf16 is 2x faster from 256 up). On a CPU without bf16 dot products (no AVX512-BF16, AMX or
+Arm BF16; torch then emulates bf16 matmul) fp32 is faster at every size: 40x at 256x256 and 60x at 768x768 on
+a 2-core AVX2 EPYC, one thread (95 ms vs 2.3 ms; 2.8 s vs 46 ms per product), so there every CPU matrix runs
+in fp32. ``Muon`` below is torch.optim.Muon with that choice.
 
 Args:
     lr: Muon peak learning rate (the schedule multiplies it).
@@ -28,12 +31,26 @@ References:
 
 from __future__ import annotations
 
+import sys
+
 import torch
 from torch.optim._muon import _adjust_lr
 
 from harness.contracts.interface import Choice, LogUniform, Optimizer, Uniform, claim_table, param_groups
 
-CPU_FP32_BELOW = 256  # short side under which Newton-Schulz runs in fp32 on CPU
+
+def cpu_has_bf16_dot() -> bool:
+    """Whether this CPU multiplies bf16 in hardware (Linux flags avx512_bf16, amx_bf16, Arm bf16); True elsewhere."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = set(f.read().split())
+    except OSError:
+        return True
+    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
+# short side under which Newton-Schulz runs in fp32 on CPU: every size where bf16 matmul is emulated
+CPU_FP32_BELOW = 256 if cpu_has_bf16_dot() else sys.maxsize
 
 
 def ns_dtype(shape: torch.Size, device: torch.device) -> torch.dtype:

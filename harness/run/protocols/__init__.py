@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from harness.errors import ConfigError, suggest
+from harness.errors import ConfigError, counted, suggest
 from harness.spec import RunSpec, Trial
 
 FOLDER = Path(__file__).parent
@@ -71,9 +71,9 @@ class Protocol:
 
 def seeds_text(spec: RunSpec) -> str:
     """"3 seeds per study", "1 seed per study (3 repeated tuning studies per method and budget)"."""
-    n, r = spec.tuning.seeds, spec.tuning.repeats
-    return f"{n} seed{'s' * (n != 1)} per study" + (f" ({r} repeated tuning studies per method and budget)"
-                                                     if r > 1 else "")
+    r = spec.tuning.repeats
+    return f"{counted(spec.tuning.seeds, 'seed')} per study" + (f" ({r} repeated tuning studies per method and "
+                                                                 "budget)" if r > 1 else "")
 
 
 def final_seeds(study: Trial, seeds: int) -> range:

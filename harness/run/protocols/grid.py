@@ -12,7 +12,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from harness.errors import ConfigError, suggest
+from harness.errors import ConfigError, counted, suggest
 from harness.run import studies as expansion
 from harness.run.protocols import Protocol, rounded
 from harness.spec import RunSpec, Trial
@@ -100,7 +100,8 @@ class Grid(Protocol):
 
     def describe(self, spec: RunSpec, studies: list[Trial]) -> str:
         trials = len(studies) * len(factorial(grid_axes(spec))) * spec.tuning.seeds
-        return f"{trials} grid trials ({len(studies)} studies x cells x {spec.tuning.seeds} seeds)"
+        return (f"{counted(trials, 'grid trial')} ({counted(len(studies), 'study', 'studies')} x cells x "
+                f"{counted(spec.tuning.seeds, 'seed')})")
 
 
 PROTOCOL = Grid()
