@@ -34,7 +34,7 @@ def _rates(verdicts) -> dict:
 def data_table(rng, R: int, direct: bool) -> list[dict]:
     """Data speedup: the interpolated interval (``direct=False``) or the direct comparison (``direct=True``)."""
     rows = []
-    for family in ("power", "saturating", "bent"):
+    for family in ("power", "saturating", "bent", "flattening"):
         for tau in (0.0, 1.0, 2.0):
             for design, units, repeats in (("3 seeds, 1 tuning study", 3, False),
                                            ("3 repeated tuning studies", 3, True),
@@ -60,16 +60,17 @@ def target_table(rng, R: int) -> list[dict]:
     """Steps-to-target ratios from crossings bracketed between ``evals`` evaluations (3 seeds, one budget)."""
     rows = []
     for evals in (5, 10, 20, 40):
-        for tau in (0.0, 1.0):
+        for sd, tau in ((0.0, 0.0), (0.05, 1.0), (0.15, 1.0)):
             truth = rng.uniform(0.8, 2.0, R)
-            out = sim.judge(sim.target_rows(rng, R, truth, evals, tau=tau), sim.claim("steps", CLAIMED))
-            row = {"evaluations": evals, "tuning noise (seed sd)": tau, "coverage": _covered(out, truth).mean(),
+            out = sim.judge(sim.target_rows(rng, R, truth, evals, sd=sd, tau=tau), sim.claim("steps", CLAIMED))
+            row = {"evaluations": evals, "seed sd (log steps)": sd, "tuning noise (seed sd)": tau,
+                   "coverage": _covered(out, truth).mean(),
                    "bounds or unknown": np.mean(~np.isfinite(out["point"].astype(float))),
                    "closed width (median, ratio)": np.nanmedian(np.where(
                        np.isfinite(out["lo"].astype(float)) & np.isfinite(out["hi"].astype(float)),
                        out["hi"].astype(float) / out["lo"].astype(float), np.nan))}
             for f, name in ((0.9, "false support at 0.9c"), (1.0, "power at c")):
-                out = sim.judge(sim.target_rows(rng, R, np.full(R, f * CLAIMED), evals, tau=tau),
+                out = sim.judge(sim.target_rows(rng, R, np.full(R, f * CLAIMED), evals, sd=sd, tau=tau),
                                 sim.claim("steps", CLAIMED))
                 rates = _rates(out["verdict"])
                 row[name] = rates["supported"]
@@ -79,17 +80,21 @@ def target_table(rng, R: int) -> list[dict]:
     return rows
 
 
+DESIGNS = (("3 seeds, 1 tuning study", 3, False), ("5 repeated tuning studies", 5, True),
+           ("10 repeated tuning studies", 10, True))
+
+
 def noninferiority_table(rng, R: int) -> list[dict]:
-    """"Matches or beats" with the default margin (0.5 accuracy points), test set variance included."""
+    """"Matches or beats" with the default margin (0.5 accuracy points), test-set variance included."""
     from harness.stats.claims import MATCH_MARGIN
 
     rows = []
-    for units in (3, 5, 10):
+    for design, units, repeats in DESIGNS:
         for tau in (0.0, 1.0):
-            row = {"seeds": units, "tuning noise (seed sd)": tau}
+            row = {"design": design, "tuning noise (seed sd)": tau}
             for delta, name in ((-MATCH_MARGIN, "false support at -margin"), (0.0, "power at a tie"),
                                 (0.005, "power at +0.5 points")):
-                frame, truth = sim.accuracy_rows(rng, R, delta, units, tau=tau, sd=0.002)
+                frame, _ = sim.accuracy_rows(rng, R, delta, units, tau=tau, repeats=repeats)
                 out = sim.judge(frame, sim.claim("quality", 0.0, form="matches"))
                 row[name] = _rates(out["verdict"])["supported"]
             rows.append(row)
@@ -99,14 +104,15 @@ def noninferiority_table(rng, R: int) -> list[dict]:
 def testset_table(rng, R: int) -> list[dict]:
     """Accuracy differences on a fixed test set of 360 examples: coverage of the population difference."""
     rows = []
-    for units in (3, 5):
-        for sd in (0.0005, 0.004):
-            row = {"seeds": units, "seed sd (accuracy)": sd}
+    for design, units, repeats in DESIGNS[:2]:
+        for sd in (0.0005, 0.003):
+            row = {"design": design, "seed sd (accuracy)": sd}
             for store, name in ((False, "seeds only"), (True, "with the paired test-set variance")):
-                frame, truth = sim.accuracy_rows(rng, R, 0.01, units, sd=sd, store=store)
+                frame, truth = sim.accuracy_rows(rng, R, 0.01, units, sd=sd, store=store, repeats=repeats)
                 out = sim.judge(frame, sim.claim("quality", 0.0))
                 row[f"coverage, {name}"] = _covered(out, truth).mean()
-            frame, truth = sim.accuracy_rows(rng, R, 0.0, units, sd=sd)
+                row[f"width, {name} (points)"] = 100 * np.nanmedian(out["hi"].astype(float) - out["lo"].astype(float))
+            frame, truth = sim.accuracy_rows(rng, R, 0.0, units, sd=sd, repeats=repeats)
             row["false support of 'better' at a tie"] = _rates(sim.judge(frame, sim.claim("quality", 0.0))[
                 "verdict"])["supported"]
             rows.append(row)

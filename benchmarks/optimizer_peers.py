@@ -313,11 +313,11 @@ def _bounded_step(c: Contender, budget_s: float) -> float | None:
 
 def warm_up(cs: list[Contender], budget_s: float) -> tuple[list[Contender], list[Contender]]:
     """Two untimed steps each (state allocated, SOAP's basis-only first step, heavyball's compilation: the first
-    may take max(120 s, budget)); a contender whose second step takes over ``budget_s`` is left out (bf16 matmul
+    may take max(60 s, budget)); a contender whose second step takes over ``budget_s`` is left out (bf16 matmul
     is emulated on a CPU without bf16 dot products: torch's Muon then takes minutes per step)."""
     kept, slow = [], []
     for c in cs:
-        if _bounded_step(c, max(120.0, budget_s)) is None or _bounded_step(c, budget_s) is None:
+        if _bounded_step(c, max(60.0, budget_s)) is None or _bounded_step(c, budget_s) is None:
             slow.append(c)
         else:
             kept.append(c)
@@ -373,7 +373,7 @@ def main() -> int:
     p.add_argument("--steps", type=int, default=5)
     p.add_argument("--only", nargs="*", default=None, help="optimizers to run (default: every registered one)")
     p.add_argument("--no-heavyball", action="store_true", help="leave heavyball out (its compilation takes minutes)")
-    p.add_argument("--max-step-s", type=float, default=20.0,
+    p.add_argument("--max-step-s", type=float, default=2.0,
                    help="leave out a contender whose warm-up step takes longer (ratio then an upper bound)")
     p.add_argument("--check", action="store_true", help="print how far each peer's weights are from ours instead")
     args = p.parse_args()

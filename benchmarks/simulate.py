@@ -25,6 +25,8 @@ CURVES = {  # the baseline's final loss against budget D (multiples of the metho
     "saturating": lambda D, p: p["c"] + p["a"] * np.exp(-p["k"] * D),
     "bent": lambda D, p: p["c"] + p["a"] * np.where(  # a cooldown: 2.5x steeper past 1.5D
         D < 1.5, D ** -p["b"], 1.5 ** -p["b"] * (D / 1.5) ** (-2.5 * p["b"])),
+    "flattening": lambda D, p: p["c"] + p["a"] * np.where(  # a plateau: 3x flatter past 1.2D
+        D < 1.2, D ** -p["b"], 1.2 ** -p["b"] * (D / 1.2) ** (-p["b"] / 3)),
 }
 
 
@@ -129,29 +131,34 @@ def target_rows(rng, R: int, truth: np.ndarray, evals: int, units: int = 3, sd: 
 
 
 def accuracy_rows(rng, R: int, delta: float, units: int = 3, n_test: int = 360, sd: float = 0.004, tau: float = 0.0,
-                  store: bool = True, population: int = 20_000) -> tuple[pd.DataFrame, np.ndarray]:
+                  store: bool = True, population: int = 20_000, repeats: bool = False
+                  ) -> tuple[pd.DataFrame, np.ndarray]:
     """Classification runs on a fixed test set of ``n_test`` examples drawn from a population of examples of varying
     difficulty; a model's chance on example i is sigmoid(theta - d_i), theta per seed (seed noise) and per study
-    (tuning noise). ``delta``: the method's true population accuracy minus the baseline's (approximately: the truth
-    returned is exact). Returns rows (with per-example correctness when ``store``) and the true differences (R,)."""
+    (tuning noise), and example i is right when its own draw u_i falls below that chance — u_i shared by every seed
+    and method (models agree on most examples), redrawn per seed for 10% of them. ``delta``: the method's true
+    population accuracy minus the baseline's (approximately: the truth returned is exact). Returns rows (with
+    per-example correctness when ``store``) and the true differences (R,)."""
     scale = np.array([f"r{i}" for i in range(R)])
-    d = rng.normal(0, 1.5, (R, population))
-    theta_b = rng.uniform(2.0, 3.0, R)
+    d = rng.normal(0, 3.0, (R, population))  # most examples always right or always wrong, some in between
+    theta_b = rng.uniform(3.5, 5.0, R)
     acc = lambda th: (1 / (1 + np.exp(-(th[:, None] - d)))).mean(1)  # noqa: E731
     slope = (acc(theta_b + 0.01) - acc(theta_b - 0.01)) / 0.02
     theta_m = theta_b + delta / slope
     truth = acc(theta_m) - acc(theta_b)
     test = np.stack([rng.choice(population, n_test, replace=False) for _ in range(R)])
+    shared = rng.random((R, 1, n_test))
     parts = []
     for method, theta in (("base", theta_b), ("new", theta_m)):
-        study = tau * np.abs(rng.normal(0, 1, (R, 1)))
+        study = tau * np.abs(rng.normal(0, 1, (R, units if repeats else 1)))
         th = theta[:, None] + (study + rng.normal(0, 1, (R, units))) * sd / np.maximum(slope, 1e-6)[:, None]
         chance = 1 / (1 + np.exp(-(th[:, :, None] - np.take_along_axis(d, test, 1)[:, None, :])))
-        right = rng.random(chance.shape) < chance
+        u = np.where(rng.random(chance.shape) < 0.1, rng.random(chance.shape), shared)
+        right = u < chance
         metric = right.mean(2)
         extra = {"final_val_metric": metric.ravel(), "val_metric_name": "accuracy"}
         if store:
             extra.update(eval_correct=[np.packbits(r).tobytes() for r in right.reshape(-1, n_test)],
                          eval_examples=n_test)
-        parts.append(_rows(scale, method, 1.0, np.full((R, units), 1.0), units, False, "base", extra))
+        parts.append(_rows(scale, method, 1.0, np.full((R, units), 1.0), units, repeats, "base", extra))
     return pd.concat(parts, ignore_index=True), truth

@@ -153,7 +153,7 @@ def _cmd_verify(args) -> int:
     names = [o.partition("=")[2] for o in args.overrides if o.startswith("method=")]
     if len(names) != 1 or not names[0]:
         raise ConfigError("which method? add method=NAME, e.g. harness verify method=muon")
-    return verify.main(names[0], rest, args.format, args.quiet, reference=args.reference)
+    return verify.main(names[0], rest, args.format, args.quiet, reference=args.reference, plan_only=args.plan)
 
 
 def _cmd_dashboard(args) -> int:
@@ -239,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
         if name == "verify":
             p.add_argument("--reference", action="store_true", help="judge this project's reference results "
                            "(reference/, preset=cpu) without running anything")
+            p.add_argument("--plan", action="store_true", help="print what verify would run (trials, steps, "
+                           "estimated time after timing a few steps of each method) and stop")
     if not (sys.argv[1:] if argv is None else argv):  # bare `harness`: the help, not an error
         parser.print_help()
         return 0

@@ -111,10 +111,10 @@ def suite_spec(method: str, suite: str, mine, rest: list[str]) -> RunSpec:
     return design_budgets(spec, mine)
 
 
-def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run: bool = True
-                 ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run: bool = True,
+                 stored: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Run and judge one suite's claims of ``method``; returns (per-budget rows, one row per claim and scale).
-    ``run=False``: judge the stored rows only."""
+    ``run=False``: judge the stored rows only (``stored``: {(results, suite): rows} read once for many methods)."""
     from harness.run.executors import run_suite
     from harness.run.studies import expand
 
@@ -124,9 +124,7 @@ def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run
     tracker = run_suite(spec, show=show, studies=studies)["tracker"] if run else None
     units = start
     while True:
-        rows, problems = store.read_results(Path(spec.results), spec.name, columns=report.ROW_COLUMNS)
-        for p in problems:
-            print(f"warning: skipped unreadable results file {p}")
+        rows = _read(spec, {} if run else stored if stored is not None else {})
         rows = _pooled(rows, spec)
         per_budget, summary = engine.judge(rows, method, mine, start=start, spaces=report.spaces(rows))
         todo = _undecided(summary, per_budget) if run else []
@@ -138,6 +136,17 @@ def verify_suite(method: str, suite: str, mine, rest: list[str], show: bool, run
             tracker = run_suite(replace(_one_more(spec, workload, scale), tuning=tuning), show=show,
                                 tracker=tracker)["tracker"]
         spec = replace(spec, tuning=tuning)
+
+
+def _read(spec: RunSpec, stored: dict) -> pd.DataFrame:
+    """The suite's stored rows (once per ``stored`` dict)."""
+    key = (spec.results, spec.name)
+    if key not in stored:
+        rows, problems = store.read_results(Path(spec.results), spec.name, columns=report.ROW_COLUMNS)
+        for p in problems:
+            print(f"warning: skipped unreadable results file {p}")
+        stored[key] = rows
+    return stored[key]
 
 
 def _pooled(rows: pd.DataFrame, spec: RunSpec) -> pd.DataFrame:
@@ -165,12 +174,12 @@ REFERENCE = Path(__file__).resolve().parents[1] / "reference"  # this project's 
 
 def _every_claim(rest: list[str], fmt: str) -> int:
     """One table of every claim judged on the stored rows (``method=all --reference``): paper | published | ours."""
-    parts, data, groups = [], published.read_published(), {}
+    parts, data, groups, stored = [], published.read_published(), {}, {}
     for _, name, claim in catalog.claims():
         groups.setdefault((name, claim.suite), []).append(claim)
     for (name, suite), mine in groups.items():
         try:
-            _, summary = verify_suite(name, suite, mine, rest, show=False, run=False)
+            _, summary = verify_suite(name, suite, mine, rest, show=False, run=False, stored=stored)
         except ConfigError:
             continue
         if len(summary):
@@ -209,9 +218,31 @@ def trends(summary: pd.DataFrame, mine, method: str, data) -> list[str]:
     return out
 
 
-def main(method_name: str, rest: list[str], fmt: str, quiet: bool, reference: bool = False) -> int:
+def print_plan(method: str, suites: dict[str, list], rest: list[str]) -> int:
+    """``verify --plan``: per suite, the first look's trials, steps and estimated time (a few steps of each method
+    timed first where this machine has no step time yet); nothing is run or written."""
+    from harness.run.options import Options
+    from harness.run.plan import make_plan, measure
+    from harness.run.studies import expand
+
+    for suite, mine in suites.items():
+        spec = suite_spec(method, suite, mine, rest)
+        studies, opts = expand(spec), Options.from_spec(spec)
+        plan = make_plan(spec, studies, opts.threads, shard=opts.shard, parallel=opts.parallel)
+        if plan.unmeasured:
+            measure(plan)
+            plan = make_plan(spec, studies, opts.threads, shard=opts.shard, parallel=opts.parallel)
+        extra = max(spec.verify.max_seeds - _units(spec), 0)
+        print(f"{method} in suite {suite}: {plan.text()}; then up to {extra} more seed{'s' * (extra != 1)} where a "
+              "verdict stays open")
+    return 0
+
+
+def main(method_name: str, rest: list[str], fmt: str, quiet: bool, reference: bool = False,
+         plan_only: bool = False) -> int:
     """Verify every claim of one method; prints the verdicts and the wall time. ``reference``: judge the
-    shipped reference results (``reference/``, made with ``preset=cpu``) without running anything."""
+    shipped reference results (``reference/``, made with ``preset=cpu``) without running anything; ``plan_only``:
+    print what would run and stop."""
     if reference:
         if any(o.startswith("results=") for o in rest):
             raise ConfigError("--reference reads reference/; drop results=")
@@ -223,6 +254,9 @@ def main(method_name: str, rest: list[str], fmt: str, quiet: bool, reference: bo
     method = find_method(method_name)
     if not method.claims:
         raise ConfigError(f"{method.name} carries no claims to verify")
+    if plan_only:
+        return print_plan(method.name, {s: [c for c in method.claims if c.suite == s]
+                                        for s in dict.fromkeys(c.suite for c in method.claims)}, rest)
     t0, judged, data = time.perf_counter(), 0, published.read_published()
     for suite in dict.fromkeys(c.suite for c in method.claims):
         mine = [c for c in method.claims if c.suite == suite]

@@ -128,3 +128,12 @@ def test_the_reference_table_has_no_zero_width_interval_and_no_bare_verdict_at_a
     bare = table[table["verdict"].isin(["supported", "not supported"])]
     assert not {*zip(bare["method"], bare["paper"], strict=True)} & sized
     assert table["verdict"].str.endswith("(scaled-down)").sum() > 10
+
+
+def test_plan_prints_what_verify_would_run_and_runs_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(executors, "run_suite", lambda *a, **k: pytest.fail("--plan ran a suite"))
+    args = ["workload=logreg", "scale=iris", "budget=0.25", f"results={tmp_path / 'out'}"]
+    assert verify.main("linear", args, "terminal", quiet=True, plan_only=True) == 0
+    out = capsys.readouterr().out
+    assert "linear in suite schedules: plan:" in out and "estimated wall time" in out and "unknown" not in out
+    assert not (tmp_path / "out").exists()

@@ -34,7 +34,7 @@ from harness.run import protocols
 from harness.run.backends import RETRIES, make_backend
 from harness.run.leases import Leases
 from harness.run.options import Options, in_shard
-from harness.run.plan import Tracker, make_plan
+from harness.run.plan import Tracker, make_plan, measure
 from harness.run.studies import expand
 from harness.spec import RunSpec, Trial
 from harness.store.compact import compact
@@ -249,6 +249,10 @@ def run_suite(spec: RunSpec, show: bool = True, opts: Options | None = None, stu
     opts = opts or Options.from_spec(spec)
     studies = expand(spec) if studies is None else studies
     plan = make_plan(spec, studies, opts.threads, shard=opts.shard, parallel=opts.parallel)
+    if plan.unmeasured and opts.runner == Options.runner and opts.executor != "ray":  # an estimate from the start
+        print(f"measuring {counted(len(plan.unmeasured), 'step time')} first (a few steps each) ...", file=sys.stderr)
+        measure(plan)
+        plan = make_plan(spec, studies, opts.threads, shard=opts.shard, parallel=opts.parallel)
     print(plan.text(), file=sys.stderr)  # stdout stays the leaderboard (--format markdown > file)
     if tracker is None:
         tracker = Tracker(plan)

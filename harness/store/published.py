@@ -8,8 +8,12 @@ leaderboards, each row with its source, kept apart from this project's own measu
   optimizer, scale and budget, row 0 (the best configuration) of each ablation table.
 - ``reported``: speedups a source states itself (one row per method it names), not recomputed.
 - ``scores``: AlgoPerf leaderboard scores (higher is better, at most 1), per ruleset and rank.
+- ``times``: AlgoPerf per-workload time-to-target (scoring-clock seconds or steps) per submission, the
+  input of a score (``harness.stats.analysis.performance_profile`` recomputes it).
 - ``records``: modded-nanogpt results: track 3 steps to 3.28 val loss with the mean loss and runs,
   tracks 1-2 wall-clock minutes to target on 8xH100.
+- ``runs``: modded-nanogpt track 3, one final val loss per run of a result (the values behind its mean, so
+  the track's z-test can be recomputed).
 - ``raw``: every CSV row as transcribed (long format), ``checks``: what each source states about
   its own numbers (``checks.csv``), which ``tests/test_published.py`` recomputes.
 
@@ -19,7 +23,7 @@ Pure pandas; ``published/README.md`` lists the sources, the commits and the cave
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -29,7 +33,8 @@ from harness.errors import ConfigError
 from harness.store import SCHEMA
 
 ROOT = Path(__file__).resolve().parents[2] / "published"
-FILES = ("marin_fantastic_optimizers.csv", "algoperf_leaderboards.csv", "modded_nanogpt.csv")
+FILES = ("marin_fantastic_optimizers.csv", "algoperf_leaderboards.csv", "algoperf_v06_self_tuning_analysis.csv",
+         "modded_nanogpt.csv", "modded_nanogpt_track3_runs.csv")
 COLUMNS = ("source_id", "method", "source_name", "workload", "setting", "model_scale", "model_params",
            "budget_multiple", "tokens", "metric", "value", "n_runs", "status", "where", "notes")
 MARIN = "marin_fantastic_optimizers_2025"
@@ -37,6 +42,12 @@ MARIN_WORKLOAD = "marin-c4"  # C4/EN validation loss of Marin's Llama-style LMs 
 SCORE_COLUMNS = ("leaderboard", "ruleset", "rank", "method", "submission", "score", "status", "citation")
 RECORD_COLUMNS = ("track", "scale", "number", "date", "method", "description", "steps_to_target", "mean_final_val_loss",
                   "n_runs", "time_to_target_min", "world_record", "meets_statsig", "status", "citation")
+TIME_COLUMNS = ("leaderboard", "ruleset", "clock", "method", "submission", "workload", "time_to_target", "status",
+                "citation")
+RUN_COLUMNS = ("track", "number", "run", "method", "steps_to_target", "final_val_loss", "status", "citation")
+SCORE_METRICS = ("algoperf_benchmark_score", "algoperf_score_by_steps", "algoperf_score_by_wallclock")
+TIME_METRICS = {"algoperf_time_to_target_s": "wallclock", "algoperf_steps_to_target": "steps"}
+RUN_METRIC = "final_val_loss_run"
 REPORTED_COLUMNS = ("source_id", "workload", "scale", "params", "method", "baseline", "speedup", "metric",
                     "quote", "citation")
 
@@ -52,6 +63,8 @@ class Published:
     records: pd.DataFrame
     raw: pd.DataFrame
     checks: pd.DataFrame
+    times: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(TIME_COLUMNS)))
+    runs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(RUN_COLUMNS)))
 
 
 def read_published(root: Path | str = ROOT) -> Published:
@@ -60,10 +73,13 @@ def read_published(root: Path | str = ROOT) -> Published:
     raw = pd.concat([_read_csv(root / name) for name in FILES], ignore_index=True)
     version = (root / "VERSION").read_text().strip() if (root / "VERSION").is_file() else "unknown"
     marin = raw[raw["source_id"] == MARIN]
+    algoperf, nanogpt = raw[raw["source_id"].str.startswith("algoperf")], raw[raw["source_id"].str.startswith("modded")]
+    runs = nanogpt["metric"] == RUN_METRIC
     return Published(version=version, losses=_losses(marin, version), reported=_reported(marin),
-                     scores=_scores(raw[raw["source_id"].str.startswith("algoperf")]),
-                     records=_records(raw[raw["source_id"].str.startswith("modded_nanogpt")]),
-                     raw=raw, checks=_read_csv(root / "checks.csv", columns=("source_id", "check_id", "expected")))
+                     scores=_scores(algoperf[algoperf["metric"].isin(SCORE_METRICS)]),
+                     records=_records(nanogpt[~runs]), raw=raw,
+                     checks=_read_csv(root / "checks.csv", columns=("source_id", "check_id", "expected")),
+                     times=_times(algoperf[algoperf["metric"].isin(list(TIME_METRICS))]), runs=_runs(nanogpt[runs]))
 
 
 def _read_csv(path: Path, columns=COLUMNS) -> pd.DataFrame:
@@ -110,15 +126,44 @@ def _reported(marin: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(REPORTED_COLUMNS))
 
 
+def _leaderboard(rows: pd.DataFrame) -> pd.Series:
+    """The leaderboard label: ``v0.5``, ``v2_draft``, or per clock of an analysis (``..._by_steps``)."""
+    name = rows["source_id"].str.removeprefix("algoperf_leaderboard_").str.removeprefix("algoperf_")
+    clock = rows["metric"].str.extract(r"_(by_\w+)$")[0]
+    return name.where(clock.isna(), name + "_" + clock)
+
+
 def _scores(rows: pd.DataFrame) -> pd.DataFrame:
     """AlgoPerf: ``setting`` is "<ruleset>; rank <n>" (the draft v2 artifact has no rank)."""
     ruleset = rows["setting"].str.extract(r"^(\w+)")[0]
     rank = pd.to_numeric(rows["setting"].str.extract(r"rank (\d+)")[0]).astype("Int64")
     return pd.DataFrame({
-        "leaderboard": rows["source_id"].str.removeprefix("algoperf_leaderboard_"), "ruleset": ruleset,
+        "leaderboard": _leaderboard(rows), "ruleset": ruleset,
         "rank": rank, "method": rows["method"], "submission": rows["source_name"],
         "score": rows["value"].astype(float), "status": rows["status"], "citation": rows["where"],
     }, columns=list(SCORE_COLUMNS)).reset_index(drop=True)
+
+
+def _times(rows: pd.DataFrame) -> pd.DataFrame:
+    """AlgoPerf per-workload time-to-target: ``setting`` is "<ruleset>; <clock>; workload <name>"; inf = target not
+    reached, NaN = no data."""
+    return pd.DataFrame({
+        "leaderboard": rows["source_id"].str.removeprefix("algoperf_"), "ruleset": rows["setting"].str.extract(
+            r"^(\w+)")[0], "clock": rows["metric"].map(TIME_METRICS), "method": rows["method"],
+        "submission": rows["source_name"], "workload": rows["setting"].str.extract(r"workload (\w+)")[0],
+        "time_to_target": rows["value"].astype(float), "status": rows["status"], "citation": rows["where"],
+    }, columns=list(TIME_COLUMNS)).reset_index(drop=True)
+
+
+def _runs(rows: pd.DataFrame) -> pd.DataFrame:
+    """modded-nanogpt per-run final losses: ``setting`` is "result #<n>; run <k> of <m>; val loss at step <s> ..."."""
+    return pd.DataFrame({
+        "track": rows["source_id"].str.removeprefix("modded_nanogpt_"),
+        "number": rows["setting"].str.extract(r"#(\d+)")[0].astype(int),
+        "run": rows["setting"].str.extract(r"run (\d+)")[0].astype(int), "method": rows["method"],
+        "steps_to_target": rows["setting"].str.extract(r"at step (\d+)")[0].astype(int),
+        "final_val_loss": rows["value"].astype(float), "status": rows["status"], "citation": rows["where"],
+    }, columns=list(RUN_COLUMNS)).sort_values(["track", "number", "run"]).reset_index(drop=True)
 
 
 def _records(rows: pd.DataFrame) -> pd.DataFrame:

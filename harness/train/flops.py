@@ -16,6 +16,11 @@ the embedding tables), L layers, width d, context T. Dense attention kernels (SD
 still do some masked work; ``torch.utils.flop_counter.FlopCounterMode`` counts the full-attention
 figure, and ``causal=False`` reproduces it exactly (tests/test_measure.py).
 
+A gated (SwiGLU) MLP has three d x d_ff matrices (gate, up, down) where GPT's has two, so for the ``lm``
+workload N = L (4 d^2 + 3 d d_ff) + d V (``lm_matmul_params``: Marin's ``calculate_param`` in
+github.com/marin-community/marin ``marin/optimizer_sweep/models.py``, plus the head), with the same
+attention term (tests/test_lm.py checks it against FlopCounterMode).
+
 References:
     Kaplan et al., "Scaling Laws for Neural Language Models", 2020, Table 1.
     Chowdhery et al., "PaLM: Scaling Language Modeling with Pathways", 2022, Appendix B.
@@ -54,6 +59,22 @@ def gpt_flops_per_token(
         causal: count only the unmasked half of attention.
     """
     return 6.0 * gpt_matmul_params(n_layer, d_model, vocab, d_ff) + attention_flops_per_token(
+        n_layer, ctx, d_model, causal
+    )
+
+
+def lm_matmul_params(n_layer: int, d_model: int, vocab: int, d_ff: int) -> int:
+    """N of a gated-MLP LM: q, k, v, o (4 d^2), the MLP's gate, up and down (3 d d_ff) and the head (d V)."""
+    return n_layer * (4 * d_model * d_model + 3 * d_model * d_ff) + d_model * vocab
+
+
+def lm_flops_per_token(n_layer: int, d_model: int, ctx: int, vocab: int, d_ff: int, causal: bool = True) -> float:
+    """Training FLOPs per token of a gated-MLP LM (the ``lm`` workload): 6 N + attention, N = ``lm_matmul_params``.
+
+    RMSNorm, QK-norm, the rotary rotation and the gate's elementwise product are O(d) per token and left out,
+    like GPT's LayerNorm and GELU.
+    """
+    return 6.0 * lm_matmul_params(n_layer, d_model, vocab, d_ff) + attention_flops_per_token(
         n_layer, ctx, d_model, causal
     )
 

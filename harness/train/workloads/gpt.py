@@ -166,10 +166,27 @@ def _windows(tokens: np.ndarray, starts: np.ndarray, ctx: int) -> tuple[torch.Te
 
 def build(scale: str, seed: int, data: dict | None = None) -> Task:
     cfg = SCALES[scale]
-    train, val, vocab, fingerprint = load_tokens((data or {}).get("path"))
-    ctx, batch = cfg["ctx"], int((data or {}).get("batch_size") or cfg["batch"])
+    tokens = load_tokens((data or {}).get("path"))
+    vocab = tokens[2]
     torch.manual_seed(seed)
-    model = GPT(vocab, cfg["d_model"], cfg["n_layer"], cfg["n_head"], ctx)
+    model = GPT(vocab, cfg["d_model"], cfg["n_layer"], cfg["n_head"], cfg["ctx"])
+    flops_per_token = flops.gpt_flops_per_token(cfg["n_layer"], cfg["d_model"], cfg["ctx"], vocab)
+    return language_task(model, cfg, tokens, data, roles=dict(embedding=("tok.", "pos."), head=("head.",)),
+                         flops_per_unit=flops_per_token, architecture="gpt")
+
+
+def language_task(model: nn.Module, cfg: dict, tokens: tuple, data: dict | None, *, roles: dict,
+                  flops_per_unit: float, architecture: str) -> Task:
+    """The Task of a next-token ``model`` on ``tokens`` (``load_tokens``'s), shared by the language workloads.
+
+    Loss: mean cross-entropy of every position's next token. Batches: ``batch`` (``cfg``'s, or ``data.batch_size``)
+    windows of ``cfg["ctx"]`` + 1 tokens at uniform random starts in the training tokens, endless. Evaluation: a
+    fixed set of ``EVAL_BATCHES`` such batches of the held-out tokens (starts from seed 12345), the mean loss and
+    loss / ln 2 (bits per token: per byte on the default corpus). Chance: ln V. Parameters by role with
+    ``split_roles(model, **roles)``.
+    """
+    train, val, vocab, fingerprint = tokens
+    ctx, batch = cfg["ctx"], int((data or {}).get("batch_size") or cfg["batch"])
 
     def loss(m: nn.Module, b) -> torch.Tensor:
         x, y = b
@@ -198,7 +215,7 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
     n_params = sum(p.numel() for p in model.parameters())
     return Task(
         model=model,
-        groups=split_roles(model, embedding=("tok.", "pos."), head=("head.",)),
+        groups=split_roles(model, **roles),
         loss=loss,
         sampled_loss=sampled_loss,
         batches=batches,
@@ -206,9 +223,9 @@ def build(scale: str, seed: int, data: dict | None = None) -> Task:
         metric_name="bits_per_token",
         units_per_step=batch * ctx,
         params=n_params,
-        flops_per_unit=flops.gpt_flops_per_token(cfg["n_layer"], cfg["d_model"], ctx, vocab),
+        flops_per_unit=flops_per_unit,
         target=cfg["target"],
         chance_loss=math.log(vocab),
         data_fingerprint=fingerprint,
-        architecture="gpt",
+        architecture=architecture,
     )
