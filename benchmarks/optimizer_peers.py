@@ -218,26 +218,36 @@ SLOW_NOTE = "left out: a warm-up step took over --max-step-s (the ratio is an up
 NO_PEER = {"mfac": "no installed implementation of M-FAC (pytorch-optimizer and heavyball have none)"}
 
 
+GRAD_SETS = 4  # steps cycle through this many gradients (a repeated one makes summed statistics degenerate)
+
+
 def task(shape: str, dtype=torch.float32):
-    """``(groups, loss)``: role -> parameters holding fixed gradients, and a loss to differentiate again."""
+    """``(groups, loss, grad_sets)``: role -> parameters, a loss to differentiate twice, and ``GRAD_SETS``
+    gradients (gpt: of as many batches; a square weight: Gaussian, scaled as the loss's)."""
     torch.manual_seed(0)
     if shape in gpt.SCALES:
         t = gpt.build(shape, 0)
         t.model.to(dtype)
-        batch = next(t.batches(0))
-        groups, loss = t.groups, (lambda: t.loss(t.model, batch))
-    else:
-        n, m = (int(s) for s in shape.split("x")) if "x" in shape else (int(shape), int(shape))
-        gen = torch.Generator().manual_seed(0)
-        w = torch.nn.Parameter((torch.randn(n, m, generator=gen) / m**0.5).to(dtype))
-        target = torch.randn(n, m, generator=gen).to(dtype)
-        groups = {"matrix": [w]}
-        if n == 24:  # the --check task also holds a vector
-            groups["scalar"] = [torch.nn.Parameter(torch.randn(16, generator=gen).to(dtype))]
-        loss = lambda: sum((0.25 * p**4).sum() - (p * target.flatten()[: p.numel()].view_as(p)).sum()
-                           for ps in groups.values() for p in ps)
-    loss().backward()
-    return groups, loss
+        batches = t.batches(0)
+        groups = t.groups
+        grad_sets = []
+        for _ in range(GRAD_SETS):
+            batch = next(batches)
+            t.model.zero_grad(set_to_none=True)
+            t.loss(t.model, batch).backward()
+            grad_sets.append([p.grad for ps in groups.values() for p in ps])
+        return groups, (lambda: t.loss(t.model, batch)), grad_sets
+    n, m = (int(s) for s in shape.split("x")) if "x" in shape else (int(shape), int(shape))
+    gen = torch.Generator().manual_seed(0)
+    w = torch.nn.Parameter((torch.randn(n, m, generator=gen) / m**0.5).to(dtype))
+    groups = {"matrix": [w]}
+    if n == 24:  # the --check task also holds a vector
+        groups["scalar"] = [torch.nn.Parameter(torch.randn(16, generator=gen).to(dtype))]
+    params = [p for ps in groups.values() for p in ps]
+    target = [torch.randn(p.shape, generator=gen).to(dtype) for p in params]
+    grad_sets = [[(torch.randn(p.shape, generator=gen) / m**0.5).to(dtype) for p in params]
+                 for _ in range(GRAD_SETS)]
+    return groups, (lambda: sum((0.25 * p**4 - p * y).sum() for p, y in zip(params, target, strict=True))), grad_sets
 
 
 @dataclass
@@ -246,18 +256,24 @@ class Contender:
     note: str
     opts: list
     params: list
-    grads: list
-    copy_grads: bool = False  # --check: a fresh copy each step (some peers write into p.grad)
+    grad_sets: list
+    error: str = ""
+    steps: int = 0
 
-    def step(self) -> None:
-        for p, g in zip(self.params, self.grads, strict=True):
-            p.grad = g.clone() if self.copy_grads else g  # heavyball sets p.grad = None after its step
+    def feed(self) -> list:
+        """A copy of the next gradients in the cycle (some peers write into p.grad; heavyball sets it to None)."""
+        self.steps += 1
+        return [g.clone() for g in self.grad_sets[(self.steps - 1) % len(self.grad_sets)]]
+
+    def step(self, grads: list | None = None) -> None:
+        for p, g in zip(self.params, grads or self.feed(), strict=True):
+            p.grad = g
         for o in self.opts:
             o.step()
 
 
 def _contender(label: str, note: str, build: Callable, shape: str, hp: dict, hessian: bool, dtype=torch.float32):
-    groups, loss = task(shape, dtype)
+    groups, loss, grad_sets = task(shape, dtype)
     built = build(groups, hp)
     if not built:
         return None
@@ -271,8 +287,8 @@ def _contender(label: str, note: str, build: Callable, shape: str, hp: dict, hes
             for o in opts:
                 o.step()
         for p in params:
-            p.grad = p.grad.detach()
-    return Contender(label, note, opts, params, [p.grad for p in params])
+            p.grad = None
+    return Contender(label, note, opts, params, grad_sets)
 
 
 def contenders(name: str, shape: str, dtype=torch.float32) -> list[Contender]:
@@ -306,36 +322,51 @@ def _bounded_step(c: Contender, budget_s: float) -> float | None:
         return time.perf_counter() - start
     except _TooSlow:
         return None
+    except Exception as e:  # a peer that fails at our defaults (e.g. an SVD that does not converge)
+        c.error = f"{type(e).__name__}: {str(e).splitlines()[0][:80]}"
+        return None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
 
 
 def warm_up(cs: list[Contender], budget_s: float) -> tuple[list[Contender], list[Contender]]:
-    """Two untimed steps each (state allocated, SOAP's basis-only first step, heavyball's compilation: the first
-    may take max(60 s, budget)); a contender whose second step takes over ``budget_s`` is left out (bf16 matmul
-    is emulated on a CPU without bf16 dot products: torch's Muon then takes minutes per step)."""
-    kept, slow = [], []
+    """Untimed steps: state allocated, SOAP's basis-only first step, heavyball's compilation (11 steps of up to
+    300 s: its preconditioner refresh compiles its own graph), then one step within ``budget_s``. A contender that
+    takes longer or raises is left out (bf16 matmul is emulated on a CPU without bf16 dot products: torch's
+    Muon then takes minutes a step)."""
+    kept, out = [], []
     for c in cs:
-        if _bounded_step(c, max(60.0, budget_s)) is None or _bounded_step(c, budget_s) is None:
-            slow.append(c)
-        else:
+        compiled = c.label.startswith("heavyball")
+        ok = all(_bounded_step(c, max(300.0 if compiled else 60.0, budget_s)) is not None
+                 for _ in range(11 if compiled else 1))
+        if ok and _bounded_step(c, budget_s) is not None:
             kept.append(c)
-    return kept, slow
+            continue
+        if "_TooSlow" in c.error:  # the alarm fired inside torch.compile
+            c.error = ""
+        out.append(c)
+    return kept, out
 
 
 def rounds(cs: list[Contender], repeats: int, steps: int) -> dict[str, list[float]]:
-    """Seconds per step of each contender, one number per round, in a shuffled order each round."""
+    """Seconds per step of each contender, one number per round, in a shuffled order each round; each step gets
+    a fresh copy of the fixed gradients, made before the clock starts. A contender that raises is dropped."""
     times: dict[str, list[float]] = {c.label: [] for c in cs}
     for _ in range(repeats):
-        order = list(cs)
+        order = [c for c in cs if not c.error]
         random.shuffle(order)
         for c in order:
+            feeds = [c.feed() for _ in range(steps)]
             start = time.perf_counter()
-            for _ in range(steps):
-                c.step()
+            try:
+                for feed in feeds:
+                    c.step(feed)
+            except Exception as e:
+                c.error = f"{type(e).__name__}: {str(e).splitlines()[0][:80]}"
+                continue
             times[c.label].append((time.perf_counter() - start) / steps)
-    return times
+    return {c.label: times[c.label] for c in cs if not c.error}
 
 
 def _row(name, shape, times, ours, label, note) -> tuple[str, float]:
@@ -357,7 +388,6 @@ def check(names) -> None:
     for name in names:
         cs = contenders(name, "24x16", torch.float64)
         for c in cs:
-            c.copy_grads = True
             for _ in range(4):
                 c.step()
         ours = cs[0].params
@@ -400,13 +430,25 @@ def main() -> int:
                 print(f"| {name} | {shape} | > {args.max_step_s:g} s | | | | ours not timed |")
                 continue
             times = rounds(cs, args.repeats, steps)
+            if "ours" not in times:
+                print(f"| {name} | {shape} | failed: {cs[0].error} | | | | |")
+                continue
             ours = statistics.median(times["ours"])
             for c in slow:
+                if c.error:
+                    print(f"| {name} | {shape} | {1e3 * ours:.3f} | {c.label} | — | — | failed at our defaults: "
+                          f"{c.error}; {c.note or 'same algorithm'} |", flush=True)
+                    continue
                 print(f"| {name} | {shape} | {1e3 * ours:.3f} | {c.label} | > {1e3 * args.max_step_s:g} | "
                       f"< {ours / args.max_step_s:.3f} | {SLOW_NOTE}; {c.note or 'same algorithm'} |", flush=True)
+            for c in cs:
+                if c.error:
+                    print(f"| {name} | {shape} | {1e3 * ours:.3f} | {c.label} | — | — | failed at our defaults: "
+                          f"{c.error}; {c.note or 'same algorithm'} |", flush=True)
+            if len(cs) == 1 and not slow:
+                print(f"| {name} | {shape} | | — | | — | no peer installed |")
+            cs = [c for c in cs if not c.error]
             if len(cs) == 1:
-                if not slow:
-                    print(f"| {name} | {shape} | | — | | — | no peer installed |")
                 continue
             notes = {c.label: c.note for c in cs[1:]}
             fastest = min(notes, key=lambda k: statistics.median(times[k]))

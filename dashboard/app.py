@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dashboard import data
+from dashboard import data, look
 
 st.set_page_config(page_title="speedproof", page_icon=":material/speed:", layout="wide")
 PAGES = [
@@ -22,5 +22,6 @@ PAGES = [
     st.Page("pages_method.py", title="Method", icon=":material/menu_book:", url_path="method"),
 ]
 page = st.navigation(PAGES)
+st.html(look.PAGE_CSS)
 st.sidebar.caption(f"Results: `{data.results_path()}`")
 page.run()

@@ -1,9 +1,12 @@
-"""What every page shares: its opening (``page``), where the results are, reading them (cached), the sidebar
-filters kept in the URL, and the leaderboard per suite, suite version and hardware.
+"""What every page shares: its opening (``page``), where the results are, what was computed from them once
+(``bundle``: the leaderboards, every claim judged, the first screen's lines, the scores, the colours), the rows
+themselves for the pages that draw trials (``read``), and the sidebar filters kept in the URL.
 
 Presentation only: every number comes from ``harness.store``, ``harness.stats`` and ``harness.report``. The
 results folder is ``--results PATH`` after ``--`` on the ``streamlit run`` command line, else
-``$SPEEDPROOF_RESULTS``, else ``results``.
+``$SPEEDPROOF_RESULTS``, else ``results``. The bundle is kept on disk per results folder
+(``overview.remembered``), so a server started on an unchanged folder reads it back instead of judging every claim
+again; the engine, the catalog and the store are imported only when it must be computed.
 """
 
 from __future__ import annotations
@@ -16,14 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow.parquet as pq
 import streamlit as st
 
-from harness import report, store
-from harness.stats import analysis
-from harness.store import published
+from harness.stats import overview
 
 RESULTS_ENV = "SPEEDPROOF_RESULTS"
+ROOT = Path(__file__).resolve().parent.parent
 FILTERS = {  # column -> sidebar label
     "suite": "Suite", "workload": "Workload", "scale": "Scale", "budget_multiple": "Budget (x Chinchilla)",
     "hardware": "Hardware", "suite_version": "Suite version",
@@ -37,8 +38,8 @@ FILTER_HELP = {
                 "compare on the same hardware.",
     "suite_version": "The suite's `version:`; results of different versions are never pooled.",
 }
-PARTITION = ["suite", "suite_version", "hardware"]  # never pooled into one leaderboard
 NONE = "(none)"
+TAUS = np.linspace(1.0, 4.0, 61)  # the performance profile's grid
 
 
 # --------------------------------------------------------------------------- where and what
@@ -72,6 +73,8 @@ def stamp(path: Path) -> str:
 def lost(problem: str) -> str:
     """A skipped file's problem with the suite (its folder) and, when its columns can still be read,
     the method and study whose data is missing from every page."""
+    import pyarrow.parquet as pq
+
     path = Path(problem.split(": ", 1)[0])
     suite = path.parent.name.removeprefix("suite=") if path.parent.name.startswith("suite=") else None
     if suite is None:
@@ -84,38 +87,155 @@ def lost(problem: str) -> str:
     return f"{problem}\n    → missing from suite `{suite}`: {what}"
 
 
-def hardware_label(df: pd.DataFrame) -> pd.Series:
-    """The GPU's name, else ``CPU (<model>)``, else the device string."""
-    cpu = ("CPU (" + df["cpu_model"].astype("string") + ")").fillna(df["device"].astype("string"))
-    return df["device_name"].astype("string").fillna(cpu).fillna("unknown").astype(str)
+def _rows(path: Path, columns: list[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+    from harness import store
+    from harness.stats import engine
+
+    df, problems = store.read_results(path, columns=columns)
+    df["hardware"] = engine.hardware_label(df)
+    for column in ("suite", "suite_version", "workload", "scale", "method", "phase", "status"):
+        df[column] = df[column].astype(object).where(df[column].notna(), NONE).astype(str)
+    return df, [lost(p) for p in problems]
 
 
 @st.cache_resource(show_spinner="Reading results…", max_entries=2)
-def read(path: str, key: str) -> tuple[pd.DataFrame, list[str]]:
-    """Every row (shared between sessions and reruns, not copied: pages never modify it)."""
-    df, problems = store.read_results(Path(path))
-    problems = [lost(p) for p in problems]
-    df["hardware"] = hardware_label(df)
-    for column in ("suite", "suite_version", "workload", "scale", "method", "phase", "status"):
-        df[column] = df[column].astype(object).where(df[column].notna(), NONE).astype(str)
-    return df, problems
+def read(path: str, key: str) -> pd.DataFrame:
+    """Every row with its curves, for the pages that draw trials (shared between sessions, never modified)."""
+    return _rows(Path(path))[0]
 
 
-def load() -> pd.DataFrame | None:
-    """All rows, with a friendly message (and None) when there are none; unreadable files are listed."""
+def rows() -> pd.DataFrame:
     path = results_path()
-    df, problems = read(str(path), stamp(path))
-    if problems:
+    return read(str(path), stamp(path))
+
+
+# --------------------------------------------------------------------------- computed once per results folder
+
+
+def _boards(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """``report.board`` (``engine.boards`` ranked per study) of each suite against the baseline its rows recorded,
+    with ``baseline`` and ``target_value`` (the target behind the "to target" ratios)."""
+    from harness import report
+    from harness.stats import analysis
+
+    parts, notes = [], []
+    for suite, part in df.groupby("suite", sort=True):
+        base = analysis.recorded_baseline(part)
+        for hardware in sorted(set(part["hardware"]) - set(part.loc[part["method"] == base, "hardware"])):
+            notes.append(f"`{suite}` on {hardware}: the baseline `{base}` has no trials: no speedups.")
+        table = report.board(part, base)
+        if table.empty:
+            continue
+        targets = part.groupby(list(analysis.STUDY_KEYS))["target_value"].first()
+        table["target_value"] = [targets.get(tuple(r)) for r in table[list(analysis.STUDY_KEYS)].itertuples(
+            index=False)]
+        parts.append(table.assign(baseline=base))
+    if not parts:
+        return pd.DataFrame(), notes
+    out = pd.concat(parts, ignore_index=True)
+    order = {s: i for i, s in enumerate(scale_order(out))}
+    out = out.assign(_o=out["scale"].map(order)).sort_values(
+        ["suite", "workload", "hardware", "_o", "budget_multiple", "rank", "loss"], kind="stable")
+    return out.drop(columns="_o").reset_index(drop=True), notes
+
+
+def compute(path: Path) -> dict[str, pd.DataFrame]:
+    """Everything the pages show that is slow to compute: board, notes, per_budget and verdicts (every claim
+    judged, ``verdicts.judge``), studies and lines (the first screen, ``overview``), scores and profiles,
+    colors, problems."""
+    from dashboard import look, verdicts
+    from harness import report
+
+    df, problems = _rows(path, [*report.ROW_COLUMNS, "target_value"])
+    board, notes = _boards(df)
+    per_budget, summary = verdicts.judge(df)
+    table = overview.studies(board) if len(board) else pd.DataFrame(columns=overview.CELL)
+    scores, profiles = overview.scores(df, TAUS)
+    palette = look.colors(df) if len(df) else {}
+    return {"board": board, "notes": pd.DataFrame({"note": notes}, dtype=str), "per_budget": per_budget,
+            "verdicts": summary, "studies": table,
+            "lines": overview.suite_lines(table, summary) if len(table) else pd.DataFrame(),
+            "scores": scores, "profiles": profiles,
+            "colors": pd.DataFrame({"method": list(palette), "color": list(palette.values())}, dtype=str),
+            "problems": pd.DataFrame({"problem": problems}, dtype=str)}
+
+
+def sources() -> list[Path]:
+    """The code the bundle comes from: an edit computes it again."""
+    return sorted([*ROOT.glob("harness/**/*.py"), *ROOT.glob("implementations/**/*.py"),
+                   *ROOT.glob("dashboard/*.py")])
+
+
+@st.cache_resource(show_spinner="Computing the leaderboards and judging every claim (once per results folder)…",
+                   max_entries=4)
+def bundle(path: str, key: str) -> dict[str, pd.DataFrame]:
+    """``compute`` of the results folder, read back from disk while its files and the code are unchanged."""
+    return overview.remembered(str(Path(path).resolve()), key, sources(), lambda: compute(Path(path)))
+
+
+def current() -> dict[str, pd.DataFrame]:
+    """The bundle of the results folder the app shows."""
+    path = results_path()
+    return bundle(str(path), stamp(path))
+
+
+def colors() -> dict[str, str]:
+    """method -> its colour on every page (``look.colors`` of every row)."""
+    table = current()["colors"]
+    return dict(zip(table["method"], table["color"], strict=True))
+
+
+# --------------------------------------------------------------------------- opening a page
+
+
+def listed(problems: pd.DataFrame) -> None:
+    """The unreadable files, folded, above everything else."""
+    if len(problems):
         with st.expander(f"⚠️ {len(problems)} results file(s) could not be read and were skipped: the numbers "
                          "below lack their trials"):
-            st.code("\n".join(problems), language=None)
-    if df.empty:
-        where = "does not exist" if not path.is_dir() else "holds no readable trial"
-        st.info(f"**No results to show yet**: the results folder `{path}` {where}.\n\n"
-                f"Run a suite first, e.g. `harness run suite=optimizers preset=smoke results={path}`, "
-                f"or point the dashboard elsewhere with `harness dashboard results=PATH`.")
+            st.code("\n".join(problems["problem"]), language=None)
+
+
+def nothing_yet() -> None:
+    path = results_path()
+    where = "does not exist" if not path.is_dir() else "holds no readable trial"
+    st.info(f"**No results to show yet**: the results folder `{path}` {where}.\n\n"
+            f"Run a suite first, e.g. `harness run suite=optimizers preset=smoke results={path}`, "
+            f"or point the dashboard elsewhere with `harness dashboard results=PATH`.")
+
+
+NO_FINALS = "No final-phase trials yet: a leaderboard needs the final seeds of a study."
+
+
+def page(title: str, caption: str = "", columns=tuple(FILTERS), leaderboard: bool = False, empty: str = ""
+         ) -> tuple[pd.DataFrame, dict, pd.DataFrame | None] | None:
+    """What a page opens with: its title and caption, unreadable files listed, the sidebar's ``columns`` filters
+    (their choices from the leaderboard with ``leaderboard``, else from the rows) and, with ``leaderboard``, the
+    leaderboard with the filters' rows hidden, its notes shown as warnings. Returns (every row, or the whole
+    leaderboard with ``leaderboard``; the filters; the filtered leaderboard or None); None when there is nothing
+    to show: no rows, or, with ``leaderboard``, no leaderboard row (``empty`` is said)."""
+    st.title(title)
+    if caption:
+        st.caption(caption)
+    found = current()
+    listed(found["problems"])
+    board = found["board"]
+    if (not leaderboard or board.empty) and rows().empty:
+        nothing_yet()
         return None
-    return df
+    if leaderboard and board.empty:
+        st.info(empty or NO_FINALS)
+        return None
+    chosen = sidebar_filters(board if leaderboard else rows(), columns)
+    if not leaderboard:
+        return rows(), chosen, None
+    for note in found["notes"]["note"]:
+        st.warning(note)
+    table = apply_filters(board, chosen)
+    if empty and table.empty:
+        st.info(empty)
+        return None
+    return board, chosen, table
 
 
 # --------------------------------------------------------------------------- filters in the URL
@@ -173,82 +293,23 @@ def scale_order(df: pd.DataFrame) -> list[str]:
     return _options(df, "scale")
 
 
-# --------------------------------------------------------------------------- leaderboard
+def suite_order() -> list[str]:
+    """Suites in the first screen's order (what was measured first), then any others alphabetically."""
+    found = current()
+    first = list(dict.fromkeys(found["lines"]["suite"])) if len(found["lines"]) else []
+    board = found["board"]
+    return first + sorted(set(board["suite"]) - set(first)) if len(board) else first
 
 
-def suite_baseline(suite: str, rows: pd.DataFrame) -> str | None:
-    """The suite's baseline as its rows recorded it (``analysis.recorded_baseline``); None without rows."""
-    return analysis.recorded_baseline(rows[rows["suite"] == suite])
+def baselines() -> dict[str, str]:
+    """suite -> the baseline its rows recorded (the leaderboard's)."""
+    board = current()["board"]
+    return dict(zip(board["suite"], board["baseline"], strict=True)) if len(board) else {}
 
 
 @st.cache_resource
 def published_data():
     """The published replications (``published/``), read once per server."""
+    from harness.store import published
+
     return published.read_published()
-
-
-@st.cache_resource(show_spinner="Computing speedups and confidence intervals…", max_entries=8)
-def full_board(path: str, key: str, baseline: str | None = None, suite: str | None = None
-               ) -> tuple[pd.DataFrame, list[str]]:
-    """``analysis.leaderboard`` of each (suite, suite version, hardware) part of ALL rows, against
-    ``baseline`` or the suite's own; plus ``rank`` (ties when intervals overlap) within each (suite,
-    workload, scale, budget, hardware) and ``target_value`` (the target behind the "to target" ratios).
-    Computed once on whole studies (shared, never modified): filters then only hide rows (``board``).
-    ``suite``: that suite only."""
-    df = read(path, key)[0]
-    df = df[df["suite"] == suite] if suite else df
-    parts, notes = [], []
-    for (suite, version, hardware), part in df.groupby(PARTITION, sort=True):
-        base = baseline or suite_baseline(suite, part)
-        if base not in set(part["method"]):
-            notes.append(f"`{suite}` on {hardware}: the baseline `{base}` has no trials: no speedups.")
-        table = analysis.leaderboard(part, base, spaces=report.spaces(part))
-        if table.empty:
-            continue
-        table.insert(1, "suite_version", version)
-        table.insert(2, "hardware", hardware)
-        table["baseline"] = base
-        targets = part.groupby(list(analysis.STUDY_KEYS))["target_value"].first()
-        table["target_value"] = [targets.get(tuple(r)) for r in table[list(analysis.STUDY_KEYS)].itertuples(
-            index=False)]
-        parts.append(table)
-    if not parts:
-        return pd.DataFrame(), notes
-    out = pd.concat(parts, ignore_index=True)
-    out["rank"] = analysis.rank_with_ties(out, "loss", "loss_lo", "loss_hi", by=[
-        "suite", "suite_version", "hardware", "workload", "scale", "budget_multiple"])
-    order = {s: i for i, s in enumerate(scale_order(df))}
-    out["scale_order"] = out["scale"].map(order)
-    out = out.sort_values(["suite", "workload", "hardware", "scale_order", "budget_multiple", "rank"], kind="stable")
-    return out.drop(columns="scale_order").reset_index(drop=True), notes
-
-
-def page(title: str, caption: str = "", columns=tuple(FILTERS), leaderboard: bool = False, empty: str = ""
-         ) -> tuple[pd.DataFrame, dict, pd.DataFrame | None] | None:
-    """What a page opens with: its title and caption, the rows (``load``), the sidebar's ``columns`` filters
-    and, with ``leaderboard``, the filtered leaderboard, its notes shown as warnings. Returns (rows, filters,
-    leaderboard or None); None when there is nothing to show: no rows (``load`` has said why), or, with
-    ``empty``, no leaderboard row (``empty`` is said)."""
-    st.title(title)
-    if caption:
-        st.caption(caption)
-    df = load()
-    if df is None:
-        return None
-    chosen = sidebar_filters(df, columns)
-    if not leaderboard:
-        return df, chosen, None
-    table, notes = board(chosen)
-    for note in notes:
-        st.warning(note)
-    if empty and table.empty:
-        st.info(empty)
-        return None
-    return df, chosen, table
-
-
-def board(chosen: dict[str, tuple[str, ...]], baseline: str | None = None) -> tuple[pd.DataFrame, list[str]]:
-    """The leaderboard of the results folder with the filters' rows hidden (nothing refitted)."""
-    path = results_path()
-    table, notes = full_board(str(path), stamp(path), baseline)
-    return (apply_filters(table, chosen) if not table.empty else table), notes

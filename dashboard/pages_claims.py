@@ -1,6 +1,6 @@
-"""Claims: one verdict per claim, scale and hardware (``claims.summarize`` of ``claims.judge_board``),
-measured claims first, the paper's number beside ours and beside published replications, its source linked;
-per-budget details below and the claims not measured yet at the end."""
+"""Claims: per suite (the first screen's order), one card per claim — the paper's words and number, linked, then one
+line per scale with its verdict (``engine.judge``, as ``harness verify`` prints it) and published replications;
+per-budget details folded; every verdict in one table below; the claims not measured yet at the end."""
 
 from __future__ import annotations
 
@@ -15,17 +15,21 @@ COLUMN_CONFIG = {
     "verdict": st.column_config.TextColumn("verdict", help="supported: the interval clears 'no effect' and reaches the "
                                                           "claim at every budget; not supported: it stays below the "
                                                           "claim; mixed: supported at some budgets, not at others; "
-                                                          "inconclusive: undecided."),
+                                                          "inconclusive: undecided. (scaled-down): judged on a "
+                                                          "smaller model than the paper's: evidence, never a verdict "
+                                                          "on the claim."),
+    "ours": st.column_config.TextColumn("we measured", help="Point estimate and interval at each budget measured, "
+                                                             "with its confidence (a bound when only a bound is "
+                                                             "known; 'open': that end lies beyond the baseline's "
+                                                             "budgets)."),
     "paper": st.column_config.TextColumn("paper says", help="The claimed factor, as the paper states it."),
-    "ours": st.column_config.TextColumn("we measured", help="Point estimate and 95% interval at the largest budget "
-                                                             "measured (a bound when only a bound is known)."),
+    "where": st.column_config.TextColumn("workload / scale", help="Where it was measured (a smaller model than the "
+                                                                  "paper's is labelled scaled-down)."),
+    "baseline": st.column_config.TextColumn("vs", help="The baseline the claim is measured against."),
     "published": st.column_config.TextColumn("published replications", help="Independent published numbers for "
                                              "the same claim, at the scale nearest the paper's: this project's "
                                              "estimator on their final losses where they published them, else "
                                              "their own figure (published/README.md lists the sources)."),
-    "baseline": st.column_config.TextColumn("vs", help="The baseline the claim is measured against."),
-    "where": st.column_config.TextColumn("workload / scale", help="Where it was measured (a smaller model than the "
-                                                                  "paper's is labelled scaled-down)."),
     "budgets": st.column_config.TextColumn("budgets", help="The budgets (× Chinchilla) the verdict rests on."),
     "hardware": st.column_config.TextColumn("hardware", help=data.FILTER_HELP["hardware"]),
     "labels": st.column_config.TextColumn("labels", help="scaled-down, estimated energy, simulated … and the flags "
@@ -36,10 +40,9 @@ COLUMN_CONFIG = {
 def overview(summary: pd.DataFrame) -> pd.DataFrame:
     """The first table: one row per claim, scale and hardware, the paper's number beside ours."""
     out = pd.DataFrame({
-        "method": summary["method"], "verdict": summary["verdict"], "paper": summary["claimed_text"],
-        "ours": summary["measured"].map(look.times),
-        "baseline": summary["baseline"], "where": summary["workload"] + " / " + summary["scale"],
-        "published": summary["published"].map(look.times),
+        "method": summary["method"], "verdict": summary["verdict"], "ours": summary["measured"].map(look.times),
+        "paper": summary["claimed_text"], "where": summary["workload"] + " / " + summary["scale"],
+        "baseline": summary["baseline"], "published": summary["published"].map(look.times),
         "budgets": summary["budgets"].map(look.text), "hardware": summary["hardware"],
         "labels": [", ".join(x for x in (look.text(a).strip("—"), look.text(b).strip("—")) if x)
                    for a, b in zip(summary["labels"], summary["flags"])],
@@ -47,21 +50,34 @@ def overview(summary: pd.DataFrame) -> pd.DataFrame:
     return out.style.map(lambda v: f"color: {verdicts.COLORS.get(v, '#000')}; font-weight: 600", subset=["verdict"])
 
 
+def card(i: int, claim, part: pd.DataFrame, details: pd.DataFrame) -> None:
+    """One claim: its words, then one line per scale (and hardware) with the verdict, published numbers, budgets."""
+    first = part.iloc[0]
+    with st.container(border=True, key=f"claim-{i}"):
+        st.markdown(f"#### `{first['method']}`: {first['claimed_text']} vs `{first['baseline']}`")
+        st.markdown(verdicts.quote(claim))
+        st.markdown("\n".join(f"- {verdicts.badge(r['verdict'])} **{r['workload']}/{r['scale']}** · {r['hardware']} · "
+                               f"{look.times(r['sentence'])}" for _, r in part.iterrows()))
+        if first["published_in_full"] != "—":
+            st.markdown(f"Published replications: {look.times(first['published_in_full'])}")
+        with st.expander("Per budget"):
+            st.dataframe(details[["workload", "scale", "budget_multiple", "hardware", "measured", "verdict",
+                                  "basis", "labels", "reason"]], hide_index=True)
+
+
 def main() -> None:
     entries = verdicts.all_claims()
-    opened = data.page("Claims", "What each paper claims, beside what this harness measured: one verdict per claim "
-                       "and scale. A verdict needs a confidence interval: supported only when the interval clears 'no "
-                       "speedup' and reaches the claimed factor.",
-                       columns=("suite", "workload", "scale", "hardware"))  # what a verdict is per
+    opened = data.page("Claims", "What each paper claims, beside what this harness measured: one card per claim, one "
+                       "line per scale. Supported only when the interval clears 'no speedup' and reaches 90% of the "
+                       "claimed factor; a smaller model than the paper's gives evidence (scaled-down), never a "
+                       "verdict.", columns=("suite", "workload", "scale", "hardware"))  # what a verdict is per
     if not entries:
         st.info("No registered method carries a claim.")
         return
     if opened is None:
         return
-    df, chosen, _ = opened
-    summary = verdicts.per_scale()
-    path = data.results_path()
-    judged = verdicts.judged(str(path), data.stamp(path))[0]
+    _, chosen, _ = opened
+    summary, judged = verdicts.per_scale(), verdicts.per_budget()
     claims = {(method, claim.quote, claim.factor): claim for _, method, claim in entries}
     if not summary.empty:
         summary = data.apply_filters(summary, chosen)
@@ -74,21 +90,21 @@ def main() -> None:
     if summary.empty:
         st.info("No claim is measured in this view yet: run a claim's suite with the method and its baseline.")
     else:
-        st.dataframe(overview(summary), hide_index=True, column_config=COLUMN_CONFIG)
-        for i, (key, part) in enumerate(summary.groupby(["method", "quote", "claimed"], sort=False)):
-            claim, first = claims[key], part.iloc[0]  # one paper sentence can carry several claims
-            with st.container(border=True, key=f"claim-{i}"):
-                st.markdown(f"#### `{first['method']}`: {first['claimed_text']} vs `{first['baseline']}`")
-                st.markdown(verdicts.quote(claim))
-                st.markdown("\n".join(f"- {verdicts.badge(r['verdict'])} **{r['hardware']}** · {r['sentence']}"
-                                       for _, r in part.iterrows()))
-                if first["published_in_full"] != "—":
-                    st.markdown(f"Published replications: {look.times(first['published_in_full'])}")
-                with st.expander("Per budget"):
-                    rows = judged[(judged["method"] == key[0]) & (judged["quote"] == key[1])
-                                  & (judged["claimed"] == key[2])]
-                    st.dataframe(rows[["workload", "scale", "budget_multiple", "hardware", "measured",
-                                       "verdict", "basis", "labels", "reason"]], hide_index=True)
+        counts = summary["verdict"].value_counts()
+        st.markdown(f"**{len(summary)} verdicts** (one per claim and scale): " + " · ".join(
+            verdicts.badge(v, f"{n} {v}") for v, n in counts.items()))
+        order = {s: i for i, s in enumerate(data.suite_order())}
+        summary = summary.assign(_o=summary["suite"].map(order)).sort_values("_o", kind="stable")
+        i = 0
+        for suite, mine in summary.groupby("suite", sort=False):
+            st.subheader(f"Suite `{suite}`", anchor=False)
+            for key, part in mine.groupby(["method", "quote", "claimed"], sort=False):
+                details = judged[(judged["method"] == key[0]) & (judged["quote"] == key[1])
+                                 & (judged["claimed"] == key[2])]
+                card(i, claims[key], part, details)  # one paper sentence can carry several claims
+                i += 1
+        st.subheader("Every verdict", anchor=False)
+        st.dataframe(overview(summary.drop(columns="_o")), hide_index=True, column_config=COLUMN_CONFIG)
     measured = set(judged["quote"]) if not judged.empty else set()
     waiting = [(m, c) for _, m, c in entries if c.quote not in measured]
     if waiting:

@@ -21,12 +21,13 @@ COLUMNS = {  # shown column -> (title, help); the first ones are the key columns
     "speedup": ("speedup [95% CI]", "Data speedup (Fantastic Pretraining Optimizers): D*/D, where the baseline needs "
                                     "D* of data to reach this method's final loss at budget D (interpolated between "
                                     "the baseline's measured budgets). > 1 = better than the baseline. '> 2.00×' is "
-                                    "only a bound: the baseline was not measured that far."),
+                                    "only a bound: the baseline was not measured that far; an 'open' end lies "
+                                    "beyond the baseline's budgets, so the data cannot bound it."),
+    "flags": ("flags", "did not learn · possibly undertuned (best config at a search-space edge) · under-trained "
+                       "regime (< 1× Chinchilla) · single seed · contended machine · tuning noise assumed."),
     "loss": ("final loss", "Mean final validation loss of the final-phase seeds (end of training, schedule complete)."),
     "loss_ci": ("loss CI", CI),
     "n_seeds": ("seeds", "Final-phase seeds that finished ok."),
-    "flags": ("flags", "did not learn · possibly undertuned (best config at a search-space edge) · under-trained "
-                       "regime (< 1× Chinchilla) · single seed."),
     "metric": ("metric", "Mean final validation metric of the final-phase seeds (accuracy for classification)."),
     "metric_ci": ("metric CI", CI),
     "metric_delta": ("metric Δ", "Final validation metric minus the baseline's, positive = better (accuracy points "
@@ -51,7 +52,7 @@ COLUMNS = {  # shown column -> (title, help); the first ones are the key columns
     "hardware": ("hardware", data.FILTER_HELP["hardware"]),
     "suite_version": ("version", data.FILTER_HELP["suite_version"]),
 }
-KEY = ("group", "method", "rank", "speedup", "loss", "loss_ci", "n_seeds", "flags")
+KEY = ("group", "method", "rank", "speedup", "flags", "loss", "loss_ci", "n_seeds")
 HEADLINE = {  # metric name / suite trait -> the columns shown by default beside the key ones
     "accuracy": ("metric", "metric_ci", "metric_delta", "metric_delta_ci"), "forgetting": ("forgetting_delta",),
     "communication": ("bytes_communicated", "communication_simulated", "comm_ratio_at_loss"),
@@ -141,13 +142,22 @@ def main() -> None:
         return
     _, _, board = opened
     columns = chooser(board)
+    order = {s: i for i, s in enumerate(data.suite_order())}
+    board = board.assign(_o=board["suite"].map(order)).sort_values("_o", kind="stable").drop(columns="_o")
     for (suite, workload, hardware), part in board.groupby(["suite", "workload", "hardware"], sort=False):
         st.subheader(f"{suite} · {workload}", anchor=False)
         shown = view(part)
-        st.caption(f"{hardware} · baseline `{part['baseline'].iloc[0]}` · {len(part)} rows")
+        base = part["baseline"].iloc[0]
+        st.caption(f"{hardware} · baseline `{base}` · {len(part)} rows")
         metric = part["metric_name"].dropna().iloc[0] if part["metric_name"].notna().any() else None
         st.dataframe(shown[[c for c in columns if c in shown]], column_config=column_config(metric), hide_index=True,
                      placeholder="—", key=f"board-{suite}-{workload}-{hardware}")
+        ends = part[part["data_speedup_text"].astype(str).str.contains("open")]
+        if "speedup" in columns and len(ends):
+            where = "; ".join(dict.fromkeys(f"{r.scale} · {r.budget_multiple:g}×: "
+                                            f"{look.measurable(r.speedup_range_lo, r.speedup_range_hi)}"
+                                            for r in ends.itertuples()))
+            st.caption(f"Speedup: {look.open_note(base, where)}.")
     st.caption(f"{len(board)} rows in all")
     left, right, _ = st.columns([1, 1, 4])
     left.download_button("Download CSV", board.to_csv(index=False), "leaderboard.csv", "text/csv",

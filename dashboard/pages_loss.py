@@ -67,32 +67,40 @@ def main() -> None:
     opened = data.page("Loss vs budget", "Final validation loss of every final-phase seed against its budget; thin "
                        "lines join each method's mean. The dashed black curve is a power-law fit L(D) = a·D^-b + c of "
                        "the baseline, to read the trend: speedups interpolate between the baseline's measured budgets, "
-                       "they do not use the fit.")
-    if opened is not None:
-        df, chosen, _ = opened
-        every = trials(df)  # the baseline is fitted on every budget of its study: filters only hide points
-        points = data.apply_filters(every, chosen)
-        if points.empty:
-            st.info("No finished final-phase trials in this view.")
-        else:
-            curves, failed = fits(every, {suite: data.suite_baseline(suite, df) for suite in df["suite"].unique()})
-            failed = [f for f in failed if f.split(" (")[0] in set(points["panel"])]
-            if failed:
-                st.warning("No trustworthy power-law fit of the baseline (it needs 3 or more budgets with decreasing "
-                           "loss) for: " + "; ".join(failed) + ".")
-            order = {s: i for i, s in enumerate(data.scale_order(df))}
-            panels = points.assign(o=points["scale"].map(order)).sort_values(["suite", "workload", "o", "panel"])
-            cells = st.columns(2)
-            for i, panel in enumerate(panels["panel"].unique()):
-                mine = points[points["panel"] == panel]
-                with cells[i % 2]:
-                    st.markdown(f"**{panel}**")
-                    st.altair_chart(chart(mine, curves[curves["panel"] == panel], look.method_color(df, mine)),
-                                    width="stretch")
-            if not curves.empty:
-                st.dataframe(curves.groupby("panel")["fit"].first().reset_index(), hide_index=True,
-                             column_config={"fit": st.column_config.TextColumn(
-                                 "baseline fit", help="Fitted on budgets in units of the smallest budget d0.")})
+                       "they do not use the fit. A panel with a single budget is not drawn.")
+    if opened is None:
+        return
+    df, chosen, _ = opened
+    every = trials(df)  # the baseline is fitted on every budget of its study: filters only hide points
+    points = data.apply_filters(every, chosen)
+    if points.empty:
+        st.info("No finished final-phase trials in this view.")
+        return
+    curves, failed = fits(every, data.baselines())
+    budgets = points.groupby("panel")["budget"].nunique()
+    single = sorted(budgets.index[budgets < 2])
+    failed = [f for f in failed if f.split(" (")[0] in set(budgets.index[budgets >= 2])]
+    if failed:
+        st.warning("No trustworthy power-law fit of the baseline (it needs 3 or more budgets with decreasing "
+                   "loss) for: " + "; ".join(failed) + ".")
+    order = {s: i for i, s in enumerate(data.scale_order(df))}
+    suites = {s: i for i, s in enumerate(data.suite_order())}
+    panels = points[~points["panel"].isin(single)]
+    panels = panels.assign(s=panels["suite"].map(suites), o=panels["scale"].map(order)).sort_values(
+        ["s", "workload", "o", "panel"])
+    cells, fixed = st.columns(2), data.colors()
+    for i, panel in enumerate(panels["panel"].unique()):
+        mine = points[points["panel"] == panel]
+        with cells[i % 2]:
+            st.markdown(f"**{panel}**")
+            st.altair_chart(chart(mine, curves[curves["panel"] == panel], look.method_color(fixed, mine)),
+                            width="stretch")
+    if single:
+        st.caption("Not drawn (every method ran one budget there: see the Leaderboard): " + "; ".join(single) + ".")
+    if not curves.empty:
+        st.dataframe(curves.groupby("panel")["fit"].first().reset_index(), hide_index=True,
+                     column_config={"fit": st.column_config.TextColumn(
+                         "baseline fit", help="Fitted on budgets in units of the smallest budget d0.")})
 
 
 if __name__ == "__main__":  # streamlit runs a page as __main__; tests import it

@@ -52,10 +52,9 @@ def show(kind: str, entry) -> None:
 def results(entry) -> None:
     """The method's leaderboard rows (every suite it ran in) and one verdict per claim and scale."""
     st.subheader("Results")
-    df = data.load()
-    if df is None:
-        return
-    board, _ = data.board({})
+    found = data.current()
+    data.listed(found["problems"])
+    board = found["board"]
     mine = board[board["method"] == entry.name] if not board.empty else board
     if mine.empty:
         st.info(f"No final-phase results of `{entry.name}` in `{data.results_path()}` yet.")
@@ -67,18 +66,25 @@ def results(entry) -> None:
             "vs": mine["baseline"], "loss": mine["loss"], "seeds": mine["n_seeds"],
             "flags": mine.get("flags", pd.Series(None, index=mine.index)).map(look.text)})
         st.dataframe(table, hide_index=True, column_config={"loss": st.column_config.NumberColumn(format="%.4f")})
+        ends = mine[mine["data_speedup_text"].astype(str).str.contains("open")]
+        if len(ends):
+            where = "; ".join(dict.fromkeys(f"{r.suite} {r.scale} · {r.budget_multiple:g}×: "
+                                            f"{look.measurable(r.speedup_range_lo, r.speedup_range_hi)}"
+                                            for r in ends.itertuples()))
+            st.caption(f"Speedup: {look.open_note('the baseline', where)}.")
     judged = verdicts.per_scale([entry.name])
-    if len(judged):
-        st.markdown("\n".join(f"- {verdicts.badge(r['verdict'])} {r['sentence']} ({r['hardware']})"
-                               for _, r in judged.iterrows()))
+    for _, part in judged.groupby(["quote", "claimed"], sort=False) if len(judged) else ():  # per claim, per scale
+        lines = [f"- {verdicts.badge(r['verdict'])} {look.times(r['sentence'])} ({r['hardware']})"
+                 for _, r in part.iterrows()]
+        st.markdown(f"**{part['claimed_text'].iloc[0]} vs `{part['baseline'].iloc[0]}`**\n\n" + "\n".join(lines))
 
 
 def main() -> None:
     st.title("Method")
     entries = report.methods()
     names = [(k, n) for k, part in entries.items() for n in part]
-    path = data.results_path()
-    ran = set(data.read(str(path), data.stamp(path))[0]["method"])
+    board = data.current()["board"]
+    ran = set(board["method"]) if len(board) else set()
     wanted = st.query_params.get("method")  # else the first method with results
     default = next((i for i, (_, n) in enumerate(names) if n == wanted),
                    next((i for i, (_, n) in enumerate(names) if n in ran), 0))

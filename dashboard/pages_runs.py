@@ -54,29 +54,44 @@ def curves(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
 
 
-def default_runs(view: pd.DataFrame, board: pd.DataFrame) -> list[str]:
-    """The final seeds of the baseline and of the winner (rank 1) at the first scale and largest
-    budget in view: the comparison a reader opens this page for."""
-    if board.empty:
-        return []
-    top = board[board["budget_multiple"] == board["budget_multiple"].max()]
-    first = top.iloc[0]
-    here = top[(top["suite"] == first["suite"]) & (top["workload"] == first["workload"])
-               & (top["scale"] == first["scale"]) & (top["hardware"] == first["hardware"])]
-    methods = {first["baseline"], *here.loc[here["rank"] == 1, "method"]}
-    keep = view[(view["phase"] == "final") & view["method"].isin(methods) & (view["suite"] == first["suite"])
-                & (view["workload"] == first["workload"]) & (view["scale"] == first["scale"])
-                & (view["hardware"] == first["hardware"]) & (view["budget_multiple"] == first["budget_multiple"])]
-    return keep.sort_values(["method", "seed"])["trial_id"].tolist()
+def default_runs(view: pd.DataFrame, studies: pd.DataFrame) -> list[str]:
+    """The final seeds of the baseline and of the best method of the first study in view, in the first screen's
+    order (suites as ranked there; in each, compared studies first, the largest model and budget first): the
+    comparison a reader opens this page for."""
+    order = {s: i for i, s in enumerate(data.suite_order())}
+    ranked = studies.assign(_s=studies["suite"].map(order), _alone=studies["outcome"] == "only baseline").sort_values(
+        ["_s", "_alone", "params", "budget_multiple"], ascending=[True, True, False, False], kind="stable")
+    final = view[view["phase"] == "final"]
+    for s in ranked.itertuples():
+        keep = final[final["method"].isin({s.method, s.baseline}) & (final["suite"] == s.suite)
+                     & (final["workload"] == s.workload) & (final["scale"] == s.scale)
+                     & (final["hardware"] == s.hardware) & (final["budget_multiple"] == s.budget_multiple)]
+        if len(keep):
+            return keep.sort_values(["method", "seed"])["trial_id"].tolist()
+    return []
 
 
-def overlay(points: pd.DataFrame, x: str, color: alt.Color) -> alt.Chart:
+def overlay(points: pd.DataFrame, x: str, fixed: dict[str, str]) -> alt.Chart:
+    """The chosen trials' curves in their methods' colours; methods from different suites that share a colour are
+    told apart by dash."""
     titles = {"step": "step", "seen": "data seen (tokens or examples)", "time_s": "training time (s, eval excluded)"}
+    dash = look.method_dash(fixed, points) if look.shared(fixed, points["method"]) else alt.StrokeDash(
+        "run:N", legend=None)
     return alt.Chart(points).mark_line(point=True).encode(
         x=alt.X(f"{x}:Q", title=titles[x]), y=alt.Y("val_loss:Q", scale=alt.Scale(zero=False), title="validation loss"),
-        color=color, detail="trial_id:N", strokeDash=alt.StrokeDash("run:N", legend=None),
+        color=look.method_color(fixed, points), detail="trial_id:N", strokeDash=dash,
         tooltip=["run", "step", "seen", alt.Tooltip("time_s:Q", format=".2f"), alt.Tooltip("val_loss:Q", format=".4f")]
     ).properties(height=320)
+
+
+def sensitivity(tune: pd.DataFrame, fixed: dict[str, str]) -> alt.Chart:
+    """Final loss of one suite's tuning trials against their learning rate."""
+    return alt.Chart(tune).mark_circle(size=60).encode(
+        x=alt.X("hp_lr:Q", scale=alt.Scale(type="log"), title="learning rate (log)"),
+        y=alt.Y("final_val_loss:Q", scale=alt.Scale(zero=False), title="final validation loss"),
+        color=look.method_color(fixed, tune), shape=alt.Shape("scale:N", legend=alt.Legend(orient="bottom")),
+        tooltip=["method", "scale", "budget_multiple", alt.Tooltip("hp_lr:Q", format=".3g"),
+                 alt.Tooltip("final_val_loss:Q", format=".4f")]).properties(height=300)
 
 
 def provenance(row: pd.Series) -> pd.DataFrame:
@@ -130,7 +145,7 @@ def main() -> None:
             labels = {r["trial_id"]: label(r) for _, r in ordered.iterrows()}
             if "runs" not in st.session_state:
                 wanted = [t for t in st.query_params.get_all("run") if t in labels]
-                st.session_state["runs"] = wanted or [t for t in default_runs(view, data.board(chosen)[0])
+                st.session_state["runs"] = wanted or [t for t in default_runs(view, data.current()["studies"])
                                                       if t in labels]
             picked = st.multiselect("Runs", list(labels), key="runs", format_func=labels.get,
                                     help="method · scale · budget · phase seed · lr · loss · status · trial id; "
@@ -141,8 +156,7 @@ def main() -> None:
             if len(points):
                 x = st.segmented_control("x axis", ["step", "seen", "time_s"], default="step", key="runs_x",
                                          format_func={"step": "step", "seen": "data seen", "time_s": "time"}.get)
-                st.altair_chart(overlay(points, x or "step", look.method_color(df, chosen_rows)),
-                                width="stretch")
+                st.altair_chart(overlay(points, x or "step", data.colors()), width="stretch")
             if picked:
                 detail = st.selectbox("Details of", picked, format_func=labels.get, key="trial")
                 show_trial(df[df["trial_id"] == detail].iloc[0])
@@ -156,14 +170,10 @@ def main() -> None:
             st.dataframe(sens, hide_index=True, column_config={
                 k: st.column_config.NumberColumn(k, help=v, format="%.4g") for k, v in SENSITIVITY_HELP.items()})
             tune = view[(view["phase"] == "tune") & (view["status"] == "ok") & (view["hp_lr"] > 0)]
-            tune = tune[["method", "scale", "budget_multiple", "hp_lr", "final_val_loss"]]
-            st.altair_chart(alt.Chart(tune).mark_circle(size=60).encode(
-                x=alt.X("hp_lr:Q", scale=alt.Scale(type="log"), title="learning rate (log)"),
-                y=alt.Y("final_val_loss:Q", scale=alt.Scale(zero=False), title="final validation loss"),
-                color=look.method_color(df, tune), shape="scale:N",
-                tooltip=["method", "scale", "budget_multiple", alt.Tooltip("hp_lr:Q", format=".3g"),
-                         alt.Tooltip("final_val_loss:Q", format=".4f")]).properties(height=300))
-
+            tune = tune[["suite", "workload", "method", "scale", "budget_multiple", "hp_lr", "final_val_loss"]]
+            for (suite, workload), part in tune.groupby(["suite", "workload"], sort=True):
+                st.markdown(f"**{suite} · {workload}**")
+                st.altair_chart(sensitivity(part, data.colors()), width="stretch")
 
 if __name__ == "__main__":  # streamlit runs a page as __main__; tests import it
     main()

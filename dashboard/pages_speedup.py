@@ -1,6 +1,7 @@
 """Speedup vs scale: each method's data speedup over the baseline at every model scale, at one
 budget, one panel per suite, workload and hardware, on a log axis; the range the baseline's budgets
-can measure is shaded, intervals are bars, a speedup known only as a bound is an arrow ("> 2×")."""
+can measure is shaded, intervals are bars (an open end runs to the panel's edge), a speedup known only as a bound
+is a triangle ("> 2×"). A panel where no method but the baseline has a speedup is not drawn."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1, 1.5, 2, 3, 5, 7, 10, 20, 
 def frame(board: pd.DataFrame) -> pd.DataFrame:
     """The chart's rows: one per (panel, scale, method) with the point, its interval, the bound
     (``bound_value`` and ``bound_dir`` ``>``/``<`` where ``harness.stats`` gives only a bound) and the
-    measurable range [lo, hi] of the baseline's budgets at that scale (D_min/D, D_max/D, from the leaderboard)."""
+    measurable range [lo, hi] of the baseline's budgets at that scale (D_min/D, D_max/D, from the leaderboard);
+    ``interval``: the speedup has an interval, open ends included."""
     out = board.copy()
     out["panel"] = out["suite"] + " · " + out["workload"] + " · " + out["hardware"]
     kind = out["data_speedup_kind"]
@@ -28,11 +30,13 @@ def frame(board: pd.DataFrame) -> pd.DataFrame:
     out["data_speedup"] = out["data_speedup"].where(~bounded)  # a bound is drawn as an arrow, never as a point
     out["bound"] = out["data_speedup_text"].where(bounded).map(look.times).where(bounded)
     out["range_lo"], out["range_hi"] = out["speedup_range_lo"], out["speedup_range_hi"]  # harness.stats' range
-    out["ci"] = [look.interval(lo, hi) for lo, hi in zip(out["data_speedup_lo"], out["data_speedup_hi"])]
+    out["ci"] = out["data_speedup_text"].astype(str).str.extract(r"(\[[^\]]*\])")[0]  # as the engine prints it
+    out["interval"] = out["ci"].notna()  # open ends included
+    out["ci"] = out["ci"].fillna("—")
     keep = out["data_speedup"].notna() | out["bound_value"].notna()
     return out[keep][["panel", "suite", "workload", "hardware", "scale", "params", "budget_multiple", "method",
-                      "baseline", "data_speedup", "data_speedup_lo", "data_speedup_hi", "ci", "bound", "bound_dir",
-                      "bound_value", "range_lo", "range_hi", "n_seeds"]].reset_index(drop=True)
+                      "baseline", "data_speedup", "data_speedup_lo", "data_speedup_hi", "ci", "interval", "bound",
+                      "bound_dir", "bound_value", "range_lo", "range_hi", "n_seeds"]].reset_index(drop=True)
 
 
 def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.LayerChart:
@@ -41,6 +45,8 @@ def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.LayerC
                                            "range_lo", "range_hi")]).astype(float)
     values = values[np.isfinite(values) & (values > 0)]
     domain = [min(values.min(), 1.0) / 1.3, max(values.max(), 1.0) * 1.3]
+    rows = rows.assign(bar_lo=rows["data_speedup_lo"].fillna(domain[0]), bar_hi=rows["data_speedup_hi"].fillna(
+        domain[1]))  # an open end runs to the edge
     x = alt.X("scale:N", sort=scales, title="model scale (small → large)", axis=alt.Axis(labelAngle=0))
     log = alt.Scale(type="log", domain=domain, clamp=True, nice=False)
     ticks = [v for v in TICKS if domain[0] <= v <= domain[1]]
@@ -55,27 +61,32 @@ def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.LayerC
         y2="max(range_hi):Q", tooltip=[alt.Tooltip("min(range_lo):Q", format=".2f", title="measurable from"),
                                        alt.Tooltip("max(range_hi):Q", format=".2f", title="measurable up to")])
     one = base.mark_rule(strokeDash=[5, 4], color="gray").encode(y=alt.datum(1.0))
-    bars = base.transform_filter("isValid(datum.data_speedup_lo) && isValid(datum.data_speedup_hi)").mark_rule(
-        strokeWidth=2).encode(x=x, xOffset=offset, y=alt.Y("data_speedup_lo:Q"), y2="data_speedup_hi:Q", color=color)
-    points = base.transform_filter("isValid(datum.data_speedup)").mark_point(size=120, filled=True).encode(
+    bars = base.transform_filter("datum.interval").mark_rule(strokeWidth=2).encode(
+        x=x, xOffset=offset, y=alt.Y("bar_lo:Q", scale=log), y2="bar_hi:Q", color=color, tooltip=tooltip)
+    points = base.transform_filter("isValid(datum.data_speedup)").mark_point(size=110, filled=True).encode(
         x=x, xOffset=offset, y=y, color=color, tooltip=tooltip)
-    arrows = base.transform_filter("isValid(datum.bound_value)").mark_point(size=160, filled=True).encode(
-        x=x, xOffset=offset, y=alt.Y("bound_value:Q"), color=color, tooltip=tooltip,
+    arrows = base.transform_filter("isValid(datum.bound_value)").mark_point(size=150, filled=True).encode(
+        x=x, xOffset=offset, y=alt.Y("bound_value:Q", scale=log), color=color, tooltip=tooltip,
         shape=alt.Shape("bound_dir:N", scale=alt.Scale(domain=[">", "<"], range=["triangle-up", "triangle-down"]),
                         legend=None))
-    labels = base.transform_filter("isValid(datum.bound_value)").mark_text(dy=-14, fontSize=11).encode(
-        x=x, xOffset=offset, y=alt.Y("bound_value:Q"), text="bound:N", color=color)
-    return alt.layer(shade, one, bars, points, arrows, labels).properties(height=420)
+    return alt.layer(shade, one, bars, points, arrows).properties(height=420)
+
+
+def drawn(rows: pd.DataFrame) -> bool:
+    """A panel is worth drawing when a method other than the baseline has a speedup (a point or a bound)."""
+    other = rows[rows["method"] != rows["baseline"]]
+    return bool((other["data_speedup"].notna() | other["bound_value"].notna()).any())
 
 
 def main() -> None:
     opened = data.page("Speedup vs scale", "Data speedup D*/D over the suite's baseline (dashed line at 1×, log "
                        "axis): above the line the method reaches a lower loss than the baseline would with the same "
-                       "data. Bars are 95% intervals over seeds; the shaded band is what the baseline's budgets can "
-                       "measure; an arrow is a bound.", leaderboard=True)
+                       "data. Bars are 95% intervals over seeds; a bar that runs to the panel's edge has an open end "
+                       "(beyond what the baseline's budgets can measure: the shaded band); a triangle is only a bound "
+                       "(\\> or <).", leaderboard=True)
     if opened is None:
         return
-    df, _, board = opened
+    _, _, board = opened
     rows = frame(board) if not board.empty else pd.DataFrame()
     if rows.empty:
         st.info("No speedups in this view: they need final-phase trials of the baseline and of a method at "
@@ -94,15 +105,25 @@ def main() -> None:
     st.query_params["at"] = f"{picked:g}"
     shown = rows[rows["budget_multiple"] == picked]
     missing = board.assign(panel=board["suite"] + " · " + board["workload"] + " · " + board["hardware"])
-    missing = missing[(missing["budget_multiple"] == picked) & missing["data_speedup"].isna()]
-    for panel, part in shown.groupby("panel", sort=False):
+    missing = missing[(missing["budget_multiple"] == picked) & missing["data_speedup"].isna()
+                      & (missing["method"] != missing["baseline"])]
+    order = {s: i for i, s in enumerate(data.suite_order())}
+    panels = sorted(shown["panel"].unique(), key=lambda p: (order.get(p.split(" · ")[0], len(order)), p))
+    fixed, empty = data.colors(), []
+    for panel in panels:
+        part = shown[shown["panel"] == panel]
+        if not drawn(part):
+            empty.append(panel)
+            continue
         st.subheader(panel, anchor=False)
-        st.altair_chart(chart(part, data.scale_order(part), look.method_color(df, part)),
-                        width="stretch")
+        st.altair_chart(chart(part, data.scale_order(part), look.method_color(fixed, part)), width="stretch")
         absent = missing[missing["panel"] == panel]
         if len(absent):  # methods the chart cannot draw, and why
             st.caption("Not drawn: " + "; ".join(f"`{m}` at {s}: {look.times(t)}" for m, s, t in zip(
                 absent["method"], absent["scale"], absent["data_speedup_text"], strict=True)))
+    if empty:
+        st.caption(f"Not drawn at {picked:g}× (no method but the baseline has a speedup there: the baseline ran one "
+                   "budget, or nothing else ran): " + "; ".join(empty) + ".")
     with st.expander("The numbers behind the charts"):
         st.dataframe(rows.drop(columns=["panel", "bound_dir", "bound_value"]), hide_index=True)
 

@@ -8,8 +8,6 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, look
-from harness import report
-from harness.stats import engine
 
 COLORS = {"supported": "#1a7f37", "not supported": "#cf222e", "inconclusive": "#6e7781", "mixed": "#9a6700",
           "evidence for (scaled-down)": "#4d8f5f", "evidence against (scaled-down)": "#b35a5f",
@@ -26,15 +24,19 @@ ORDER = {"supported": 0, "not supported": 1, "mixed": 2, "evidence for (scaled-d
 @st.cache_resource
 def all_claims() -> list[tuple[str, str, object]]:
     """(kind, method, claim) for every claim of every importable method (from the catalog: no torch import)."""
+    from harness import report
+
     return report.registered_claims()
 
 
-@st.cache_resource(show_spinner="Judging the claims…", max_entries=4)
-def judged(path: str, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every registered claim judged on the results folder by the engine the CLI uses (``engine.judge``, the
-    sequential looks replayed): (per-budget rows, one verdict per claim, scale and hardware), with each claim's
-    method, kind, source, suite and setting beside it; measured claims first."""
-    df = data.read(path, key)[0]
+def judge(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every registered claim judged on the rows by the engine the CLI uses (``engine.judge`` on the claim's suite,
+    the sequential looks replayed): (per-budget rows, one verdict per claim, scale and hardware), with each claim's
+    method, kind, source, suite and setting beside it; measured claims first. Slow (seconds per method): the
+    dashboard computes it once per results folder (``data.bundle``)."""
+    from harness import report
+    from harness.stats import engine
+
     groups: dict[tuple, list] = {}
     for kind, method, claim in all_claims():
         groups.setdefault((kind, method, claim.suite), []).append(claim)
@@ -49,7 +51,7 @@ def judged(path: str, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
         about = pd.DataFrame([{"quote": c.quote, "claimed": c.factor, "kind": kind, "source": c.source,
                                "suite": suite, "setting": c.setting} for c in mine])
         about = about.drop_duplicates(["quote", "claimed"])
-        per.append(pb.assign(kind=kind, suite=suite))
+        per.append(pb.drop(columns=["direct"], errors="ignore").assign(kind=kind, suite=suite))
         summaries.append(summary.drop(columns=["suite"], errors="ignore").merge(about, on=["quote", "claimed"]))
     if not summaries:
         return pd.DataFrame(), pd.DataFrame()
@@ -61,9 +63,13 @@ def judged(path: str, key: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def per_scale(methods: list[str] | None = None) -> pd.DataFrame:
     """One verdict per (claim, workload, scale, hardware) of the results folder (of ``methods`` when given)."""
-    path = data.results_path()
-    summary = judged(str(path), data.stamp(path))[1]
+    summary = data.current()["verdicts"]
     return summary[summary["method"].isin(methods)] if methods is not None and not summary.empty else summary
+
+
+def per_budget() -> pd.DataFrame:
+    """The verdicts' per-budget rows (what each verdict rests on)."""
+    return data.current()["per_budget"]
 
 
 def badge(verdict: str, text: str | None = None) -> str:

@@ -110,7 +110,7 @@ class Tuning:
 class Train:
     """How every trial trains and is measured."""
 
-    evals: int = _help("evaluations per run (evenly spaced; the last one at the end of the schedule)", 10)
+    evals: int = _help("evaluations per run (evenly spaced; the last one at the end of the schedule)", 20)
     batch_size: int | None = _help("null: the scale's default", None)
     warmup_steps: int = _help("untimed steps on a throwaway copy before the timed run", 2)
     divergence_factor: float = _help("diverged when the train loss exceeds this multiple of its first value", 3.0)

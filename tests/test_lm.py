@@ -18,11 +18,12 @@ from harness.train.workloads import gpt, lm, scale_names
 F64 = torch.float64
 
 
-def hand_count(vocab: int, d: int, layers: int) -> int:
-    """P = 2 V d + L (4 d^2 + 3 d d_ff + 2 d) + d with d_ff = 4 d: token table and head (V d each); per block
-    q, k, v, o (d^2 each), gate, up, down (d d_ff each) and two RMSNorm gains (d each); the final gain (d)."""
-    d_ff = 4 * d
-    return 2 * vocab * d + layers * (4 * d * d + 3 * d * d_ff + 2 * d) + d
+def hand_count(vocab: int, d: int, layers: int, heads: int) -> int:
+    """P = 2 V d + L (4 d^2 + 3 d d_ff + 2 d + 2 h) + d with d_ff = 4 d, h = d / heads: token table and head (V d
+    each); per block q, k, v, o (d^2 each), gate, up, down (d d_ff each), two RMSNorm gains (d each) and the q and k
+    norms' gains (h each); the final gain (d)."""
+    d_ff, h = 4 * d, d // heads
+    return 2 * vocab * d + layers * (4 * d * d + 3 * d * d_ff + 2 * d + 2 * h) + d
 
 
 def tiny(vocab=11, d=8, layers=2, heads=2, seed=0) -> lm.LM:
@@ -73,19 +74,21 @@ def test_parameter_counts_by_hand(scale):
     cfg = lm.SCALES[scale]
     with torch.device("meta"):
         model = lm.LM(256, cfg["d_model"], cfg["n_layer"], cfg["n_head"])
-    assert sum(p.numel() for p in model.parameters()) == hand_count(256, cfg["d_model"], cfg["n_layer"])
+    assert sum(p.numel() for p in model.parameters()) == hand_count(256, cfg["d_model"], cfg["n_layer"],
+                                                                    cfg["n_head"])
 
 
 def test_parameter_counts_of_the_cpu_scales():
-    # nano: 2*256*32 + 2*(16*32^2 + 2*32) + 32 = 16384 + 32896 + 32
-    assert hand_count(256, 32, 2) == lm.build("nano", 0).params == 49_312
-    assert hand_count(256, 48, 3) == 24_576 + 3 * (36_864 + 96) + 48 == 135_504
-    assert hand_count(256, 64, 4) == 32_768 + 4 * (65_536 + 128) + 64 == 295_488
+    # nano: 2*256*32 + 2*(16*32^2 + 2*32 + 2*16) + 32 = 16384 + 32960 + 32
+    assert hand_count(256, 32, 2, 2) == lm.build("nano", 0).params == 49_376
+    assert hand_count(256, 48, 3, 4) == 24_576 + 3 * (36_864 + 96 + 24) + 48 == 135_576
+    assert hand_count(256, 64, 4, 4) == 32_768 + 4 * (65_536 + 128 + 32) + 64 == 295_616
 
 
 def reference_logits(model: lm.LM, idx: torch.Tensor) -> torch.Tensor:
     """The forward pass written out step by step (float64): embedding -> per block [RMSNorm -> q, k, v -> QK-norm
-    -> RoPE -> causal softmax attention -> o -> residual; RMSNorm -> SwiGLU -> residual] -> RMSNorm -> head."""
+    (RMSNorm per head, with gains) -> RoPE -> causal softmax attention -> o -> residual; RMSNorm -> SwiGLU ->
+    residual] -> RMSNorm -> head."""
     b, t = idx.shape
     d = model.tok.weight.shape[1]
     heads = model.blocks[0].n_head
@@ -107,7 +110,7 @@ def reference_logits(model: lm.LM, idx: torch.Tensor) -> torch.Tensor:
     for blk in model.blocks:
         h = rms(x, blk.norm1.weight)
         q, k, v = ((h @ w.weight.T).view(b, t, heads, hd) for w in (blk.q, blk.k, blk.v))
-        q, k = rope(rms(q)), rope(rms(k))
+        q, k = rope(rms(q, blk.q_norm.weight)), rope(rms(k, blk.k_norm.weight))
         scores = torch.einsum("bihd,bjhd->bhij", q, k) / math.sqrt(hd)
         att = torch.softmax(scores.masked_fill(future, -math.inf), dim=-1)
         y = torch.einsum("bhij,bjhd->bihd", att, v).reshape(b, t, d)
@@ -144,8 +147,8 @@ def test_parameter_roles_follow_the_papers():
     per_block = ("q", "k", "v", "o", "gate", "up", "down")
     assert roles["matrix"] == sorted(f"blocks.{i}.{w}.weight" for i in range(3) for w in per_block)
     assert roles["embedding"] == ["tok.weight"] and roles["head"] == ["head.weight"]
-    assert roles["scalar"] == sorted([f"blocks.{i}.norm{j}.weight" for i in range(3) for j in (1, 2)]
-                                     + ["norm.weight"])
+    gains = ("norm1", "norm2", "q_norm", "k_norm")
+    assert roles["scalar"] == sorted([f"blocks.{i}.{g}.weight" for i in range(3) for g in gains] + ["norm.weight"])
     assert all(p.ndim == 2 for p in task.groups["matrix"]) and all(p.ndim == 1 for p in task.groups["scalar"])
     assert sorted(n for ns in roles.values() for n in ns) == sorted(n for n, _ in model.named_parameters())
     assert not any("bias" in n for n, _ in model.named_parameters())  # no biases

@@ -15,9 +15,13 @@ GELU, biases). Each choice, and where it comes from:
   4 d (Marin's ``intermediate_dim = 4 hidden_dim`` at every size, not Llama's 8/3 d). Taken because the claims this
   project checks (Muon, SOAP, Sophia, ... vs AdamW, 1.4x -> 1.1x) were measured by Marin on this MLP; its three
   matrices (gate and up separate, as Levanter's ``gate_proj``/``up_proj``) are what a matrix optimizer sees there.
-- **QK-norm** (modded-nanogpt; not in Marin's Llama): queries and keys RMS-normalised over each head (no gain) before
-  the rotation; softmax scale 1/sqrt(head_dim). q, k and v are separate matrices (both: Levanter's q/k/v_proj,
-  modded-nanogpt's q/k/v), so Muon orthogonalises each on its own.
+- **QK-norm** (modded-nanogpt; not in Marin's Llama): queries and keys RMS-normalised over each head before the
+  rotation, softmax scale 1/sqrt(head_dim). One deviation: a learned gain per head dimension (shared by the heads,
+  one for q and one for k per layer, as OLMo 2's and Qwen3's QK-norm). modded-nanogpt's norm has none, which caps
+  every logit at +-sqrt(head_dim) times its scale: 15.4 there (heads of 128, scale 0.12), but +-4 at nano's heads of
+  16, and nano at 1x Chinchilla (AdamW, cosine) ended 0.04-0.06 nats worse without the gain (2.016 vs 1.952 at lr
+  3e-3, 1.936 vs 1.893 at 1e-2) -- worse even than no QK-norm (1.989, 1.933). q, k and v are separate matrices
+  (both: Levanter's q/k/v_proj, modded-nanogpt's q/k/v), so Muon orthogonalises each on its own.
 - **No biases** (Marin: Levanter's Llama has ``use_bias=False``; modded-nanogpt's speedrun's ``CastedLinear``).
 - **Untied head** (both): a separate d x V output matrix; no position table (RoPE only).
 
@@ -26,11 +30,12 @@ Initialisation as ``gpt`` (GPT-2's): every matrix and the embedding N(0, 0.02^2)
 
 Parameter roles as the papers split them (Marin's Levanter Muon/Scion/Kron masks; modded-nanogpt's Muon + Adam):
 ``matrix`` = the 2-D weights inside the blocks (q, k, v, o, gate, up, down), for Muon/SOAP/Shampoo/Sophia-style
-updates; ``embedding`` = the token table; ``head`` = the output matrix; ``scalar`` = the RMSNorm gains (AdamW).
+updates; ``embedding`` = the token table; ``head`` = the output matrix; ``scalar`` = the RMSNorm and QK-norm gains
+(AdamW).
 
-Parameters (V = vocab, d = d_model, L = layers, d_ff = 4 d):
+Parameters (V = vocab, d = d_model, L = layers, h = d / heads, d_ff = 4 d):
 
-    P = 2 V d + L (4 d^2 + 3 d d_ff + 2 d) + d
+    P = 2 V d + L (4 d^2 + 3 d d_ff + 2 d + 2 h) + d
 
 FLOPs per token: ``flops.lm_flops_per_token`` = 6 (L (4 d^2 + 3 d d_ff) + d V) + 6 L d T (causal attention).
 Data, batches, evaluation (bits per token, per byte on the default corpus), targets and chance: ``gpt``'s
@@ -87,6 +92,7 @@ class Block(nn.Module):
         self.n_head = n_head
         self.norm1, self.norm2 = nn.RMSNorm(d, eps=EPS), nn.RMSNorm(d, eps=EPS)
         self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=False) for _ in range(4))
+        self.q_norm, self.k_norm = nn.RMSNorm(d // n_head, eps=EPS), nn.RMSNorm(d // n_head, eps=EPS)
         d_ff = MLP_RATIO * d
         self.gate, self.up, self.down = nn.Linear(d, d_ff, bias=False), nn.Linear(d, d_ff, bias=False), \
             nn.Linear(d_ff, d, bias=False)
@@ -95,7 +101,7 @@ class Block(nn.Module):
         b, t, d = x.shape
         h = self.norm1(x)
         q, k, v = (proj(h).view(b, t, self.n_head, d // self.n_head) for proj in (self.q, self.k, self.v))
-        q, k = (rotate(F.rms_norm(z, (z.shape[-1],), eps=EPS), cos, sin) for z in (q, k))  # QK-norm, then RoPE
+        q, k = rotate(self.q_norm(q), cos, sin), rotate(self.k_norm(k), cos, sin)  # QK-norm, then RoPE
         y = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2), is_causal=True)
         x = x + self.o(y.transpose(1, 2).reshape(b, t, d))
         h = self.norm2(x)
