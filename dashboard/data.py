@@ -161,9 +161,11 @@ def compute(path: Path) -> dict[str, pd.DataFrame]:
 
 
 def sources() -> list[Path]:
-    """The code the bundle comes from: an edit computes it again."""
-    return sorted([*ROOT.glob("harness/**/*.py"), *ROOT.glob("implementations/**/*.py"),
-                   *ROOT.glob("dashboard/*.py")])
+    """The code the bundle comes from (the store, the engine, the report, the method catalog and claims, the
+    dashboard): an edit computes it again."""
+    return sorted(p for pattern in ("harness/store/**/*.py", "harness/stats/*.py", "harness/report.py",
+                                    "harness/contracts/**/*.py", "implementations/**/*.py", "dashboard/*.py")
+                  for p in ROOT.glob(pattern))
 
 
 @st.cache_resource(show_spinner="Computing the leaderboards and judging every claim (once per results folder)…",

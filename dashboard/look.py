@@ -25,7 +25,7 @@ OPEN = "open: that end of the interval lies beyond what {baseline}'s budgets can
 PHONE = 640  # px: below this width a ``cards`` table shows one card per row
 PAGE_CSS = f"""<style>
 [data-testid="stMainBlockContainer"] {{padding-top: 2.5rem}}
-@media (max-width: {PHONE}px) {{[data-testid="stMainBlockContainer"] {{padding-top: 1.5rem}}}}
+@media (max-width: {PHONE}px) {{[data-testid="stMainBlockContainer"] {{padding-top: 3.5rem}}}}
 </style>"""  # less empty space above every page's title: the answer starts higher
 
 

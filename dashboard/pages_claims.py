@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, look, verdicts
+from harness.stats import overview
 from harness.stats.replications import beside
 
 COLUMN_CONFIG = {
@@ -37,10 +38,11 @@ COLUMN_CONFIG = {
 }
 
 
-def overview(summary: pd.DataFrame) -> pd.DataFrame:
-    """The first table: one row per claim, scale and hardware, the paper's number beside ours."""
+def table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Every verdict in one table: one row per claim, scale and hardware, the paper's number beside ours."""
     out = pd.DataFrame({
-        "method": summary["method"], "verdict": summary["verdict"], "ours": summary["measured"].map(look.times),
+        "method": summary["method"], "verdict": [overview.scoped(v, x) for v, x in zip(
+            summary["verdict"], summary["labels"], strict=True)], "ours": summary["measured"].map(look.times),
         "paper": summary["claimed_text"], "where": summary["workload"] + " / " + summary["scale"],
         "baseline": summary["baseline"], "published": summary["published"].map(look.times),
         "budgets": summary["budgets"].map(look.text), "hardware": summary["hardware"],
@@ -56,8 +58,8 @@ def card(i: int, claim, part: pd.DataFrame, details: pd.DataFrame) -> None:
     with st.container(border=True, key=f"claim-{i}"):
         st.markdown(f"#### `{first['method']}`: {first['claimed_text']} vs `{first['baseline']}`")
         st.markdown(verdicts.quote(claim))
-        st.markdown("\n".join(f"- {verdicts.badge(r['verdict'])} **{r['workload']}/{r['scale']}** · {r['hardware']} · "
-                               f"{look.times(r['sentence'])}" for _, r in part.iterrows()))
+        st.markdown("\n".join(f"- {verdicts.badge(r['verdict'], labels=r['labels'])} **{r['workload']}/{r['scale']}** "
+                               f"· {r['hardware']} · {look.times(r['sentence'])}" for _, r in part.iterrows()))
         if first["published_in_full"] != "—":
             st.markdown(f"Published replications: {look.times(first['published_in_full'])}")
         with st.expander("Per budget"):
@@ -90,7 +92,8 @@ def main() -> None:
     if summary.empty:
         st.info("No claim is measured in this view yet: run a claim's suite with the method and its baseline.")
     else:
-        counts = summary["verdict"].value_counts()
+        counts = pd.Series([overview.scoped(v, x) for v, x in zip(summary["verdict"], summary["labels"],
+                                                                  strict=True)]).value_counts()
         st.markdown(f"**{len(summary)} verdicts** (one per claim and scale): " + " · ".join(
             verdicts.badge(v, f"{n} {v}") for v, n in counts.items()))
         order = {s: i for i, s in enumerate(data.suite_order())}
@@ -104,7 +107,7 @@ def main() -> None:
                 card(i, claims[key], part, details)  # one paper sentence can carry several claims
                 i += 1
         st.subheader("Every verdict", anchor=False)
-        st.dataframe(overview(summary.drop(columns="_o")), hide_index=True, column_config=COLUMN_CONFIG)
+        st.dataframe(table(summary.drop(columns="_o")), hide_index=True, column_config=COLUMN_CONFIG)
     measured = set(judged["quote"]) if not judged.empty else set()
     waiting = [(m, c) for _, m, c in entries if c.quote not in measured]
     if waiting:

@@ -59,12 +59,12 @@ def results(entry) -> None:
     if mine.empty:
         st.info(f"No final-phase results of `{entry.name}` in `{data.results_path()}` yet.")
     else:
-        table = pd.DataFrame({
-            "suite": mine["suite"], "workload": mine["workload"], "scale": mine["scale"],
-            "budget": mine["budget_multiple"].map(lambda b: f"{b:g}×"), "hardware": mine["hardware"],
-            "rank": mine["rank"], "speedup": mine["data_speedup_text"].map(look.times),
-            "vs": mine["baseline"], "loss": mine["loss"], "seeds": mine["n_seeds"],
-            "flags": mine.get("flags", pd.Series(None, index=mine.index)).map(look.text)})
+        table = pd.DataFrame({  # what a phone must reach first: where, the speedup and its caveats
+            "suite": mine["suite"], "scale": mine["scale"], "budget": mine["budget_multiple"].map(lambda b: f"{b:g}×"),
+            "speedup": mine["data_speedup_text"].map(look.times),
+            "flags": mine.get("flags", pd.Series(None, index=mine.index)).map(look.text), "rank": mine["rank"],
+            "vs": mine["baseline"], "loss": mine["loss"], "seeds": mine["n_seeds"], "workload": mine["workload"],
+            "hardware": mine["hardware"]})
         st.dataframe(table, hide_index=True, column_config={"loss": st.column_config.NumberColumn(format="%.4f")})
         ends = mine[mine["data_speedup_text"].astype(str).str.contains("open")]
         if len(ends):
@@ -74,7 +74,7 @@ def results(entry) -> None:
             st.caption(f"Speedup: {look.open_note('the baseline', where)}.")
     judged = verdicts.per_scale([entry.name])
     for _, part in judged.groupby(["quote", "claimed"], sort=False) if len(judged) else ():  # per claim, per scale
-        lines = [f"- {verdicts.badge(r['verdict'])} {look.times(r['sentence'])} ({r['hardware']})"
+        lines = [f"- {verdicts.badge(r['verdict'], labels=r['labels'])} {look.times(r['sentence'])} ({r['hardware']})"
                  for _, r in part.iterrows()]
         st.markdown(f"**{part['claimed_text'].iloc[0]} vs `{part['baseline'].iloc[0]}`**\n\n" + "\n".join(lines))
 
@@ -84,10 +84,10 @@ def main() -> None:
     entries = report.methods()
     names = [(k, n) for k, part in entries.items() for n in part]
     board = data.current()["board"]
-    ran = set(board["method"]) if len(board) else set()
-    wanted = st.query_params.get("method")  # else the first method with results
+    ran = [*data.current()["lines"].get("method", []), *sorted(board["method"].unique() if len(board) else [])]
+    wanted = st.query_params.get("method")  # else the first screen's first best method, else one with results
     default = next((i for i, (_, n) in enumerate(names) if n == wanted),
-                   next((i for i, (_, n) in enumerate(names) if n in ran), 0))
+                   next((names.index(kn) for m in ran for kn in names if kn[1] == m), 0))
     kind, name = st.selectbox("Method", names, index=default, format_func=lambda kn: f"{kn[1]} ({kn[0]})",
                               help="Every file in implementations/; the name is the file stem.")
     st.query_params["method"] = name

@@ -26,7 +26,7 @@ STUDY = {"study": "", "best": "best", "versus": "vs baseline (95%)", "seeds": "s
 def best(line: pd.Series) -> str:
     """The best-method cell: the name, or why there is none, with the caveats that travel with it."""
     m, base = look.esc(line["method"]), look.esc(line["baseline"])
-    head = {"winner": f'<span class="sp-big sp-good">{m}</span>',
+    head = {"winner": f'<span class="sp-big sp-good sp-winner">{m}</span>',
             "tie with baseline": '<span class="sp-big">no clear winner</span>'
                                  f"<small>best: {m}, inside {base}'s noise</small>",
             "baseline best": f'<span class="sp-big">none beats {base}</span><small>next best: {m}</small>',
@@ -146,13 +146,18 @@ def profile_chart(profile: pd.DataFrame, color):
 
 
 def claim_lines(mine: pd.DataFrame) -> str:
-    """The suite's verdicts grouped per claim, one line per scale."""
+    """The suite's verdicts grouped per claim, one line per scale: the badge, then what was measured at each budget
+    (as the engine words it)."""
     out = []
     for (method, _, _), part in mine.groupby(["method", "quote", "claimed"], sort=False):
         first = part.iloc[0]
         out.append(f"- **`{method}`**: {first['claimed_text']} vs `{first['baseline']}`")
-        out += [f"    - {verdicts.badge(r['verdict'])} {r['workload']}/{r['scale']} · {r['hardware']}: "
-                f"{look.times(r['measured'])}" for _, r in part.iterrows()]
+        for _, r in part.iterrows():
+            budgets, measured = r["budgets"].split(", "), r["measured"].split("; ")
+            said = "; ".join(f"{b}: {m}" for b, m in zip(budgets, measured, strict=True)) \
+                if len(budgets) == len(measured) > 1 else r["measured"]
+            out.append(f"    - {verdicts.badge(r['verdict'], labels=r['labels'])} {r['workload']}/{r['scale']} · "
+                       f"{r['hardware']}: {look.times(said)}")
     return "\n".join(out)
 
 
@@ -181,7 +186,8 @@ def suite_section(suite: str, found: dict, chosen: dict) -> None:
     judged = data.apply_filters(found["verdicts"], chosen) if len(found["verdicts"]) else found["verdicts"]
     mine = judged[judged["suite"] == suite] if len(judged) else judged
     if len(mine):
-        counts = mine["verdict"].value_counts()
+        counts = pd.Series([overview.scoped(v, x) for v, x in zip(mine["verdict"], mine["labels"], strict=True)
+                            ]).value_counts()
         with st.expander(f"Claims: {len(mine)} verdicts (one per claim and scale) — "
                          + ", ".join(f"{n} {v}" for v, n in counts.items())):
             st.markdown(claim_lines(mine))

@@ -47,7 +47,7 @@ def chart(rows: pd.DataFrame, cost: str, color: alt.Color) -> alt.LayerChart:
     x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log"), title=COSTS[cost])
     y = alt.Y("loss:Q", scale=alt.Scale(zero=False), title="mean final validation loss")
     dots = alt.Chart().mark_point(filled=True).encode(
-        x=x, y=y, color=color, shape=alt.Shape("scale:N", legend=alt.Legend(orient="bottom", title="scale")),
+        x=x, y=y, color=color, shape=alt.Shape("scale:N", legend=alt.Legend(orient="top", title="scale")),
         size=alt.Size("on frontier:N", scale=alt.Scale(domain=["no", "yes"], range=[50, 180]), legend=None),
         opacity=alt.Opacity("on frontier:N", scale=alt.Scale(domain=["no", "yes"], range=[0.5, 1.0]), legend=None),
         tooltip=["method", "scale", "budget_multiple", "n_seeds", alt.Tooltip(f"{cost}:Q", format=".4g"),

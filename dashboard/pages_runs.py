@@ -89,7 +89,7 @@ def sensitivity(tune: pd.DataFrame, fixed: dict[str, str]) -> alt.Chart:
     return alt.Chart(tune).mark_circle(size=60).encode(
         x=alt.X("hp_lr:Q", scale=alt.Scale(type="log"), title="learning rate (log)"),
         y=alt.Y("final_val_loss:Q", scale=alt.Scale(zero=False), title="final validation loss"),
-        color=look.method_color(fixed, tune), shape=alt.Shape("scale:N", legend=alt.Legend(orient="bottom")),
+        color=look.method_color(fixed, tune), shape=alt.Shape("scale:N", legend=alt.Legend(orient="top")),
         tooltip=["method", "scale", "budget_multiple", alt.Tooltip("hp_lr:Q", format=".3g"),
                  alt.Tooltip("final_val_loss:Q", format=".4f")]).properties(height=300)
 

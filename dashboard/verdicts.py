@@ -1,6 +1,6 @@
-"""Every registered claim beside what was measured: ``harness.stats.claims.judge_board`` on the full
-leaderboard (made against the claim's own baseline), one verdict per claim and scale from
-``claims.summarize``. Shared by the first screen, the Claims page and the Method page."""
+"""Every registered claim beside what was measured: ``judge`` runs ``engine.judge`` (as ``harness verify`` does) on
+each claim's suite, once per results folder (``data.bundle``); ``per_scale`` and ``per_budget`` read the result.
+Shared by the first screen, the Claims page and the Method page."""
 
 from __future__ import annotations
 
@@ -8,15 +8,17 @@ import pandas as pd
 import streamlit as st
 
 from dashboard import data, look
+from harness.stats import overview
 
 COLORS = {"supported": "#1a7f37", "not supported": "#cf222e", "inconclusive": "#6e7781", "mixed": "#9a6700",
           "evidence for (scaled-down)": "#4d8f5f", "evidence against (scaled-down)": "#b35a5f",
-          "inconclusive (scaled-down)": "#6e7781"}
+          "inconclusive (scaled-down)": "#6e7781", "mixed (scaled-down)": "#9a6700"}
 BADGES = {"supported": ("green", ":material/check_circle:"), "not supported": ("red", ":material/cancel:"),
           "evidence for (scaled-down)": ("green", ":material/trending_down:"),
           "evidence against (scaled-down)": ("red", ":material/trending_down:"),
           "inconclusive (scaled-down)": ("gray", ":material/help:"),
-          "inconclusive": ("gray", ":material/help:"), "mixed": ("orange", ":material/contrast:")}
+          "inconclusive": ("gray", ":material/help:"), "mixed": ("orange", ":material/contrast:"),
+          "mixed (scaled-down)": ("orange", ":material/contrast:")}
 ORDER = {"supported": 0, "not supported": 1, "mixed": 2, "evidence for (scaled-down)": 3,
          "evidence against (scaled-down)": 4, "inconclusive": 5, "inconclusive (scaled-down)": 6}
 
@@ -72,7 +74,10 @@ def per_budget() -> pd.DataFrame:
     return data.current()["per_budget"]
 
 
-def badge(verdict: str, text: str | None = None) -> str:
+def badge(verdict: str, text: str | None = None, labels: str = "") -> str:
+    """A coloured badge; with the verdict's ``labels``, "(scaled-down)" wherever the run was at another model size
+    (``overview.scoped``)."""
+    verdict = overview.scoped(verdict, labels)
     color, icon = BADGES.get(verdict, ("gray", ":material/help:"))
     return f":{color}-badge[{icon} {text or verdict}]"
 

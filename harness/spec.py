@@ -123,6 +123,8 @@ class Train:
     compile: bool = _help("torch.compile the model (GPU runs; CPU needs a C++ compiler)", False)
     codecarbon: bool = _help("CO2 and CPU/RAM energy estimates (about 1 s per trial); off: energy_method=none "
                              "on CPU", True)
+    branches: bool = _help("many budgets from one run: one warmup-stable-decay trunk per method, scale and seed, "
+                           "cooled down at each smaller budget (Hägele et al.; schedule wsd, quasirandom)", False)
     country: str = _help("the grid whose carbon intensity turns energy into emissions (ISO 3166 alpha-3)", "USA")
 
     def __post_init__(self):
@@ -249,7 +251,8 @@ CHINCHILLA_UNITS_PER_PARAM = 20
 COMMON_HPARAMS = ("lr", "weight_decay", "momentum", "warmup")
 NOT_IDENTITY = ("evals", "time_limit_s", "device", "codecarbon", "country", "baseline",  # do not change
                 "search_space", "tuning_seeds", "tuning_repeats")  # what is trained
-NEW_DEFAULTS = {"precision": "fp32", "compile": False, "repeat": 0}  # added later: at their default, ids stay
+NEW_DEFAULTS = {"precision": "fp32", "compile": False, "repeat": 0, "branches": ()}  # added later: at their
+# default, ids stay as they were
 
 
 @dataclass
@@ -289,12 +292,21 @@ class Trial:
     repeat: int = 0  # which of the study's repeated tuning studies (tuning.repeats) this trial belongs to
     tuning_seeds: int = 0  # the seeds and repeats per study the suite planned (verify's first look; recorded)
     tuning_repeats: int = 0
+    branches: tuple = ()  # (budget multiple, budget tokens, study id) of each cooldown branch of this trunk
+
+    def __post_init__(self):
+        self.branches = tuple(tuple(b) for b in self.branches)  # as JSON brings them back (lists): the same id
 
     @property
     def trial_id(self) -> str:
         identity = {k: v for k, v in asdict(self).items()
                     if k not in NOT_IDENTITY and not (k in NEW_DEFAULTS and v == NEW_DEFAULTS[k])}
         return hashlib.sha256(json.dumps(identity, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def branch_id(parent: str, budget_multiple: float) -> str:
+    """The trial id of a trunk's cooldown branch at ``budget_multiple``."""
+    return hashlib.sha256(f"{parent}|branch|{budget_multiple:g}".encode()).hexdigest()[:16]
 
 
 def identity_row(trial: Trial) -> dict:

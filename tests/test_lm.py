@@ -82,7 +82,7 @@ def test_parameter_counts_of_the_cpu_scales():
     # nano: 2*256*32 + 2*(16*32^2 + 2*32 + 2*16) + 32 = 16384 + 32960 + 32
     assert hand_count(256, 32, 2, 2) == lm.build("nano", 0).params == 49_376
     assert hand_count(256, 48, 3, 4) == 24_576 + 3 * (36_864 + 96 + 24) + 48 == 135_576
-    assert hand_count(256, 64, 4, 4) == 32_768 + 4 * (65_536 + 128 + 32) + 64 == 295_616
+    assert hand_count(256, 64, 3, 4) == lm.build("milli", 0).params == 32_768 + 3 * (65_536 + 128 + 32) + 64 == 229_920
 
 
 def reference_logits(model: lm.LM, idx: torch.Tensor) -> torch.Tensor:

@@ -83,6 +83,8 @@ class _Loop:
             self.tracker.finish(trial, row)
 
     def finish(self, trial: Trial, row: dict) -> None:
+        for branch in row.pop("branches", None) or ():  # a trunk's cooldown branches first: the trunk's row
+            store.write_row(self.results, branch)  # marks the trial stored
         store.write_row(self.results, row)
         self.leases.release(trial.trial_id)
         self.ran += 1

@@ -121,7 +121,8 @@ class Plan:
         if shape not in self.units:
             data = {**trial.data, "batch_size": trial.batch_size}
             self.units[shape] = workloads.sizes(trial.workload, trial.scale, data)[1]
-        return math.ceil(max(trial.budget_tokens, 1) / self.units[shape])
+        decay = trial.hparams.get("decay", 0.2)  # a trunk's cooldown branches: their decay steps too
+        return math.ceil((max(trial.budget_tokens, 1) + sum(decay * b[1] for b in trial.branches)) / self.units[shape])
 
     def seconds_of(self, trial: Trial) -> float | None:
         """(steps + warm-up) x the median step time + the median overhead; None without a measurement."""

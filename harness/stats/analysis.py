@@ -25,8 +25,8 @@ import pandas as pd
 from harness.contracts.interface import space_from_json
 from harness.stats import moments as mom
 from harness.stats import testset, to_target
-from harness.stats.moments import KAPPA, moments, one, ratio, welch
-from harness.stats.speedup import speedup_tables
+from harness.stats.moments import KAPPA, one, ratio, welch
+from harness.stats.speedup import SpeedupEstimate, estimate_many, estimate_text
 
 STUDY_KEYS = ("suite", "workload", "scale", "budget_multiple", "method")
 MEASURED_ENERGY_METHODS = ("nvml",)  # energy_method values that are measurements, not estimates
@@ -173,10 +173,6 @@ def recorded_baseline(rows: pd.DataFrame) -> str | None:
     return str(rows["method"].mode().iloc[0]) if len(rows) else None
 
 
-def _budget(df: pd.DataFrame) -> pd.Series:
-    return df["budget_tokens"].astype(float).fillna(df["budget_multiple"].astype(float))
-
-
 LOWER_IS_BETTER = ("bits_per_token", "bits_per_byte", "mse", "loss", "perplexity")
 
 
@@ -209,92 +205,104 @@ def leaderboard(df: pd.DataFrame, baseline: str, confidence: float = CONFIDENCE,
     to its budget (one all-reduce every step or every H steps); its interval multiplies the two
     intervals' bounds (exact when the bytes do not vary across seeds, as with fixed hyperparameters).
     """
-    fin = df[df["phase"] == "final"].copy()
+    fin = df[df["phase"] == "final"]
     if fin.empty:
         return pd.DataFrame()
-    fin["budget"] = _budget(fin)
-    if "forgetting" not in fin:  # rows made before the column existed
-        fin["forgetting"] = np.nan
     keys = list(STUDY_KEYS)
-    fin = fin.sort_values(keys, kind="stable").reset_index(drop=True)
-    fin["_study"] = fin.groupby(keys, sort=False, dropna=False).ngroup()  # 0, 1, ... in key order
-    fin["_cell"] = fin.groupby(keys[:4], sort=False, dropna=False).ngroup()  # the study's baseline
-    fin["_scale"] = fin.groupby(keys[:3], sort=False, dropna=False).ngroup()  # the baseline's budgets
-    head = fin.drop_duplicates("_study")  # each study's first row (budget, params, metric name)
-    out = head[[*keys, "budget", "params"]].reset_index(drop=True)
-    ok = fin[(fin["status"] == "ok") & fin["final_val_loss"].notna()]
-    base = ok[ok["method"] == baseline]
-    cells, size = head["_cell"].to_numpy(), len(out)
-    n = np.bincount(ok["_study"], minlength=size)
-    out["device"] = _joined(fin, "device", size)
-    out["n_seeds"], out["n_failed"] = n, np.bincount(fin["_study"], minlength=size) - n
-    out["repeats"] = _repeats(ok, size)
+    order, (_, _, scale, cell, study) = mom.group_codes(fin, keys)  # the rows in key order, each level's codes
+    fin = fin if np.array_equal(order, np.arange(len(order))) else fin.iloc[order]
+    num = lambda name: _num(fin, name)  # noqa: E731
+    budget = num("budget_tokens")
+    budget = np.where(np.isnan(budget), num("budget_multiple"), budget)
+    first = np.flatnonzero(np.r_[True, study[1:] != study[:-1]])  # each study's first row (budget, params, metric)
+    head, size = fin.iloc[first], len(first)
+    out = head[[*keys, "params"]].reset_index(drop=True)
+    out.insert(len(keys), "budget", budget[first])
+    ok = _mask(fin["status"] == "ok") & fin["final_val_loss"].notna().to_numpy()
+    mine = _mask(fin["method"] == baseline)
+    base = ok & mine
+    cells, s_ok = cell[first], study[ok]
+    n = np.bincount(s_ok, minlength=size)
+    out["device"] = _joined(fin, "device", study, size)
+    out["n_seeds"], out["n_failed"] = n, np.bincount(study, minlength=size) - n
+    out["repeats"] = _repeats(fin, ok, s_ok, size)
     kappa = np.where(out["repeats"].to_numpy() >= 2, 0.0, KAPPA)  # the between-study variance term per study
-    loss = moments(ok, "_study", "final_val_loss", size)
+    ours = lambda name, log=False: mom.moments_of(s_ok, num(name)[ok], size, log)  # noqa: E731
+    theirs = lambda name, log=False: mom.moments_of(  # noqa: E731
+        cell[base], num(name)[base], int(cells.max()) + 1, log).iloc[cells]  # the baseline's, beside each study
+    loss = ours("final_val_loss")
     out["loss"], out["loss_lo"], out["loss_hi"] = mom.mean_ci(loss, confidence, kappa)
     out["loss_var"] = loss["var"].to_numpy()  # the seeds' variance: direct comparisons between budgets
     out["loss_lo"] = np.maximum(out["loss_lo"], 0.0)  # a loss is never negative
-    out["metric"], out["metric_lo"], out["metric_hi"] = mom.mean_ci(moments(ok, "_study", "final_val_metric", size),
-                                                                 confidence, kappa)
-    parts = fin[["_study", "simulated"]].dropna() if "simulated" in fin else fin.iloc[:0].assign(simulated="")
-    parts = parts.assign(simulated=parts["simulated"].astype(str).str.split(",")).explode("simulated")
-    out["simulated"] = [v or None for v in _joined(parts[parts["simulated"] != ""], "simulated", size)]
+    out["metric"], out["metric_lo"], out["metric_hi"] = mom.mean_ci(ours("final_val_metric"), confidence, kappa)
+    out["simulated"] = [v or None for v in _parts_joined(fin, study, size)]
     out["metric_name"] = head["val_metric_name"].to_numpy() if "val_metric_name" in head else None
     is_base = (out["method"] == baseline).to_numpy()
-    losses = ok.rename(columns={"final_val_loss": "loss"})
-    single = out.assign(_single=kappa > 0).groupby(keys[:3], sort=False)["_single"].any()  # a scale's studies
-    table = speedup_tables(base.rename(columns={"final_val_loss": "loss"})[[*keys[:3], "budget", "loss"]],
-                           losses.loc[losses["method"] != baseline, [*keys[:3], "method", "budget", "loss"]],
-                           keys[:3], confidence, kappa={k: KAPPA * v for k, v in single.items()})
-    su = out[[*keys[:3], "method", "budget"]].merge(table, on=[*keys[:3], "method", "budget"], how="left")
-    has = su["kind"].notna().to_numpy() & ~is_base
-    for col, src, empty in (("", "speedup", np.nan), ("_lo", "speedup_lo", np.nan), ("_hi", "speedup_hi", np.nan),
-                            ("_kind", "kind", None), ("_text", "text", "—")):
-        out[f"data_speedup{col}"] = su[src].where(has, empty).to_numpy()
-    span = base.groupby("_scale")["budget"].agg(["min", "max"]).reindex(head["_scale"].to_numpy())
-    out["speedup_range_lo"] = span["min"].to_numpy() / out["budget"].to_numpy(float)  # what the baseline's budgets
-    out["speedup_range_hi"] = span["max"].to_numpy() / out["budget"].to_numpy(float)  # can measure: D_1/D .. D_k/D
+    single = np.bincount(scale[first], kappa > 0, scale[-1] + 1) > 0  # per scale: a study with one tuning study
+    su = _speedups(fin, ok, mine, scale, budget, first, out, is_base, confidence, KAPPA * single)
+    for col, values in su.items():
+        out[f"data_speedup{col}"] = values
+    span_lo, span_hi = (np.full(scale[-1] + 1, np.nan) for _ in range(2))
+    np.fmin.at(span_lo, scale[base], budget[base])
+    np.fmax.at(span_hi, scale[base], budget[base])
+    out["speedup_range_lo"] = span_lo[scale[first]] / out["budget"].to_numpy(float)  # what the baseline's budgets
+    out["speedup_range_hi"] = span_hi[scale[first]] / out["budget"].to_numpy(float)  # can measure: D_1/D .. D_k/D
     mark = is_base & (n > 0)
     out.loc[mark, ["data_speedup", "data_speedup_kind", "data_speedup_text"]] = [1.0, "baseline", "1.00x (baseline)"]
-    lower = (fin["val_metric_name"].isin(LOWER_IS_BETTER).groupby(fin["_study"]).any().to_numpy()
+    lower = (np.bincount(study, _mask(fin["val_metric_name"].isin(LOWER_IS_BETTER)), size) > 0
              if "val_metric_name" in fin else np.zeros(size, bool))
     accuracy = (out["metric_name"] == "accuracy").to_numpy()
-    out["test_var"] = np.where(accuracy, testset.paired_variance(ok, base, cells, size), np.nan)
+    rows = _coded(fin, ok, study, cell)  # the ok rows' columns that to_target and testset read, coded
+    rows_base = rows[mine[ok]]
+    out["test_var"] = np.where(accuracy, testset.paired_variance(rows, rows_base, cells, size), np.nan)
     ones = np.ones(size)  # +1: baseline - method (less loss, less forgetting); -1: method - baseline
     for name, column, sign, extra in (
             ("loss_delta", "final_val_loss", ones, 0.0),
             ("metric_delta", "final_val_metric", np.where(lower, 1.0, -1.0), np.nan_to_num(out["test_var"])),
             ("forgetting_delta", "forgetting", ones, 0.0)):
-        m, b = moments(ok, "_study", column, size), _theirs(base, column, cells)
-        out[name], out[f"{name}_lo"], out[f"{name}_hi"] = _welch_diff(m, b, confidence, sign, kappa, extra)
+        out[name], out[f"{name}_lo"], out[f"{name}_hi"] = _welch_diff(ours(column), theirs(column), confidence,
+                                                                      sign, kappa, extra)
     for end in ("metric", "metric_lo", "metric_hi"):  # an accuracy lies in [0, 1], a difference of two in [-1, 1]
         out[end] = np.where(accuracy, np.clip(out[end], 0.0, 1.0), out[end])
         delta = end.replace("metric", "metric_delta")
         out[delta] = np.where(accuracy, np.clip(out[delta], -1.0, 1.0), out[delta])
+    reached = _mask(fin["reached_target"].astype("boolean"))[ok] if "reached_target" in fin else np.zeros(len(s_ok))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        reached = np.bincount(s_ok, reached, size) / n
     for name in to_target.COLUMNS:
-        got = to_target.ratios(base, ok, cells, size, name, confidence, kappa)
+        got = to_target.ratios(rows_base, rows, cells, size, name, confidence, kappa)
         out[f"{name}_ratio"], out[f"{name}_ratio_lo"], out[f"{name}_ratio_hi"] = got["point"], got["lo"], got["hi"]
         out[f"{name}_ratio_kind"] = got["kind"]
-        reached = ok["reached_target"].astype("boolean").fillna(False) if "reached_target" in ok else False
-        out[f"{name}_reached"] = pd.Series(reached, index=ok.index, dtype=float).groupby(ok["_study"]).mean().reindex(
-            range(size)).to_numpy()
+        out[f"{name}_reached"] = reached
     for name, column in (("overhead", "step_time_ms_p50"), ("memory", "peak_mem_bytes")):
-        m = moments(ok, "_study", column, size, log=True)
-        b = _theirs(base, column, cells, log=True)
-        out[f"{name}_ratio"], out[f"{name}_ratio_lo"], out[f"{name}_ratio_hi"] = ratio(m, b, confidence)
-    out["energy_quality"] = _energy_quality(ok, size)
-    out["flags"] = _flags(ok, out, spaces)
+        out[f"{name}_ratio"], out[f"{name}_ratio_lo"], out[f"{name}_ratio_hi"] = ratio(
+            ours(column, True), theirs(column, True), confidence)
+    out["energy_quality"] = _energy_quality(fin, ok, s_ok, size)
+    out["flags"] = _flags(fin, ok, s_ok, out, spaces)
     if "bytes_communicated" in fin and fin["bytes_communicated"].notna().any():
-        out = _communication(out, ok, base, cells, confidence)
+        out = _communication(out, fin, ok, s_ok, ours("bytes_communicated", True),
+                             theirs("bytes_communicated", True), confidence)
     return out
 
 
-# --------------------------------------------------------------------------- per-study moments, vectorised
+# --------------------------------------------------------------------------- per-study columns, vectorised
 
 
-def _theirs(base: pd.DataFrame, column: str, cells: np.ndarray, log: bool = False) -> pd.DataFrame:
-    """The baseline's moments beside each study (``cells``: each study's (suite, workload, scale, budget) code)."""
-    return moments(base, "_cell", column, int(cells.max()) + 1, log).iloc[cells]
+def _num(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A column as floats (missing: NaN; an absent column: all NaN)."""
+    return frame[column].to_numpy(float, na_value=np.nan) if column in frame else np.full(len(frame), np.nan)
+
+
+def _mask(values: pd.Series) -> np.ndarray:
+    """A boolean column as numpy (missing: False)."""
+    return values.fillna(False).to_numpy(bool)
+
+
+def _coded(fin: pd.DataFrame, ok: np.ndarray, study: np.ndarray, cell: np.ndarray) -> pd.DataFrame:
+    """The ok rows' columns ``to_target`` and ``testset`` read, with their study (``_study``) and cell (``_cell``)."""
+    names = [c for c in ("reached_target", "target_crossing", "eval_correct", "eval_examples",
+                         *(c for pair in to_target.COLUMNS.values() for c in pair)) if c in fin]
+    return fin.loc[ok, names].reset_index(drop=True).assign(_study=study[ok], _cell=cell[ok])
 
 
 def _welch_diff(m, b, confidence, sign, kappa=0.0, extra=0.0):
@@ -303,20 +311,94 @@ def _welch_diff(m, b, confidence, sign, kappa=0.0, extra=0.0):
     return (point * sign, np.where(sign > 0, lo, -hi), np.where(sign > 0, hi, -lo))
 
 
-def _repeats(ok: pd.DataFrame, size: int) -> np.ndarray:
+def _repeats(fin: pd.DataFrame, ok: np.ndarray, s_ok: np.ndarray, size: int) -> np.ndarray:
     """Per study: how many repeated tuning studies its final rows come from (rows without ``repeat``: one)."""
-    if "repeat" not in ok:
+    if "repeat" not in fin:
         return np.ones(size, int)
-    pairs = ok[["_study"]].assign(r=ok["repeat"].fillna(0)).drop_duplicates()
-    return np.maximum(np.bincount(pairs["_study"], minlength=size), 1)
+    which, names = pd.factorize(fin["repeat"][ok].fillna(0))
+    pairs = np.unique(s_ok.astype(np.int64) * max(len(names), 1) + which)
+    return np.maximum(np.bincount(pairs // max(len(names), 1), minlength=size), 1)
 
 
-def _joined(frame: pd.DataFrame, column: str, size: int) -> list[str]:
-    """Per study code: the distinct non-null values of ``column``, sorted and comma-joined ("" when none)."""
-    if column not in frame:
+def _joined(fin: pd.DataFrame, column: str, study: np.ndarray, size: int) -> list[str]:
+    """Per study: the distinct non-null values of ``column``, sorted and comma-joined ("" when none)."""
+    if column not in fin:
         return [""] * size
-    parts = frame[["_study", column]].dropna().drop_duplicates().sort_values(column)
-    return parts.groupby("_study")[column].agg(",".join).reindex(range(size), fill_value="").tolist()
+    have = fin[column].notna().to_numpy()
+    return mom.joined(study[have], fin[column].to_numpy(object)[have], size)
+
+
+def _parts_joined(fin: pd.DataFrame, study: np.ndarray, size: int) -> list[str]:
+    """Per study: what its rows' ``simulated`` name (comma-separated parts), distinct, sorted and joined."""
+    if "simulated" not in fin:
+        return [""] * size
+    have = fin["simulated"].notna().to_numpy()
+    pairs = [(s, part) for s, v in zip(study[have], fin["simulated"][have].astype(str), strict=True)
+             for part in v.split(",") if part != ""]
+    return mom.joined(np.array([s for s, _ in pairs], np.int64), [p for _, p in pairs], size)
+
+
+def _speedups(fin, ok, mine, scale, budget, first, out, is_base, confidence, kappa) -> dict[str, np.ndarray]:
+    """The data-speedup columns (suffix -> values per study; ``first``: each study's first row; ``kappa`` per scale
+    code): what
+    ``speedup.speedup_tables`` gives the leaderboard, without a pandas call per row: one ``speedup.estimate_many``
+    per (scale, method, budget) of the methods' ok rows against the baseline's seeds at each budget of its scale,
+    batched by the baseline's budgets in the same order (so the same numbers, bit for bit)."""
+    size = len(out)
+    got = {"": np.full(size, np.nan), "_lo": np.full(size, np.nan), "_hi": np.full(size, np.nan),
+           "_kind": np.full(size, None, dtype=object), "_text": np.full(size, "—", dtype=object)}
+    base, rest = ok & mine, ok & ~mine
+    if not base.any() or not rest.any():
+        return got
+    loss = _num(fin, "final_val_loss")
+    base &= np.isfinite(budget) & (budget > 0)
+    at, b_losses = _matrix([scale[base], mom.sorted_codes(budget[base])], loss[base])
+    keep = np.isfinite(b_losses).any(1)  # a budget with no finite seed is dropped
+    b_scale, b_budget, b_losses = scale[base][at][keep], budget[base][at][keep], b_losses[keep]
+    method = fin["method"].to_numpy(object)[rest]
+    at, m_losses = _matrix([scale[rest], mom.sorted_codes(method), mom.sorted_codes(budget[rest])], loss[rest])
+    m_scale, m_method, m_budget = scale[rest][at], method[at], budget[rest][at]
+    starts = np.flatnonzero(np.r_[True, b_scale[1:] != b_scale[:-1]])
+    spans = {int(b_scale[s]): slice(s, e) for s, e in zip(starts, np.r_[starts[1:], len(b_scale)], strict=True)}
+    signature = [(spans[k].stop - spans[k].start, tuple(b_budget[spans[k]])) if k in spans else None
+                 for k in m_scale.tolist()]
+    table = {"point": np.full(len(at), np.nan), "lo": np.full(len(at), np.nan), "hi": np.full(len(at), np.nan),
+             "kind": np.full(len(at), "none", dtype=object), "open_lo": np.zeros(len(at), bool),
+             "open_hi": np.zeros(len(at), bool), "b": np.zeros(len(at))}
+    for sig in dict.fromkeys(s for s in signature if s is not None):
+        rows = np.flatnonzero([s == sig for s in signature])
+        Y = np.stack([b_losses[spans[k]].T for k in m_scale[rows].tolist()])
+        est = estimate_many(np.array(sig[1]), Y, m_budget[rows], m_losses[rows], confidence, kappa=kappa[m_scale[rows]])
+        for key, values in est.items():
+            table[key][rows] = values
+    text = ["n/a (the baseline ran at one budget)" if sig is not None and sig[0] < 2 else estimate_text(
+        SpeedupEstimate(*r)) for sig, *r in zip(signature, *table.values(), strict=True)]
+    groups = pd.DataFrame({"s": m_scale, "m": m_method, "d": m_budget, "i": np.arange(len(at))})
+    i = pd.DataFrame({"s": scale[first], "m": out["method"].to_numpy(object), "d": out["budget"].to_numpy(float)}
+                     ).merge(groups, on=["s", "m", "d"], how="left")["i"].to_numpy(float)
+    has = ~np.isnan(i) & ~is_base
+    i = np.where(has, i, 0).astype(int)
+    for col, key in (("", "point"), ("_lo", "lo"), ("_hi", "hi")):
+        got[col] = np.where(has, table[key][i], np.nan)
+    got["_kind"] = np.where(has, table["kind"][i], None)
+    got["_text"] = np.where(has, np.array(text, dtype=object)[i], "—")
+    return got
+
+
+def _matrix(keys: list[np.ndarray], values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows grouped by ``keys`` (integer codes, in key order; rows of a group in their order): each group's first
+    row, and its values padded with NaN into a (groups x most rows) matrix (``speedup._matrix``)."""
+    order = np.lexsort(keys[::-1])
+    change = np.zeros(len(order), bool)
+    for k in keys:
+        k = k[order]
+        change |= np.r_[True, k[1:] != k[:-1]]
+    group = np.cumsum(change) - 1
+    starts = np.flatnonzero(change)
+    seat = np.arange(len(order)) - starts[group]
+    matrix = np.full((len(starts), int(seat.max()) + 1 if len(seat) else 0), np.nan)
+    matrix[group, seat] = values[order]
+    return order[starts], matrix
 
 
 EDGE_SHARE = 0.05  # a tuned value within 5% of its range's end (log scale for LogUniform) sits on the edge
@@ -332,9 +414,10 @@ def _on_edge(value, space) -> bool:
     return bool(u <= EDGE_SHARE or u >= 1 - EDGE_SHARE)
 
 
-def _flags(ok: pd.DataFrame, out: pd.DataFrame, spaces: dict | None) -> list[str]:
+def _flags(fin: pd.DataFrame, ok: np.ndarray, s_ok: np.ndarray, out: pd.DataFrame, spaces: dict | None
+           ) -> list[str]:
     """Warnings that travel with each study's numbers (comma-separated, empty when none), per row of ``out``
-    (``ok``: the studies' successful final rows, with their ``_study`` code):
+    (``fin``: the studies' final rows in key order, ``ok`` the successful ones, ``s_ok`` their study codes):
     did not learn (mean final loss >= CHANCE_SHARE x ``chance_loss``, the loss of a uniform guess);
     single seed; under-trained regime (budget < 1x Chinchilla); possibly undertuned (the tuned value of a
     hyperparameter within EDGE_SHARE of its search range's end: the optimum may lie outside it; the space
@@ -343,55 +426,63 @@ def _flags(ok: pd.DataFrame, out: pd.DataFrame, spaces: dict | None) -> list[str
     carry the between-study term ``KAPPA``, an assumption, not a measurement: ``tuning.repeats`` measures it);
     test-set variance not measured (an accuracy without per-example results: its difference's interval is the
     seeds' alone)."""
-    size, by = len(out), ok["_study"]
-    column = lambda name: ok[name] if name in ok else pd.Series(np.nan, index=ok.index)  # noqa: E731
-    chance = column("chance_loss").astype(float).groupby(by).first().reindex(range(size)).to_numpy()
-    mean = ok["final_val_loss"].groupby(by).mean().reindex(range(size)).to_numpy()
-    dead = np.nan_to_num(mean) >= CHANCE_SHARE * np.where(np.isfinite(chance), chance, np.inf)
-    busy = column("contended").astype(float).fillna(0).astype(bool).groupby(by).any().reindex(range(size),
-                                                                                             fill_value=False)
-    tuned = column("hparams_json").groupby(by).first().reindex(range(size)).tolist()
-    recorded = column("search_space_json").groupby(by).first().reindex(range(size)).tolist()
-    result = []
-    single = (out["repeats"] < 2).to_numpy() & (out["n_seeds"] > 0).to_numpy()
-    no_test = ((out["metric_name"] == "accuracy") & out["test_var"].isna()).to_numpy()
-    for n, method, multiple, died, hp, own, contended, one_study, untested in zip(
-            out["n_seeds"], out["method"], out["budget_multiple"], dead, tuned, recorded, busy, single, no_test,
-            strict=True):
-        space = space_from_json(own) if isinstance(own, str) else (spaces or {}).get(method)
-        edge = bool(space) and isinstance(hp, str) and any(_on_edge(json.loads(hp).get(k), s) for k, s in space.items())
-        result.append(", ".join(name for name, on in (
-            ("did not learn", n > 0 and died), ("single seed", n < 2), ("under-trained regime", float(multiple) < 1),
-            ("possibly undertuned", n > 0 and edge), ("contended machine", contended),
-            ("tuning noise assumed", one_study), ("test-set variance not measured", untested)) if on))
-    return result
-
-
-def _energy_quality(ok: pd.DataFrame, size: int) -> np.ndarray:
-    """Per study: "measured" (every energy figure from ``MEASURED_ENERGY_METHODS``), "estimated" or "none"."""
-    m = ok[["_study", "energy_method"]].dropna()
-    by = m["_study"]
-    measured = m["energy_method"].isin(MEASURED_ENERGY_METHODS).groupby(by).all()
-    quality = measured.map({True: "measured", False: "estimated"}).where(~(m["energy_method"] == "none").groupby(
-        by).all(), "none")
-    return quality.reindex(range(size)).fillna("none").to_numpy(object)
-
-
-def _communication(out: pd.DataFrame, ok: pd.DataFrame, base: pd.DataFrame, cells: np.ndarray, confidence: float
-                   ) -> pd.DataFrame:
-    """The communication columns (see ``leaderboard``); ``comm_ratio_exact``: the bytes did not vary across either
-    side's seeds (counted, not sampled: the ratio is exact, not an interval)."""
     size = len(out)
-    m = moments(ok, "_study", "bytes_communicated", size, log=True)
-    b = _theirs(base, "bytes_communicated", cells, log=True)
+    loss = fin["final_val_loss"][ok].to_numpy(float, na_value=np.nan)
+    chance = mom.first_valid(s_ok, _num(fin, "chance_loss")[ok], size)
+    mean = pd.Series(loss).groupby(s_ok).mean().reindex(range(size)).to_numpy()
+    dead = np.nan_to_num(mean) >= CHANCE_SHARE * np.where(np.isfinite(chance), chance, np.inf)
+    busy = np.zeros(size, bool)
+    if "contended" in fin:
+        busy = np.bincount(s_ok, fin["contended"][ok].astype(float).fillna(0).astype(bool).to_numpy(), size) > 0
+    texts = {c: mom.first_valid(s_ok, fin[c].to_numpy(object)[ok], size) if c in fin else np.full(size, np.nan)
+             for c in ("hparams_json", "search_space_json")}
+    n, method = out["n_seeds"].to_numpy(), out["method"].to_numpy(object)
+    spaces_of, tuned_of, edge = {}, {}, np.zeros(size, bool)
+    for i, (hp, own) in enumerate(zip(texts["hparams_json"], texts["search_space_json"], strict=True)):
+        key = own if isinstance(own, str) else ("method", method[i])
+        if key not in spaces_of:
+            spaces_of[key] = space_from_json(own) if isinstance(own, str) else (spaces or {}).get(method[i])
+        space = spaces_of[key]
+        if space and isinstance(hp, str):
+            if hp not in tuned_of:
+                tuned_of[hp] = json.loads(hp)
+            edge[i] = any(_on_edge(tuned_of[hp].get(k), s) for k, s in space.items())
+    single = (out["repeats"] < 2).to_numpy() & (n > 0)
+    no_test = ((out["metric_name"] == "accuracy") & out["test_var"].isna()).to_numpy()
+    under = np.array([float(m) < 1 for m in out["budget_multiple"]], bool)
+    names = ("did not learn", "single seed", "under-trained regime", "possibly undertuned", "contended machine",
+             "tuning noise assumed", "test-set variance not measured")
+    on = ((n > 0) & dead, n < 2, under, (n > 0) & edge, busy, single, no_test)
+    bits = sum(flag.astype(np.int64) << k for k, flag in enumerate(on))
+    words = {b: ", ".join(name for k, name in enumerate(names) if b >> k & 1) for b in np.unique(bits).tolist()}
+    return [words[b] for b in bits.tolist()]
+
+
+def _energy_quality(fin: pd.DataFrame, ok: np.ndarray, s_ok: np.ndarray, size: int) -> np.ndarray:
+    """Per study: "measured" (every energy figure from ``MEASURED_ENERGY_METHODS``), "estimated" or "none"."""
+    method = fin["energy_method"][ok]
+    have = method.notna().to_numpy()
+    count = np.bincount(s_ok[have], minlength=size)
+    measured = np.bincount(s_ok[have], _mask(method[have].isin(MEASURED_ENERGY_METHODS)), size)
+    none = np.bincount(s_ok[have], _mask(method[have] == "none"), size)
+    quality = np.where(measured == count, "measured", "estimated").astype(object)
+    return np.where((count == 0) | (none == count), "none", quality)
+
+
+def _communication(out: pd.DataFrame, fin: pd.DataFrame, ok: np.ndarray, s_ok: np.ndarray, m: pd.DataFrame,
+                   b: pd.DataFrame, confidence: float) -> pd.DataFrame:
+    """The communication columns (see ``leaderboard``; ``m``, ``b``: the log moments of the study's bytes and its
+    baseline's); ``comm_ratio_exact``: the bytes did not vary across either side's seeds (counted, not sampled:
+    the ratio is exact, not an interval)."""
+    size = len(out)
     point, lo, hi = ratio(b, m, confidence)
     exact = (m["var"].to_numpy() == 0) & (b["var"].to_numpy() == 0) & np.isfinite(point)
-    sim = ok["simulated"].fillna("").astype(str).str.contains("communication") if "simulated" in ok else \
-        pd.Series(False, index=ok.index)
+    sim = fin["simulated"][ok].fillna("").astype(str).str.contains("communication").to_numpy(bool) \
+        if "simulated" in fin else np.zeros(len(s_ok), bool)
     return out.assign(
-        bytes_communicated=ok["bytes_communicated"].astype(float).groupby(ok["_study"]).mean().reindex(
+        bytes_communicated=pd.Series(_num(fin, "bytes_communicated")[ok]).groupby(s_ok).mean().reindex(
             range(size)).to_numpy(),
-        communication_simulated=sim.groupby(ok["_study"]).any().reindex(range(size), fill_value=False).to_numpy(bool),
+        communication_simulated=np.bincount(s_ok, sim, size) > 0,
         comm_ratio=point, comm_ratio_lo=lo, comm_ratio_hi=hi, comm_ratio_exact=exact,
         comm_ratio_at_loss=point * out["data_speedup"],
         comm_ratio_at_loss_lo=lo * out["data_speedup_lo"], comm_ratio_at_loss_hi=hi * out["data_speedup_hi"])

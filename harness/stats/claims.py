@@ -157,7 +157,7 @@ def judge(claim: Claim, row: pd.Series, cells: dict | None = None, confidence: f
         compared = direct(row, cells, claim, confidence)
         if compared is not None:
             result, basis = compared["verdict"], "direct"
-            reason = wording.direct_reason(claim, row, compared)
+            reason = direct_reason(claim, row, compared)
     exact = column is not None and row.get(f"{column}_exact") is True
     if exact:
         basis = "exact"
@@ -185,7 +185,28 @@ def _rule(claim: Claim, row: pd.Series, est: tuple, null: float) -> tuple[str, s
     if np.isnan(lo) and np.isnan(hi):
         return "inconclusive", "no confidence interval (fewer than 2 seeds, or no measurement)", None
     result = verdict(claim.factor, lo, hi, null, form_of(claim), claim.margin)
-    return result, wording.rule_reason(claim, lo, hi, null), None
+    return result, rule_reason(claim, lo, hi, null), None
+
+
+def rule_reason(claim, lo: float, hi: float, null: float) -> str:
+    """Why an interval gave its verdict: the thresholds it was held against."""
+    num, form = wording.num, form_of(claim)
+    span = f"[{wording.end(lo)}, {wording.end(hi)}]"
+    if form == "at_most":
+        return f"{span} against at most {num(claim.factor)}x"
+    if form == "matches":
+        margin = MATCH_MARGIN if claim.margin is None else claim.margin
+        return f"{span} against a shortfall of at most {num(margin)} (non-inferiority margin)"
+    floor = claim.factor - (1 - MARGIN) * abs(claim.factor)
+    unit, c = ("" if null == 0 else "x"), num(claim.factor)
+    start = f"from {num(floor)}{unit}" if floor > null else f"above {num(null)}{unit}"
+    return f"{span} against {c}{unit}: supported {start}, not supported below {c}{unit}"
+
+
+def direct_reason(claim, row: pd.Series, found: dict) -> str:
+    budget = wording.num
+    return (f"direct: supported when {row['method']} beats {claim.baseline} at {budget(found['floor']['budget'])}x, "
+            f"not supported when it loses to it at {budget(found['claim']['budget'])}x")
 
 
 def judge_board(board: pd.DataFrame, method: str, claims, confidence: float = 0.95) -> pd.DataFrame:

@@ -1,5 +1,6 @@
 """Per-group moments and the t intervals built on them, vectorised over integer group codes (numpy bincounts:
-a pandas groupby costs milliseconds per call). Shared by the leaderboard and the to-target ratios."""
+a pandas groupby costs milliseconds per call), and the group codes themselves (``group_codes``, ``first_valid``,
+``joined``). Shared by the leaderboard and the to-target ratios."""
 
 from __future__ import annotations
 
@@ -21,10 +22,13 @@ def one(values, log: bool = False) -> pd.DataFrame:
 
 def moments(frame: pd.DataFrame, code: str, column: str, size: int, log: bool = False) -> pd.DataFrame:
     """Per group code 0..size-1: n, mean, var (ddof 1; exactly 0 when the values are equal) of the non-NaN
-    values of ``column``; with ``log``, of their logs, and neg/zero (some value < 0 / == 0: no ratio).
-    numpy bincounts over the integer codes (a pandas groupby costs milliseconds per call)."""
+    values of ``column``; with ``log``, of their logs, and neg/zero (some value < 0 / == 0: no ratio)."""
     v = frame[column].to_numpy(float, na_value=np.nan) if column in frame else np.full(len(frame), np.nan)
-    c = frame[code].to_numpy(np.int64)
+    return moments_of(frame[code].to_numpy(np.int64), v, size, log)
+
+
+def moments_of(c: np.ndarray, v: np.ndarray, size: int, log: bool = False) -> pd.DataFrame:
+    """``moments`` of the values ``v`` (floats, NaN = none) with group codes ``c``: numpy bincounts."""
     out = {}
     if log:
         with np.errstate(invalid="ignore"):
@@ -85,3 +89,50 @@ def mean_ci(mom: pd.DataFrame, confidence: float, tuning=0.0):
         half = np.where(var > 0, t_quantile(confidence, np.maximum(n - 1, 1)) * np.sqrt(var * (1 / n + tuning)), 0.0)
     lo, hi = np.where(n < 2, np.nan, mean - half), np.where(n < 2, np.nan, mean + half)
     return np.where(n == 0, np.nan, mean), lo, hi
+
+
+def group_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The stable order of ``frame``'s rows sorted by ``keys`` (missing values last: ``sort_values(kind="stable")``)
+    and, for each prefix ``keys[:1]``, ``keys[:2]``, ..., every row's group code in that order (0, 1, ... in key
+    order: ``groupby(prefix, sort=False, dropna=False).ngroup()`` of the sorted rows)."""
+    codes = [sorted_codes(frame[key]) for key in keys]
+    order = np.lexsort(codes[::-1]) if codes else np.arange(len(frame))
+    change, out = np.zeros(len(frame), bool), []
+    for c in codes:
+        c = c[order]
+        change = change | np.r_[True, c[1:] != c[:-1]][: len(c)]
+        out.append(np.cumsum(change) - 1)
+    return order, out
+
+
+def sorted_codes(values) -> np.ndarray:
+    """Each value's rank among the distinct values (missing ones last, as ``sort_values`` puts them)."""
+    c = pd.factorize(values, sort=True)[0]  # missing: -1
+    return np.where(c < 0, c.max(initial=-1) + 1, c)
+
+
+def first_valid(c: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Per group code 0..size-1: the first value of its rows that is not missing (``groupby(...).first()``), else
+    NaN; ``values`` a numpy array (floats or objects)."""
+    have = pd.notna(values)
+    out = np.full(size, np.nan, dtype=values.dtype)
+    codes, at = np.unique(c[have], return_index=True)
+    out[codes] = values[have][at]
+    return out
+
+
+def joined(c: np.ndarray, values, size: int) -> list[str]:
+    """Per group code 0..size-1: the distinct values (strings; none missing) of its rows, sorted and comma-joined
+    ("" when none)."""
+    out = np.full(size, "", dtype=object)
+    if len(c):
+        which, names = pd.factorize(np.asarray(values, object), sort=True)
+        pairs = np.unique(c.astype(np.int64) * len(names) + which)  # by group, then value
+        owner, names = pairs // len(names), np.asarray(names, object)[pairs % len(names)]
+        starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]])
+        ends = np.r_[starts[1:], len(owner)]
+        one = ends - starts == 1
+        out[owner[starts[one]]] = names[starts[one]]
+        for s, e in zip(starts[~one], ends[~one], strict=True):
+            out[owner[s]] = ",".join(names[s:e])
+    return out.tolist()

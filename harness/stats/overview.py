@@ -24,7 +24,8 @@ CELL = ["suite", "suite_version", "hardware", "workload", "scale", "budget_multi
 DISQUALIFY = ("did not learn", "single seed")
 NUMBER_KINDS = ("value", "lower_bound", "upper_bound")  # a data speedup that says something
 SCALED = {"evidence for (scaled-down)": "scaled_for", "evidence against (scaled-down)": "scaled_against",
-          "inconclusive (scaled-down)": "scaled_inconclusive"}
+          "mixed (scaled-down)": "scaled_mixed", "inconclusive (scaled-down)": "scaled_inconclusive"}
+OTHER_SIZE = ("scaled-down", "other scale")  # the labels of a run at another model size than the claim's
 COUNTS = {"supported": "supported", "not supported": "not_supported", "mixed": "mixed",
           "inconclusive": "inconclusive", **SCALED}
 OUTCOMES = ("winner", "tie with baseline", "baseline best", "none qualifies", "only baseline")
@@ -36,7 +37,8 @@ OUTCOMES = ("winner", "tie with baseline", "baseline best", "none qualifies", "o
 def qualifies(rows: pd.DataFrame) -> pd.Series:
     """Learned and two or more seeds: no ``DISQUALIFY`` flag."""
     flags = rows["flags"].fillna("").astype(str)
-    return (rows["n_seeds"] >= 2) & ~flags.map(lambda f: any(d in f.split(", ") for d in DISQUALIFY))
+    flagged = flags.map(lambda f: any(d in f.split(", ") for d in DISQUALIFY)).astype(bool)
+    return (rows["n_seeds"] >= 2) & ~flagged
 
 
 def _versus(row: pd.Series) -> str:
@@ -112,8 +114,18 @@ def studies(board: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- one line per suite
 
 
+def scoped(verdict: str, labels) -> str:
+    """The verdict with "(scaled-down)" wherever its run was at another model size than the claim's, also where the
+    summary of several budgets (``claims.summarize``) gave a plain "inconclusive" or "mixed": such a verdict is
+    evidence at that scale, never a verdict on the claim."""
+    other = set(OTHER_SIZE) & {x.strip() for x in str(labels or "").split(",")}
+    return f"{verdict} (scaled-down)" if other and verdict in ("inconclusive", "mixed") else verdict
+
+
 def _counts(verdicts: pd.DataFrame) -> dict[str, int]:
-    found = verdicts["verdict"].map(COUNTS).value_counts() if len(verdicts) else pd.Series(dtype=int)
+    shown = pd.Series([scoped(v, x) for v, x in zip(verdicts["verdict"], verdicts.get(
+        "labels", pd.Series("", index=verdicts.index)), strict=True)], dtype=object)
+    found = shown.map(COUNTS).value_counts() if len(verdicts) else pd.Series(dtype=int)
     return {c: int(found.get(c, 0)) for c in dict.fromkeys(COUNTS.values())}
 
 
@@ -121,7 +133,7 @@ def suite_lines(table: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
     """One line per suite and hardware: its headline study (among the studies where a method other than the
     baseline ran, the largest model, then the most methods, then a speedup with both ends, then the largest
     budget), that study's row of ``studies``, ``wins`` ("2 of 3": the compared studies the same method wins),
-    and the count of claim verdicts (one per claim and scale) by verdict (``COUNTS``). Ordered by what was
+    and the count of claim verdicts (one per claim and scale) by verdict (``COUNTS``, ``scoped``). Ordered by what was
     measured: suites with claims and a measured speedup first, then a measured speedup, then claims, then the rest;
     more decided verdicts first."""
     lines = []
@@ -139,7 +151,8 @@ def suite_lines(table: pd.DataFrame, verdicts: pd.DataFrame) -> pd.DataFrame:
         claims = sum(counts.values()) > 0
         tier = 0 if measured and claims else 1 if measured else 2 if claims and len(compared) else \
             3 if len(compared) else 4
-        decided = sum(counts[c] for c in ("supported", "not_supported", "mixed", "scaled_for", "scaled_against"))
+        decided = sum(counts[c] for c in ("supported", "not_supported", "mixed", "scaled_for", "scaled_against",
+                                          "scaled_mixed"))
         lines.append({**head, "wins": f"{int(same.sum())} of {len(compared)}", "n_studies": len(g), **counts,
                       "tier": tier, "decided": decided})
     out = pd.DataFrame(lines)
@@ -209,7 +222,10 @@ def remembered(place: str, key: str, sources: list[Path], compute: Callable[[], 
 
     folder = cache.folder() / "dashboard"
     where = hashlib.sha1(place.encode()).hexdigest()[:12]
-    stamp = hashlib.sha1(f"{key}:{cache.stamp(sources)}".encode()).hexdigest()[:16]
+    try:
+        stamp = hashlib.sha1(f"{key}:{cache.stamp(sources)}".encode()).hexdigest()[:16]
+    except OSError:  # a source removed while stamping: no copy this time
+        return compute()
     mine = folder / f"{where}-{stamp}"
     files = sorted(mine.glob("*.parquet"))
     if files:

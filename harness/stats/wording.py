@@ -49,7 +49,7 @@ def claimed(metric: str, factor: float, form: str = "better") -> str:
     return f"{up}{(1 - 1 / factor) * 100:.0f}% {LESS.get(metric, metric)} (needs {num(1 / factor, 2)}x the baseline's)"
 
 
-def _end(v: float) -> str:
+def end(v: float) -> str:
     return "open" if not np.isfinite(v) else num(v)
 
 
@@ -104,32 +104,10 @@ def measured(claim, row: pd.Series, judged: dict, bound: str = "") -> str:
 def direct_text(row: pd.Series, claim, found: dict) -> str:
     """``loss of muon at 1x minus adamw's at 1.26x: -0.031 [-0.05, -0.01]; at 1.4x: -0.012 [-0.03, 0.01]``
     (negative: the method is better)."""
-    parts = [f"{num(d['budget'])}x: {num(d['diff'])} [{_end(d['lo'])}, {_end(d['hi'])}]"
+    parts = [f"{num(d['budget'])}x: {num(d['diff'])} [{end(d['lo'])}, {end(d['hi'])}]"
              for d in (found[k] for k in ("floor", "claim", "even") if k in found)]
     return f"loss of {row['method']} at {num(float(row['budget_multiple']))}x minus {claim.baseline}'s at " + \
         "; at ".join(parts)
-
-
-def rule_reason(claim, lo: float, hi: float, null: float) -> str:
-    """Why an interval gave its verdict: the thresholds it was held against."""
-    from harness.stats.claims import MARGIN, MATCH_MARGIN, form_of
-
-    form = form_of(claim)
-    span = f"[{_end(lo)}, {_end(hi)}]"
-    if form == "at_most":
-        return f"{span} against at most {num(claim.factor)}x"
-    if form == "matches":
-        margin = MATCH_MARGIN if claim.margin is None else claim.margin
-        return f"{span} against a shortfall of at most {num(margin)} (non-inferiority margin)"
-    floor = claim.factor - (1 - MARGIN) * abs(claim.factor)
-    unit = "" if null == 0 else "x"
-    start = f"from {num(floor)}{unit}" if floor > null else f"above {num(null)}{unit}"
-    return f"{span} against {num(claim.factor)}{unit}: supported {start}, not supported below {num(claim.factor)}{unit}"
-
-
-def direct_reason(claim, row: pd.Series, found: dict) -> str:
-    return (f"direct: supported when {row['method']} beats {claim.baseline} at {num(found['floor']['budget'])}x, "
-            f"not supported when it loses to it at {num(found['claim']['budget'])}x")
 
 
 def sentence(row: dict, g: pd.DataFrame, result: str, seeds: list[int], labels: list[str], flags: list[str],

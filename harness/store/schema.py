@@ -22,6 +22,8 @@ SCHEMA = pa.schema(
         # repeated tuning studies (tuning.repeats): this row's study repeat; the seeds and repeats the suite planned
         # per study before verify added any (its first look)
         ("repeat", _I), ("tuning_seeds", _I), ("tuning_repeats", _I),
+        # a cooldown branch of a warmup-stable-decay trunk (train.branches): the trunk's trial id
+        ("parent_trial", _S),
         # hyperparameters
         ("hparams_json", _S), ("search_space_json", _S), ("hp_lr", _F), ("hp_weight_decay", _F), ("hp_momentum", _F),
         ("hp_warmup", _F),

@@ -12,7 +12,7 @@ import hashlib
 import math
 import traceback
 from contextlib import nullcontext
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import numpy as np
@@ -22,7 +22,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from harness.contracts import registry
 from harness.contracts.adapters import optimizer_state_bytes
 from harness.contracts.interface import Method
-from harness.spec import Trial, identity_row
+from harness.spec import Trial, branch_id, identity_row
 from harness.train import workloads
 from harness.train.hardware import contention, hardware_metadata, load_avg, mfu
 from harness.train.measure import Meter
@@ -230,28 +230,49 @@ def _eval_due(done: int, eval_at: list[float], seen: int, budget: int) -> bool:
     return done < len(eval_at) and (seen >= eval_at[done] or seen >= budget)
 
 
+@dataclass
+class _Fork:
+    """Where a run is at one moment, for a cooldown branch to go on from (``Trial.branches``): the model and
+    optimizers (copied), the loop's counters, the curve so far, the clock and energy so far, the random state."""
+
+    units: float  # the branch starts once the trunk has seen this many units
+    budget: tuple  # (budget multiple, budget tokens, study id) of the branch
+    state: dict = field(default_factory=dict)
+
+
 def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup: bool = False,
-           pilot: dict | None = None, grad_norms: list | None = None, built: tuple | None = None) -> dict:
+           pilot: dict | None = None, grad_norms: list | None = None, built: tuple | None = None,
+           forks: list[_Fork] | None = None, resume: dict | None = None) -> dict:
     """Train until the budget (tokens or examples) is spent; ``warmup`` runs a few untimed steps only.
 
     ``pilot`` is handed to the schedule (``pilot_grad_norms``); ``grad_norms``, when a list, receives
-    every step's gradient norm (``grad_norm`` of the schedule's hyperparameters: l1 or l2).
+    every step's gradient norm (``grad_norm`` of the schedule's hyperparameters: l1 or l2). ``forks``: the state at
+    each fork's units is kept in it (before the step that passes them); ``resume``: a fork's state to go on from.
     """
-    stepper = _Stepper(trial, parts, device, _prepare(trial, parts, device, built), pilot, grad_norms)
+    prepared = resume["prepared"] if resume else _prepare(trial, parts, device, built)
+    stepper = _Stepper(trial, parts, device, prepared, pilot, grad_norms)
     task, hooks = stepper.task, stepper.hooks
     budget, check_every = max(trial.budget_tokens, 1), CHECK_EVERY.get(device.type, 32)
     eval_at = [budget * i / trial.evals for i in range(1, trial.evals + 1)]  # units seen at each evaluation
     batches = task.batches(trial.seed)
     curve = {k: [] for k in ("step", "tokens", "time_s", "energy_j", "val_loss", "train_loss")}
     losses: list = []  # since the last check, on the device
-    val_metric, first_loss, status, error, seen, step = None, None, "ok", None, 0, 0
+    val_metric, first_loss, status, error, seen, step, value = None, None, "ok", None, 0, 0, None
     evaluated: dict = {}  # further columns the workload's evaluate reports (the last evaluation's)
+    if resume:
+        step, seen, first_loss, value, curve = resume["step"], resume["seen"], resume["first_loss"], resume["value"], \
+            copy.deepcopy(resume["curve"])
+        _restore(resume, batches)
+    done = sum(1 for u in eval_at if u <= seen) if resume else 0  # evaluations behind this run
     meter = None if warmup else Meter(device, codecarbon=trial.codecarbon, country_iso_code=trial.country)
+    offset = (resume["time_s"], resume["energy_j"]) if resume else (0.0, 0.0)
     stepper.model.train()
     if meter:
         meter.start()
     try:
         while seen < budget and not (warmup and step >= trial.warmup_steps):
+            while forks and seen >= forks[0].units:  # a cooldown branch goes on from here
+                forks.pop(0).state = _keep(stepper, step, seen, first_loss, value, curve, meter, offset)
             # -- one step
             step += 1
             progress = seen / budget
@@ -261,7 +282,7 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
             seen += getattr(hooks, "units_last_step", task.units_per_step)
             losses.append(loss.detach().float() if torch.is_tensor(loss) else float(loss))
             # -- divergence: a host read of the losses at the first step, every check_every steps, at evaluations
-            due = meter is not None and _eval_due(len(curve["step"]), eval_at, seen, budget)
+            due = meter is not None and _eval_due(done, eval_at, seen, budget)
             if due or first_loss is None or len(losses) >= check_every or seen >= budget:
                 value, first_loss = _check(losses, first_loss, trial.divergence_factor, step)
             if meter is None:
@@ -271,8 +292,10 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
                 continue
             # -- evaluation, off the clock
             meter.pause()  # stop the clock
+            done += 1
             val_loss, val_metric, evaluated = stepper.evaluate()
-            for key, v in zip(curve, (step, seen, meter.elapsed_s(), meter.energy_so_far_j(), val_loss, value)):
+            clock = (offset[0] + meter.elapsed_s(), _plus(offset[1], meter.energy_so_far_j()))
+            for key, v in zip(curve, (step, seen, *clock, val_loss, value)):
                 curve[key].append(v)
             if not math.isfinite(val_loss):
                 raise Diverged(f"validation loss {val_loss} at step {step}", step)
@@ -288,7 +311,32 @@ def _train(trial: Trial, parts: dict[str, Method], device: torch.device, warmup:
         measured = meter.stop() if meter is not None else {}
     if warmup:
         return {}
+    if resume and measured:  # the branch's clock and energy go on from the trunk's at the fork
+        measured["train_time_s"] = offset[0] + (measured.get("train_time_s") or 0.0)
+        measured["energy_j"] = _plus(offset[1], measured.get("energy_j"))
     return _row(stepper, measured, curve, status, error, step, seen, val_metric, evaluated)
+
+
+def _plus(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
+
+
+def _keep(stepper: _Stepper, step: int, seen: int, first_loss, value, curve: dict, meter, offset: tuple) -> dict:
+    """A fork's state: copies of the model, hooks and optimizers; the counters, curve, clock and random state."""
+    task, model, hooks, opts = copy.deepcopy((stepper.task, stepper.model, stepper.hooks, stepper.opts))
+    return {"prepared": (task, model, hooks, opts), "step": step, "seen": seen, "first_loss": first_loss,
+            "value": value, "curve": copy.deepcopy(curve),
+            "time_s": offset[0] + (meter.elapsed_s() if meter else 0.0),
+            "energy_j": _plus(offset[1], meter.energy_so_far_j() if meter else 0.0),
+            "rng": (torch.get_rng_state(), np.random.get_state())}
+
+
+def _restore(state: dict, batches) -> None:
+    """Go on as the trunk did at the fork: its random state, its data stream at the same batch."""
+    torch.set_rng_state(state["rng"][0])
+    np.random.set_state(state["rng"][1])
+    for _ in range(state["step"]):
+        next(batches)
 
 
 def _row(stepper: _Stepper, measured: dict, curve: dict, status: str, error: str | None, step: int, seen: int,
@@ -364,8 +412,29 @@ def _pilot(trial: Trial, parts: dict[str, Method], device: torch.device) -> dict
     return {"pilot_grad_norms": tuple(norms)}
 
 
+def _forks(trial: Trial, parts: dict[str, Method]) -> list[_Fork]:
+    """Where each cooldown branch leaves the trunk: at (1 - decay) of its own budget, the decay being the
+    schedule's (a warmup-stable-decay schedule: until then the trunk's learning rate is the branch's)."""
+    decay = parts["schedule"].hparams(trial.hparams).get("decay")
+    if trial.branches and decay is None:
+        raise ValueError(f"branches need a warmup-stable-decay schedule (one with a decay), not {trial.schedule}")
+    return [_Fork(units=(1 - decay) * tokens, budget=(multiple, tokens, study))
+            for multiple, tokens, study in sorted(trial.branches)]
+
+
+def _branch(trial: Trial, parts: dict[str, Method], device: torch.device, pilot: dict | None, fork: _Fork,
+            run_id: str) -> dict:
+    """The row of one cooldown branch: a run of the branch's budget that went on from the trunk at the fork."""
+    multiple, tokens, study = fork.budget
+    mine = replace(trial, budget_multiple=multiple, budget_tokens=tokens, study_id=study, branches=())
+    row = identity_row(mine) | {"trial_id": branch_id(trial.trial_id, multiple), "parent_trial": trial.trial_id,
+                                "run_id": run_id, "started_at": datetime.now(UTC).isoformat()}
+    return row | _train(mine, parts, device, pilot=pilot, resume=fork.state)
+
+
 def run_trial(trial: Trial, run_id: str = "") -> dict:
-    """Run one trial (untimed warm-up on a throwaway copy first) and return its result row."""
+    """Run one trial (untimed warm-up on a throwaway copy first) and return its result row; a trunk with
+    ``branches`` also returns its cooldown branches' rows under ``"branches"``."""
     row = identity_row(trial) | {"run_id": run_id, "started_at": datetime.now(UTC).isoformat()}
     device = torch.device(trial.device)
     loads = [load_avg()]
@@ -375,14 +444,19 @@ def run_trial(trial: Trial, run_id: str = "") -> dict:
         pilot = _pilot(trial, parts, device)
         built = build_task(trial)  # once: the warm-up trains a copy (a workload's closures are shared, not copied)
         _train(trial, parts, device, warmup=True, pilot=pilot, built=(copy.deepcopy(built[0]), built[1]))
-        row.update(_train(trial, parts, device, pilot=pilot, built=built))
+        forks = _forks(trial, parts)
+        row.update(_train(trial, parts, device, pilot=pilot, built=built, forks=list(forks)))
+        if forks:
+            row["branches"] = [_branch(trial, parts, device, pilot, f, run_id) | {"impl_hash": row["impl_hash"]}
+                               for f in forks if f.state]
     except (torch.OutOfMemoryError, MemoryError) as exc:
         row.update(status="oom", error=(str(exc).splitlines() or [type(exc).__name__])[0])
     except Exception as exc:  # a failing trial is a row, never a crashed suite
         tb = traceback.extract_tb(exc.__traceback__)[-1]
         row.update(status="error", error=f"{type(exc).__name__}: {exc} ({tb.filename}:{tb.lineno})")
     loads.append(load_avg())
-    row.update(hardware_metadata(device), **contention([x for x in loads if x is not None]))
-    if row.get("train_time_s"):
-        row["mfu"] = mfu(row["flops"] / row["train_time_s"], device, PRECISIONS[trial.precision])
+    for done in (row, *row.get("branches", ())):
+        done.update(hardware_metadata(device), **contention([x for x in loads if x is not None]))
+        if done.get("train_time_s"):
+            done["mfu"] = mfu(done["flops"] / done["train_time_s"], device, PRECISIONS[trial.precision])
     return row

@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import torch
 
+# elements from which a tensor is updated on its own rather than in a multi-tensor (``torch._foreach``) call: on
+# CPU a foreach call is a loop over the same kernels, so it saves Python overhead on many small tensors, while one
+# tensor at a time lets an update finish each tensor while it is in cache and clip in place (Lion, Sophia)
+LARGE = 1 << 16
+
 
 def all_params(groups) -> list[torch.Tensor]:
     """Every parameter of every role, in role order."""

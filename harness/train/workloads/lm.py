@@ -1,45 +1,45 @@
-"""lm: a modern decoder-only language model (Llama/Marin-style, with modded-nanogpt's QK-norm) on ``gpt``'s data.
+"""lm: a modern decoder-only language model (Llama-style as Marin's, QK-norm as modded-nanogpt's) on ``gpt``'s data.
 
-The model class the optimizer claims were measured on, beside ``gpt``'s 2017 one (LayerNorm, learned positions,
-GELU, biases). Each choice, and where it comes from:
+The model class the published optimizer comparisons were run on, beside ``gpt``'s 2017 one (LayerNorm, learned
+positions, GELU, biases). Sources: Marin = Wen et al., "Fantastic Pretraining Optimizers and Where to Find Them",
+arXiv:2509.02046, whose models are Levanter's ``LlamaConfig`` (github.com/marin-community/marin
+``marin/optimizer_sweep/models.py``); modded-nanogpt = github.com/KellerJordan/modded-nanogpt (the speedrun and its
+optimizer track, ``records/track_3_optimization``). Each choice:
 
-- **RMSNorm**, pre-norm, with a learned gain (Marin: Llama-style, arXiv:2509.02046 Sec. 3; modded-nanogpt, both):
-  ``rms(x) = g * x / sqrt(mean(x^2) + eps)``, eps = 1e-5 (Llama's); before attention, before the MLP and before
-  the head.
-- **Rotary position embeddings** (both; Su et al., arXiv:2104.09864), Llama's form: no position table; the first
-  and second halves of each head's query and key are paired, and pair i at position p is rotated by the angle
-  ``p * base^(-2i/head_dim)``, base 10000 (Levanter's default, which Marin trains with; modded-nanogpt's later records
-  truncate half the frequencies and use base 1024, a speedrun tweak not taken). Then ``<R_i q, R_j k>`` depends on
-  positions only through i - j.
-- **SwiGLU MLP** (Marin) rather than ReLU^2 (modded-nanogpt): ``down(silu(gate(x)) * up(x))`` with hidden width
-  4 d (Marin's ``intermediate_dim = 4 hidden_dim`` at every size, not Llama's 8/3 d). Taken because the claims this
-  project checks (Muon, SOAP, Sophia, ... vs AdamW, 1.4x -> 1.1x) were measured by Marin on this MLP; its three
-  matrices (gate and up separate, as Levanter's ``gate_proj``/``up_proj``) are what a matrix optimizer sees there.
-- **QK-norm** (modded-nanogpt; not in Marin's Llama): queries and keys RMS-normalised over each head before the
-  rotation, softmax scale 1/sqrt(head_dim). One deviation: a learned gain per head dimension (shared by the heads,
-  one for q and one for k per layer, as OLMo 2's and Qwen3's QK-norm). modded-nanogpt's norm has none, which caps
-  every logit at +-sqrt(head_dim) times its scale: 15.4 there (heads of 128, scale 0.12), but +-4 at nano's heads of
-  16, and nano at 1x Chinchilla (AdamW, cosine) ended 0.04-0.06 nats worse without the gain (2.016 vs 1.952 at lr
-  3e-3, 1.936 vs 1.893 at 1e-2) -- worse even than no QK-norm (1.989, 1.933). q, k and v are separate matrices
-  (both: Levanter's q/k/v_proj, modded-nanogpt's q/k/v), so Muon orthogonalises each on its own.
-- **No biases** (Marin: Levanter's Llama has ``use_bias=False``; modded-nanogpt's speedrun's ``CastedLinear``).
-- **Untied head** (both): a separate d x V output matrix; no position table (RoPE only).
+- **RMSNorm**, pre-norm, with a learned gain (both): ``rms(x) = g * x / sqrt(mean(x^2) + eps)`` before attention,
+  before the MLP and before the head; eps = 1e-5 (Levanter's ``layer_norm_epsilon``).
+- **Rotary positions** (both; Su et al., arXiv:2104.09864) in Llama's form, and no position table: the two halves
+  of each head's query and key are paired, pair i at position p turned by ``p * 10000^(-2i/head_dim)`` (Levanter's
+  default theta 10000; modded-nanogpt's records later truncate half the frequencies at base 1024, a speedrun tweak
+  not taken). ``<R_i q, R_j k>`` then depends on the positions only through i - j.
+- **SwiGLU MLP** (Marin) rather than ReLU^2 (modded-nanogpt): ``down(silu(gate(x)) * up(x))``, hidden width 4 d
+  (Marin's ``intermediate_dim = 4 hidden_dim`` at every size, not Llama's 8/3 d). Taken because Muon's claim here
+  (1.4x over AdamW at 0.1B -> 1.1x at 1.2B) and the Marin tables in ``published/`` were measured on it; gate, up and
+  down are separate matrices (Levanter's ``gate_proj``/``up_proj``/``down_proj``), as a matrix optimizer saw them.
+- **QK-norm** (modded-nanogpt; Marin's Llama has none): queries and keys RMS-normalised over each head before the
+  rotation; softmax scale 1/sqrt(head_dim). One deviation: a learned gain per head dimension (shared by the heads;
+  one for q, one for k per layer; as OLMo 2 and Qwen3). modded-nanogpt's norm has no gain, which caps a logit at
+  +-sqrt(head_dim) x scale: 15.4 there (heads of 128, scale 0.12) but 4 at nano's heads of 16 and 3.5 at micro's 12.
+  Final val loss at 1x Chinchilla (AdamW, cosine, seed 0), without / with the gain: nano 2.016 / 1.952 (lr 3e-3)
+  and 1.936 / 1.893 (lr 1e-2), micro 1.702 / 1.615 (lr 1e-2); without it nano did worse than with no QK-norm at all
+  (1.989, 1.933). q, k, v and o are separate matrices (both), so Muon orthogonalises each on its own.
+- **No biases** (Marin: Levanter's ``use_bias=False``; modded-nanogpt's speedrun: ``CastedLinear`` has none).
+- **Untied head** (both; Levanter's ``tie_word_embeddings=False``): its own d x V matrix.
 
-Initialisation as ``gpt`` (GPT-2's): every matrix and the embedding N(0, 0.02^2), the residual-stream outputs
-(attention ``o``, MLP ``down``) N(0, (0.02 / sqrt(2 L))^2), gains 1.
+Initialisation as ``gpt`` (GPT-2's; 0.02 is also Levanter's ``initializer_range``): the embedding and every matrix
+N(0, 0.02^2), the residual-stream outputs (``o``, ``down``) N(0, (0.02 / sqrt(2 L))^2), gains 1.
 
-Parameter roles as the papers split them (Marin's Levanter Muon/Scion/Kron masks; modded-nanogpt's Muon + Adam):
-``matrix`` = the 2-D weights inside the blocks (q, k, v, o, gate, up, down), for Muon/SOAP/Shampoo/Sophia-style
-updates; ``embedding`` = the token table; ``head`` = the output matrix; ``scalar`` = the RMSNorm and QK-norm gains
-(AdamW).
+Parameter roles as both split them (Levanter's Muon mask; modded-nanogpt's Muon + Adam): ``matrix`` = the 2-D
+weights inside the blocks (q, k, v, o, gate, up, down), for Muon/SOAP/Shampoo/Sophia-style updates; ``embedding`` =
+the token table, ``head`` = the output matrix, ``scalar`` = the RMSNorm and QK-norm gains, for AdamW.
 
 Parameters (V = vocab, d = d_model, L = layers, h = d / heads, d_ff = 4 d):
 
     P = 2 V d + L (4 d^2 + 3 d d_ff + 2 d + 2 h) + d
 
 FLOPs per token: ``flops.lm_flops_per_token`` = 6 (L (4 d^2 + 3 d d_ff) + d V) + 6 L d T (causal attention).
-Data, batches, evaluation (bits per token, per byte on the default corpus), targets and chance: ``gpt``'s
-(``gpt.load_tokens``, ``gpt.language_task``).
+Data, batches, evaluation (bits per token: per byte on the default corpus), chance loss and the shared scales'
+targets are ``gpt``'s (``gpt.load_tokens``, ``gpt.language_task``).
 """
 
 from __future__ import annotations
@@ -55,11 +55,12 @@ from harness.train.workloads import gpt
 from harness.train.workloads.base import Task
 
 UNIT = "tokens"
-# d_model, n_layer, n_head, ctx, batch (sequences), val loss target (nats per token reached at 1x)
+# gpt's scales (and targets: the same bar on the same data) plus milli, between micro and mini, the largest that one
+# CPU thread trains at 1x Chinchilla in minutes. d_model, n_layer, n_head, ctx, batch (sequences), val loss target
 SCALES = {
     "nano": dict(d_model=32, n_layer=2, n_head=2, ctx=64, batch=16, target=2.6),
     "micro": dict(d_model=48, n_layer=3, n_head=4, ctx=64, batch=16, target=2.4),
-    "milli": dict(d_model=64, n_layer=4, n_head=4, ctx=128, batch=16, target=2.2),
+    "milli": dict(d_model=64, n_layer=3, n_head=4, ctx=128, batch=16, target=2.1),
     "mini": dict(d_model=128, n_layer=4, n_head=4, ctx=128, batch=16, target=1.8),
     "small": dict(d_model=256, n_layer=6, n_head=8, ctx=256, batch=32, target=1.4),
     "gpt2-124m": dict(d_model=768, n_layer=12, n_head=12, ctx=1024, batch=32, target=1.0),
@@ -94,8 +95,8 @@ class Block(nn.Module):
         self.q, self.k, self.v, self.o = (nn.Linear(d, d, bias=False) for _ in range(4))
         self.q_norm, self.k_norm = nn.RMSNorm(d // n_head, eps=EPS), nn.RMSNorm(d // n_head, eps=EPS)
         d_ff = MLP_RATIO * d
-        self.gate, self.up, self.down = nn.Linear(d, d_ff, bias=False), nn.Linear(d, d_ff, bias=False), \
-            nn.Linear(d_ff, d, bias=False)
+        self.gate, self.up = nn.Linear(d, d_ff, bias=False), nn.Linear(d, d_ff, bias=False)
+        self.down = nn.Linear(d_ff, d, bias=False)
 
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
         b, t, d = x.shape
@@ -121,7 +122,7 @@ class LM(nn.Module):
         self.norm, self.head = nn.RMSNorm(d_model, eps=EPS), nn.Linear(d_model, vocab, bias=False)
         for name, p in self.named_parameters():
             if p.ndim >= 2:
-                std = 0.02 / math.sqrt(2 * n_layer) if name.endswith(("o.weight", "down.weight")) else 0.02
+                std = 0.02 / math.sqrt(2 * n_layer) if name.endswith((".o.weight", ".down.weight")) else 0.02
                 nn.init.normal_(p, std=std)
 
     def forward(self, idx: torch.Tensor) -> torch.Tensor:
