@@ -84,8 +84,10 @@ class Server:
         page.set_default_timeout(900_000)
         start = time.perf_counter()
         page.goto(self.url)
-        page.locator(ANSWER).first.wait_for(state="visible")
+        page.locator(f"{ANSWER}, [data-testid='stException']").first.wait_for(state="visible")
         answer = time.perf_counter()
+        if page.locator("[data-testid='stException']").count():
+            raise RuntimeError(page.locator("[data-testid='stException']").first.inner_text())
         page.wait_for_selector(IDLE)
         done = time.perf_counter()
         page.close()
@@ -118,7 +120,6 @@ def medians(runs: list[list[tuple]]) -> tuple[float, float, float]:
 
 def breakdown(results: Path) -> None:
     """What a first-ever load computes, timed here: reading the rows, the leaderboards, judging every claim."""
-    from dashboard import verdicts
     from harness import report
 
     start = time.perf_counter()
@@ -128,7 +129,7 @@ def breakdown(results: Path) -> None:
     data._boards(rows)
     boards = time.perf_counter() - start
     start = time.perf_counter()
-    verdicts.judge(rows)
+    report.judge_claims(rows, report.registered_claims())
     judged = time.perf_counter() - start
     print(f"  first-ever, of which: reading the rows {read:.2f} s · leaderboards (engine.boards) {boards:.2f} s · "
           f"every claim judged (engine.judge) {judged:.2f} s ({load()})")

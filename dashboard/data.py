@@ -141,14 +141,14 @@ def _boards(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
 
 def compute(path: Path) -> dict[str, pd.DataFrame]:
     """Everything the pages show that is slow to compute: board, notes, per_budget and verdicts (every claim
-    judged, ``verdicts.judge``), studies and lines (the first screen, ``overview``), scores and profiles,
+    judged, ``report.judge_claims``), studies and lines (the first screen, ``overview``), scores and profiles,
     colors, problems."""
-    from dashboard import look, verdicts
+    from dashboard import look
     from harness import report
 
     df, problems = _rows(path, [*report.ROW_COLUMNS, "target_value"])
     board, notes = _boards(df)
-    per_budget, summary = verdicts.judge(df)
+    per_budget, summary = report.judge_claims(df, report.registered_claims())
     table = overview.studies(board) if len(board) else pd.DataFrame(columns=overview.CELL)
     scores, profiles = overview.scores(df, TAUS)
     palette = look.colors(df) if len(df) else {}

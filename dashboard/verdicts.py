@@ -1,5 +1,5 @@
-"""Every registered claim beside what was measured: ``judge`` runs ``engine.judge`` (as ``harness verify`` does) on
-each claim's suite, once per results folder (``data.bundle``); ``per_scale`` and ``per_budget`` read the result.
+"""Every registered claim beside what was measured: ``per_scale`` and ``per_budget`` read what ``report.judge_claims``
+(``engine.judge``, as ``harness verify`` runs it) found once per results folder (``data.bundle``).
 Shared by the first screen, the Claims page and the Method page."""
 
 from __future__ import annotations
@@ -19,48 +19,12 @@ BADGES = {"supported": ("green", ":material/check_circle:"), "not supported": ("
           "inconclusive (scaled-down)": ("gray", ":material/help:"),
           "inconclusive": ("gray", ":material/help:"), "mixed": ("orange", ":material/contrast:"),
           "mixed (scaled-down)": ("orange", ":material/contrast:")}
-ORDER = {"supported": 0, "not supported": 1, "mixed": 2, "evidence for (scaled-down)": 3,
-         "evidence against (scaled-down)": 4, "inconclusive": 5, "inconclusive (scaled-down)": 6}
-
-
 @st.cache_resource
 def all_claims() -> list[tuple[str, str, object]]:
     """(kind, method, claim) for every claim of every importable method (from the catalog: no torch import)."""
     from harness import report
 
     return report.registered_claims()
-
-
-def judge(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every registered claim judged on the rows by the engine the CLI uses (``engine.judge`` on the claim's suite,
-    the sequential looks replayed): (per-budget rows, one verdict per claim, scale and hardware), with each claim's
-    method, kind, source, suite and setting beside it; measured claims first. Slow (seconds per method): the
-    dashboard computes it once per results folder (``data.bundle``)."""
-    from harness import report
-    from harness.stats import engine
-
-    groups: dict[tuple, list] = {}
-    for kind, method, claim in all_claims():
-        groups.setdefault((kind, method, claim.suite), []).append(claim)
-    per, summaries = [], []
-    for (kind, method, suite), mine in groups.items():
-        rows = df[df["suite"] == suite]
-        if rows.empty or method not in set(rows["method"]):
-            continue
-        pb, summary = engine.judge(rows, method, mine, spaces=report.spaces(rows))
-        if summary.empty:
-            continue
-        about = pd.DataFrame([{"quote": c.quote, "claimed": c.factor, "kind": kind, "source": c.source,
-                               "suite": suite, "setting": c.setting} for c in mine])
-        about = about.drop_duplicates(["quote", "claimed"])
-        per.append(pb.drop(columns=["direct"], errors="ignore").assign(kind=kind, suite=suite))
-        summaries.append(summary.drop(columns=["suite"], errors="ignore").merge(about, on=["quote", "claimed"]))
-    if not summaries:
-        return pd.DataFrame(), pd.DataFrame()
-    out = pd.concat(summaries, ignore_index=True)
-    out["order"] = out["verdict"].map(ORDER).fillna(9)
-    out = out.sort_values(["order", "method", "quote", "params"], kind="stable").drop(columns="order")
-    return pd.concat(per, ignore_index=True), out.reset_index(drop=True)
 
 
 def per_scale(methods: list[str] | None = None) -> pd.DataFrame:

@@ -40,6 +40,8 @@ ROW_COLUMNS = [
     "chance_loss", "kind",
     "schedule", "run_id", "source", "citation",
 ]
+VERDICT_ORDER = {"supported": 0, "not supported": 1, "mixed": 2, "evidence for (scaled-down)": 3,  # listing order
+                 "evidence against (scaled-down)": 4, "inconclusive": 5, "inconclusive (scaled-down)": 6}
 
 
 def spaces(rows: pd.DataFrame) -> dict:
@@ -70,6 +72,35 @@ def registered_claims() -> list[tuple]:
 
 
 CELL = ["suite", "suite_version", "hardware", "workload", "scale", "budget_multiple"]  # what one table ranks
+
+
+def judge_claims(df: pd.DataFrame, claims: list[tuple]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every registered claim judged on the rows by the engine the CLI uses (``engine.judge`` on the claim's suite,
+    the sequential looks replayed): (per-budget rows, one verdict per claim, scale and hardware), with each claim's
+    method, kind, source, suite and setting beside it; measured claims first. Slow (seconds per method): the
+    dashboard computes it once per results folder."""
+    groups: dict[tuple, list] = {}
+    for kind, method, claim in claims:
+        groups.setdefault((kind, method, claim.suite), []).append(claim)
+    per, summaries = [], []
+    for (kind, method, suite), mine in groups.items():
+        rows = df[df["suite"] == suite]
+        if rows.empty or method not in set(rows["method"]):
+            continue
+        pb, summary = engine.judge(rows, method, mine, spaces=spaces(rows))
+        if summary.empty:
+            continue
+        about = pd.DataFrame([{"quote": c.quote, "claimed": c.factor, "kind": kind, "source": c.source,
+                               "suite": suite, "setting": c.setting} for c in mine])
+        about = about.drop_duplicates(["quote", "claimed"])
+        per.append(pb.drop(columns=["direct"], errors="ignore").assign(kind=kind, suite=suite))
+        summaries.append(summary.drop(columns=["suite"], errors="ignore").merge(about, on=["quote", "claimed"]))
+    if not summaries:
+        return pd.DataFrame(), pd.DataFrame()
+    out = pd.concat(summaries, ignore_index=True)
+    out["order"] = out["verdict"].map(VERDICT_ORDER).fillna(9)
+    out = out.sort_values(["order", "method", "quote", "params"], kind="stable").drop(columns="order")
+    return pd.concat(per, ignore_index=True), out.reset_index(drop=True)
 
 
 def board(rows: pd.DataFrame, baseline: str) -> pd.DataFrame:

@@ -4,6 +4,7 @@ two runs on one folder. Workers are real processes killed by real signals."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -201,7 +202,7 @@ def test_two_driver_processes_on_one_folder(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], outputs
     rows, problems = store.read_results(out)
     assert problems == [] and len(rows) == 6 + 2 and rows["trial_id"].is_unique
-    ran = [int(stdout.split(" trials run")[0]) for stdout, _ in outputs]
+    ran = [int(re.match(r"(\d+) trials? run", stdout).group(1)) for stdout, _ in outputs]  # "1 trial run"
     assert sum(ran) == 8  # leases: no trial trained by both runs
 
 

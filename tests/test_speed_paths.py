@@ -9,7 +9,7 @@ from dataclasses import asdict, replace
 import pytest
 import torch
 
-from harness.spec import NOT_IDENTITY, Trial
+from harness.spec import NEW_DEFAULTS, NOT_IDENTITY, Trial
 from harness.train import hardware, trainer
 from harness.train.trainer import run_trial
 
@@ -31,7 +31,7 @@ def nano(**kw) -> Trial:
 
 def test_new_fields_at_their_defaults_keep_every_trial_id():
     trial = nano()
-    old = {k: v for k, v in asdict(trial).items() if k not in (*NOT_IDENTITY, "precision", "compile")}
+    old = {k: v for k, v in asdict(trial).items() if k not in (*NOT_IDENTITY, *NEW_DEFAULTS)}
     assert trial.trial_id == hashlib.sha256(json.dumps(old, sort_keys=True, default=str).encode()).hexdigest()[:16]
     assert replace(trial, precision="bf16").trial_id != trial.trial_id != replace(trial, compile=True).trial_id
 
