@@ -99,3 +99,35 @@ def test_every_file_records_its_format_and_a_file_that_is_no_trial_counts_as_not
     assert [m.split(" -> ")[0] for m in moved] == [str(folder / "m.parquet"), str(folder / "n.parquet")]
     assert "no suite" in moved[0] and "status ok without a finite final_val_loss" in moved[1]
     assert store.stored_ids(tmp_path, "s") == {"a"}
+
+
+def test_many_small_files_read_together_equal_reading_them_one_by_one(tmp_path, monkeypatch):
+    """``scan.read_small`` (DuckDB over the files together) takes and refuses exactly what the per-file reader
+    does, with the same words, whatever is wrong with a file."""
+    from harness.store import scan
+    from harness.store.schema import SCHEMA
+
+    for i in range(40):
+        store.write_row(tmp_path, row(f"t{i:02d}", study_id="st", phase="tune", method="adamw", seed=i,
+                                      final_val_loss=1.0 + i))
+    folder = tmp_path / "suite=s"
+    whole = {"suite": "s", "study_id": "st", "phase": "tune", "method": "adamw", "seed": 0, "status": "ok"}
+    bad = {"b_int_id": {**whole, "trial_id": 7, "final_val_loss": 1.0},
+           "b_status": {**whole, "trial_id": "b_status", "status": "fine", "final_val_loss": 1.0},
+           "b_no_suite": {"trial_id": "b_no_suite", "status": "ok", "final_val_loss": 1.0},
+           "b_other": {**whole, "trial_id": "t00", "final_val_loss": 1.0},
+           "b_nan": {**whole, "trial_id": "b_nan", "final_val_loss": float("nan")},
+           "b_int_loss": {**whole, "trial_id": "b_int_loss", "final_val_loss": 3}}
+    for name, values in bad.items():
+        pq.write_table(pa.table({k: [v] for k, v in values.items()}), folder / f"{name}.parquet")
+    newer = pa.table({k: [v] for k, v in {**whole, "trial_id": "b_newer", "final_val_loss": 1.0}.items()})
+    pq.write_table(newer.replace_schema_metadata({b"speedproof.format": b"99"}), folder / "b_newer.parquet")
+    pq.write_table(pa.table({k: [v, v] for k, v in {**whole, "trial_id": "b_two", "final_val_loss": 1.0}.items()}),
+                   folder / "b_two.parquet")
+    (folder / "b_corrupt.parquet").write_bytes(b"PAR1 not a parquet file")
+    paths = sorted(folder.glob("*.parquet"))
+    together = scan.read_small(paths, SCHEMA)
+    monkeypatch.setattr(scan, "TOGETHER", 10**9)
+    alone = scan.read_small(paths, SCHEMA)
+    assert together[0].equals(alone[0]) and together[1] == alone[1] and together[2] == alone[2]
+    assert together[0].num_rows == 41 and len(together[2]) == 8  # the int loss is a number, the rest refused

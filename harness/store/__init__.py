@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from harness.errors import StoreError
-from harness.store import index
+from harness.store import index, scan
 from harness.store.index import check_trial, check_types, files, is_compacted, metadata, newer, reason, suite_folder
 from harness.store.schema import SCHEMA, STATUSES, _conform, _fsync_dir  # noqa: F401
 
@@ -150,16 +150,8 @@ def read_results(results: Path, suite: str | None = None,
     pattern = f"suite={suite}/*.parquet" if suite else "suite=*/*.parquet"
     schema = SCHEMA if columns is None else pa.schema([SCHEMA.field(c) for c in dict.fromkeys(["trial_id", *columns])])
     every = sorted(root.glob(pattern)) if root.is_dir() else []
-    tables, problems = [], []
-    for path in [p for p in every if not is_compacted(p)]:
-        try:
-            table = pq.read_table(path, partitioning=None)
-            conformed = _conform(table, schema)  # types and values checked
-            check_trial(table, path)
-            tables.append(conformed)
-        except Exception as exc:  # a corrupt or foreign file, or one that is not a trial, is reported, never fatal
-            problems.append(f"{path}: {reason(exc)}")
-    table = pa.concat_tables(tables) if tables else schema.empty_table()
+    table, _, bad = scan.read_small([p for p in every if not is_compacted(p)], schema)
+    problems = [f"{path}: {why}" for path, why in bad]  # a corrupt or foreign file, or not a trial: never fatal
     ids = table.column("trial_id").to_pandas()
     twice = ids.duplicated().to_numpy()
     for trial_id in ids[twice].unique():  # e.g. a suite folder copied under another name
