@@ -18,8 +18,10 @@ rounds of ours / peer with a 95% distribution-free interval (``paired.ratio_ci``
 and, when that one is a different algorithm, the fastest of the same algorithm. Sophia and AdaHessian: the update
 between Hessian refreshes (``update_period`` past the run; the refresh is one Hutchinson product through autograd in
 ours and the peer alike). A contender whose warm-up step takes over ``--max-step-s`` is left out and its ratio
-printed as a bound (torch's bf16 Newton-Schulz on a CPU without bf16 dot products: minutes a step at 2048). Exit 1
-when ours is slower than a peer of the same algorithm beyond the interval.
+printed as a bound (torch's bf16 Newton-Schulz on a CPU without bf16 dot products: minutes a step at 2048). An A/A
+control, a second copy of ours, gives the floor of the method: the same code against itself on other tensors (at
+2048 x 2048 the placement of 16 MB tensors alone moves a ratio by several %). Exit 1 when ours is slower than a peer
+of the same algorithm beyond both its interval and the A/A interval's upper end.
 
 ``--check`` instead runs ours and each peer for 4 steps in float64 on a 24 x 16 weight and a 16-vector and prints
 the largest relative difference of the weights: ~1e-16 for the same algorithm (SOAP's QR in float32: ~1e-10;
@@ -48,6 +50,7 @@ from harness.contracts.interface import param_groups
 from harness.train.workloads import gpt
 
 FAR = 10**9  # an update_period past any run: Hessian methods refresh at step 1 only
+COPY = "ours (copy)"  # the A/A control
 
 
 def _po(name: str):
@@ -295,8 +298,10 @@ def _contender(label: str, note: str, build: Callable, shape: str, hp: dict, hes
     return Contender(label, note, opts, params, grad_sets)
 
 
-def contenders(name: str, shape: str, dtype=torch.float32) -> list[Contender]:
-    """Ours first, then every installed peer variant, each on its own copy of the same parameters."""
+def contenders(name: str, shape: str, dtype=torch.float32, control: bool = False) -> list[Contender]:
+    """Ours first, then every installed peer variant, each on its own copy of the same parameters; ``control``:
+    a second copy of ours last (``COPY``), whose ratio to ours is the A/A floor: what the same code measures
+    against itself with other tensors (large tensors' placement in memory alone moves it by several %)."""
     method = registry.get("optimizer", name)
     hp = method.hparams(OURS_HP.get(name, {}))
     hessian = bool({"create_graph", "sampled_loss"} & set(method.needs_for(hp)))
@@ -305,6 +310,8 @@ def contenders(name: str, shape: str, dtype=torch.float32) -> list[Contender]:
         c = _contender(label, note, build, shape, hp, hessian, dtype)
         if c is not None:
             out.append(c)
+    if control:
+        out.append(_contender(COPY, SAME, lambda g, hp: method.build(g, **hp), shape, hp, hessian, dtype))
     return out
 
 
@@ -374,10 +381,11 @@ def rounds(cs: list[Contender], repeats: int, steps: int) -> dict[str, list[floa
     return {c.label: times[c.label] for c in cs if not c.error}
 
 
-def _row(name, shape, times, ours, label, note) -> tuple[str, float]:
+def _row(name, shape, times, ours, label, note, aa) -> tuple[str, float]:
     mid, lo, hi = paired.ratio_ci(times["ours"], times[label])
+    control = f"{aa[0]:.2f} [{aa[1]:.2f}, {aa[2]:.2f}]" if aa else "—"
     text = (f"| {name} | {shape} | {1e3 * ours:.3f} | {label} | {1e3 * statistics.median(times[label]):.3f} "
-            f"| {mid:.2f} [{lo:.2f}, {hi:.2f}] | {note or 'same algorithm'} |")
+            f"| {mid:.2f} [{lo:.2f}, {hi:.2f}] | {control} | {note or 'same algorithm'} |")
     return text, lo
 
 
@@ -421,51 +429,54 @@ def main() -> int:
         check(names)
         return 0
     slower = []
-    print("| optimizer | shape | ours ms | fastest peer | peer ms | ours / peer [95% CI] | note |")
-    print("|---|---|---|---|---|---|---|")
+    print("| optimizer | shape | ours ms | fastest peer | peer ms | ours / peer [95% CI] | A/A: ours / ours' | note |")
+    print("|---|---|---|---|---|---|---|---|")
     for name in names:
         if name not in PEERS:
-            print(f"| {name} | | | — | | — | {NO_PEER.get(name, 'no peer installed')} |")
+            print(f"| {name} | | | — | | — | | {NO_PEER.get(name, 'no peer installed')} |")
             continue
         # a round spans a whole preconditioner period (SOAP, Shampoo): every round holds one refresh
         steps = max(args.steps, registry.get("optimizer", name).hparams({}).get("precondition_frequency", 0))
         for shape in args.shapes:
-            cs, slow = warm_up(contenders(name, shape), args.max_step_s)
+            cs, slow = warm_up(contenders(name, shape, control=True), args.max_step_s)
             if any(c.label == "ours" for c in slow):
-                print(f"| {name} | {shape} | > {args.max_step_s:g} s | | | | ours not timed |")
+                print(f"| {name} | {shape} | > {args.max_step_s:g} s | | | | | ours not timed |")
                 continue
             times = rounds(cs, args.repeats, steps)
             if "ours" not in times:
-                print(f"| {name} | {shape} | failed: {cs[0].error} | | | | |")
+                print(f"| {name} | {shape} | failed: {cs[0].error} | | | | | |")
                 continue
             ours = statistics.median(times["ours"])
-            for c in slow:
+            for c in (c for c in slow if c.label != COPY):
                 if c.error:
-                    print(f"| {name} | {shape} | {1e3 * ours:.3f} | {c.label} | — | — | failed at our defaults: "
+                    print(f"| {name} | {shape} | {1e3 * ours:.3f} | {c.label} | — | — | | failed at our defaults: "
                           f"{c.error}; {c.note or 'same algorithm'} |", flush=True)
                     continue
                 print(f"| {name} | {shape} | {1e3 * ours:.3f} | {c.label} | > {1e3 * args.max_step_s:g} | "
-                      f"< {ours / args.max_step_s:.3f} | {SLOW_NOTE}; {c.note or 'same algorithm'} |", flush=True)
+                      f"< {ours / args.max_step_s:.3f} | | {SLOW_NOTE}; {c.note or 'same algorithm'} |", flush=True)
             for c in cs:
                 if c.error:
-                    print(f"| {name} | {shape} | {1e3 * ours:.3f} | {c.label} | — | — | failed at our defaults: "
+                    print(f"| {name} | {shape} | {1e3 * ours:.3f} | {c.label} | — | — | | failed at our defaults: "
                           f"{c.error}; {c.note or 'same algorithm'} |", flush=True)
             if len(cs) == 1 and not slow:
-                print(f"| {name} | {shape} | | — | | — | no peer installed |")
+                print(f"| {name} | {shape} | | — | | — | | no peer installed |")
             cs = [c for c in cs if not c.error]
             if len(cs) == 1:
                 continue
-            notes = {c.label: c.note for c in cs[1:]}
+            aa = paired.ratio_ci(times["ours"], times[COPY]) if COPY in times else None
+            notes = {c.label: c.note for c in cs[1:] if c.label != COPY}
+            if not notes:
+                continue
             fastest = min(notes, key=lambda k: statistics.median(times[k]))
-            text, _ = _row(name, shape, times, ours, fastest, notes[fastest])
+            text, _ = _row(name, shape, times, ours, fastest, notes[fastest], aa)
             print(text, flush=True)
             same = [k for k in notes if notes[k] == SAME]
             if same:
                 best_same = min(same, key=lambda k: statistics.median(times[k]))
-                text, lo = _row(name, shape, times, ours, best_same, SAME)
+                text, lo = _row(name, shape, times, ours, best_same, SAME, aa)
                 if best_same != fastest:
                     print(text.replace("same algorithm |", "fastest of the same algorithm |"), flush=True)
-                if lo > 1.0:
+                if lo > max(1.0, aa[2] if aa else 1.0):  # beyond the interval and the A/A floor
                     slower.append(f"{name}/{shape} vs {best_same}")
     if slower:
         print(f"slower than a peer of the same algorithm: {', '.join(slower)}", file=sys.stderr)
