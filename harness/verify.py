@@ -25,7 +25,7 @@ from harness import config, report, store
 from harness.contracts import catalog, registry
 from harness.errors import ConfigError, suggest
 from harness.spec import RunSpec
-from harness.stats import claims, engine, wording
+from harness.stats import claims, engine, tiers, wording
 from harness.stats.replications import beside, trend_text
 from harness.store import published
 
@@ -192,7 +192,38 @@ def _every_claim(rest: list[str], fmt: str) -> int:
     cols = {"method": "method", "claimed_text": "paper", "baseline": "vs", "published": "published (nearest scale)",
             "where": "where", "measured": "ours", "n_seeds": "seeds", "verdict": "verdict"}
     report.emit(table[list(cols)].rename(columns=cols), fmt, "every claim: paper | published | ours")
+    if fmt not in ("csv", "json"):
+        print_tiers(stored, data, rest)
     return 0
+
+
+def print_tiers(stored: dict, data, rest: list[str], suite: str = "optimizers", baseline: str = "adamw") -> None:
+    """The bridge to published scale: per optimizer with a published replication, our data speedup at 1x at each
+    of our scales beside the published one at each of theirs, the rank agreement of the two tiers and the trend."""
+    spec = config.load([f"suite={suite}", *rest])
+    rows = _read(spec, stored)
+    if rows.empty or baseline not in set(rows["method"]):
+        return
+    ours = tiers.ours_table(engine.boards(rows, baseline), baseline)
+    theirs = tiers.published_table(sorted(set(ours["method"])), baseline, data)
+    table = tiers.tier_table(ours, theirs)
+    if table.empty:
+        return
+    first = table.sort_values("published_params")["published_scale"].iloc[0]
+    near = table[table["published_scale"] == first]
+    shown = near.rename(columns={"ours": "point", "ours_text": "ours", "ours_scale": "our scale"})
+    shown[f"published {first}"] = shown["published_text"].str.replace(" (no interval)", "", regex=False)
+    report.emit(shown[["method", "our scale", "ours", f"published {first}", "agreement"]], "terminal",
+                f"our tier beside the published one ({suite}, {baseline}, data speedup at 1x; our estimator on both; "
+                f"published: one run per size, no interval)")
+    for scale in ours["scale"].unique():
+        got = tiers.rank_agreement(near[near["ours_scale"] == scale])
+        print(f"rank agreement, our {scale} vs published {first} over {got['n']} optimizers: Spearman "
+              f"{got['rho']:.2f} [{got['lo']:.2f}, {got['hi']:.2f}] (95% bootstrap over methods), "
+              f"permutation p = {got['p']:.2f}")
+    for _, r in tiers.trend_agreement(ours, theirs).iterrows():
+        print(f"trend with size, {r['method']}: ours {r['ours']} ({r['ours_trend']}), published {r['published']} "
+              f"({r['published_trend']}): {r['agreement']}")
 
 
 def trends(summary: pd.DataFrame, mine, method: str, data) -> list[str]:
