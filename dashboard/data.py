@@ -139,10 +139,46 @@ def _boards(df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return out.drop(columns="_o").reset_index(drop=True), notes
 
 
+def _tiers(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """Our tier beside the published one (``tiers``, as ``harness verify method=all --reference`` prints it), per
+    suite, version, hardware and baseline with published replications: ``tiers`` (the tier table with the suite's
+    measurable speedup range), ``tier_ranks`` (per our scale, the rank agreement with the smallest published
+    scale) and ``tier_trends``."""
+    from harness.stats import tiers
+    from harness.store import published
+
+    known, tables, ranks, trends = published.read_published(), [], [], []
+    keys = ["suite", "suite_version", "hardware", "baseline"]
+    for values, part in board.groupby(keys, sort=True) if len(board) else ():
+        where = dict(zip(keys, values, strict=True))
+        ours = tiers.ours_table(part, where["baseline"])
+        theirs = tiers.published_table(sorted(set(ours["method"])), where["baseline"], known)
+        table = tiers.tier_table(ours, theirs) if len(theirs) else pd.DataFrame()
+        if table.empty:
+            continue
+        first = table.sort_values("published_params")["published_scale"].iloc[0]
+        near = table[table["published_scale"] == first]
+        ranks += [{**where, "ours_scale": s, "published_scale": first,
+                   **tiers.rank_agreement(near[near["ours_scale"] == s])} for s in ours["scale"].unique()]
+        trends.append(tiers.trend_agreement(ours, theirs).assign(**where))
+        spans = part[np.isclose(part["budget_multiple"].astype(float), 1.0)][
+            ["method", "scale", "speedup_range_lo", "speedup_range_hi"]].rename(columns={"scale": "ours_scale"})
+        tables.append(table.merge(spans, on=["method", "ours_scale"], how="left").assign(**where))
+    return {"tiers": _stacked(tables, [*tiers.COLUMNS, "speedup_range_lo", "speedup_range_hi", *keys]),
+            "tier_ranks": pd.DataFrame(ranks, columns=[*keys, "ours_scale", "published_scale", "n", "rho", "lo",
+                                                       "hi", "p"]),
+            "tier_trends": _stacked(trends, [*keys, "method", "ours", "ours_trend", "published", "published_trend",
+                                             "agreement"])}
+
+
+def _stacked(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    return pd.concat(parts, ignore_index=True).reindex(columns=columns) if parts else pd.DataFrame(columns=columns)
+
+
 def compute(path: Path) -> dict[str, pd.DataFrame]:
     """Everything the pages show that is slow to compute: board, notes, per_budget and verdicts (every claim
     judged, ``report.judge_claims``), studies and lines (the first screen, ``overview``), scores and profiles,
-    colors, problems."""
+    colors, problems, and our tier beside the published one (``_tiers``)."""
     from dashboard import look
     from harness import report
 
@@ -157,7 +193,7 @@ def compute(path: Path) -> dict[str, pd.DataFrame]:
             "lines": overview.suite_lines(table, summary) if len(table) else pd.DataFrame(),
             "scores": scores, "profiles": profiles,
             "colors": pd.DataFrame({"method": list(palette), "color": list(palette.values())}, dtype=str),
-            "problems": pd.DataFrame({"problem": problems}, dtype=str)}
+            "problems": pd.DataFrame({"problem": problems}, dtype=str), **_tiers(board)}
 
 
 def sources() -> list[Path]:

@@ -1,6 +1,6 @@
 """How numbers are shown: one colour per method on every page, intervals and factors as text, open ends
-explained, paper links, the budget's unit, tables that turn into cards on a phone. Formatting only; every number
-comes from ``harness.stats``."""
+explained, paper links, the budget's unit, chart heights that keep the plot readable above its legend, tables that
+turn into cards on a phone. Formatting only; every number comes from ``harness.stats``."""
 
 from __future__ import annotations
 
@@ -60,6 +60,12 @@ def method_color(fixed: dict[str, str], shown: pd.DataFrame, title: str = "metho
     return alt.Color("method:N", title=title, scale=alt.Scale(domain=domain, range=[fixed[m] for m in domain]),
                      legend=alt.Legend(orient="bottom", direction="horizontal", columns=min(3, len(domain) or 1),
                                        labelLimit=120, symbolLimit=0))
+
+
+def height(plot: int, shown: pd.DataFrame, legends: int = 0) -> int:
+    """A chart's height for a plot area of about ``plot`` px: Streamlit fits the axes and the legends inside the
+    height, so each row of the method legend (``method_color``: 3 a row) and each ``legends`` on top add to it."""
+    return plot + 90 + 30 * -(-shown["method"].nunique() // 3) + 45 * legends
 
 
 def method_dash(fixed: dict[str, str], shown: pd.DataFrame) -> alt.StrokeDash:

@@ -1,6 +1,7 @@
 """Claims: per suite (the first screen's order), one card per claim — the paper's words and number, linked, then one
 line per scale with its verdict (``engine.judge``, as ``harness verify`` prints it) and published replications;
-per-budget details folded; every verdict in one table below; the claims not measured yet at the end."""
+per-budget details folded; every verdict in one table below; then whether our tier predicts the published one (as
+``harness verify method=all --reference`` prints it); the claims not measured yet at the end."""
 
 from __future__ import annotations
 
@@ -67,6 +68,64 @@ def card(i: int, claim, part: pd.DataFrame, details: pd.DataFrame) -> None:
                                   "basis", "labels", "reason"]], hide_index=True)
 
 
+TIER = {"method": "", "scale": "our scale", "ours": "ours (95%)", "published": "published", "agreement": "agreement"}
+TIER_WORDS = ("**agrees**: the same side of 1×; **disagrees**: opposite sides; **ours holds 1×**: our interval "
+              "contains 1×, so ours cannot say; a bound (<) has a side only beyond 1×. Published: the source's final "
+              "losses through our estimator, one run per size, no interval.")
+
+
+def _of(frame: pd.DataFrame, where: dict) -> pd.DataFrame:
+    """The rows of ``frame`` with every column of ``where`` at its value."""
+    return frame[(frame[list(where)] == pd.Series(where)).all(axis=1)]
+
+
+def tier_rows(near: pd.DataFrame, mark: str) -> list[dict[str, str]]:
+    """The tier table's cells (HTML): ours with its interval, the published figure, the agreement coloured."""
+    tone = {"agrees": "sp-good", "disagrees": "sp-bad"}
+    return [{"method": f'<span class="sp-big">{look.esc(r.method)}</span>', "scale": look.esc(r.ours_scale),
+             "ours": look.esc(look.times(r.ours_text)).replace("open", f"open{mark}"),
+             "published": look.esc(look.times(r.published_text.replace(" (no interval)", ""))),
+             "agreement": f'<span class="{tone.get(r.agreement, "sp-none")}">{look.esc(r.agreement)}</span>'}
+            for r in near.itertuples()]
+
+
+def tier_check(chosen: dict) -> None:
+    """Does our tier predict the published one? Per suite and hardware with published replications: our data
+    speedup at 1× at each of our scales beside the published one at its smallest scale, the rank agreement per our
+    scale and the trends with size (as ``harness verify method=all --reference`` prints them)."""
+    st.subheader("Does our tier predict the published one?", anchor="tiers")
+    found = data.current()
+    table = data.apply_filters(found["tiers"].assign(scale=found["tiers"]["ours_scale"]), chosen)
+    if table.empty:
+        st.caption("No published replication of these methods against their baseline in this view (Marin's "
+                   "optimizers against adamw are the only ones): nothing to compare.")
+        return
+    ranks = data.apply_filters(found["tier_ranks"].assign(scale=found["tier_ranks"]["ours_scale"]), chosen)
+    keys = ["suite", "suite_version", "hardware", "baseline"]
+    for i, (values, part) in enumerate(table.groupby(keys, sort=False)):
+        suite, _, hardware, base = values
+        here = dict(zip(keys, values, strict=True))
+        first = part.sort_values("published_params")["published_scale"].iloc[0]
+        near = part[part["published_scale"] == first]
+        opened = near[near["ours_text"].str.contains("open")]
+        st.markdown(f"Suite `{suite}` · {hardware}: our data speedup over `{base}` at 1× Chinchilla, at each of our "
+                    f"scales, beside the published one at **{first}** ({near['source'].iloc[0]}), the "
+                    f"smallest published scale.")
+        st.html(look.cards(tier_rows(near, "¹" if len(opened) else ""), TIER, f"tiers-{i}"))
+        spans = "; ".join(dict.fromkeys(f"{r.ours_scale}: {look.measurable(r.speedup_range_lo, r.speedup_range_hi)}"
+                                        for r in opened.itertuples()))
+        st.caption(TIER_WORDS + (f" ¹ {look.open_note(base, spans)}." if len(opened) else ""))
+        lines = [f"- Rank agreement, our **{r.ours_scale}** vs published {r.published_scale} over {r.n} "
+                 f"method{'s' if r.n != 1 else ''}: "
+                 + (f"Spearman ρ **{r.rho:.2f}** [{r.lo:.2f}, {r.hi:.2f}] (95% bootstrap over methods), "
+                    f"permutation p = {r.p:.2f}" if pd.notna(r.p) else "cannot be measured (it needs 3 or more "
+                    "methods whose speedups differ)") for r in _of(ranks, here).itertuples()]
+        lines += [f"- Trend with size, `{r.method}`: ours {r.ours.replace('->', '→')} ({r.ours_trend}), published "
+                  f"{r.published.replace('->', '→')} ({r.published_trend}): **{r.agreement}**"
+                  for r in _of(found["tier_trends"], here).itertuples()]
+        st.markdown("\n".join(lines))
+
+
 def main() -> None:
     entries = verdicts.all_claims()
     opened = data.page("Claims", "What each paper claims, beside what this harness measured: one card per claim, one "
@@ -108,6 +167,7 @@ def main() -> None:
                 i += 1
         st.subheader("Every verdict", anchor=False)
         st.dataframe(table(summary.drop(columns="_o")), hide_index=True, column_config=COLUMN_CONFIG)
+    tier_check(chosen)
     measured = set(judged["quote"]) if not judged.empty else set()
     waiting = [(m, c) for _, m, c in entries if c.quote not in measured]
     if waiting:

@@ -57,6 +57,7 @@ HEADLINE = {  # metric name / suite trait -> the columns shown by default beside
     "accuracy": ("metric", "metric_ci", "metric_delta", "metric_delta_ci"), "forgetting": ("forgetting_delta",),
     "communication": ("bytes_communicated", "communication_simulated", "comm_ratio_at_loss"),
 }
+PINNED_MIN, PINNED_MAX = 80, 112  # px: a method column this wide is sized here, else by the grid
 FORMATS = {"rank": "%d", "loss": "%.4f", "steps_ratio": "%.2f", "time_ratio": "%.2f", "energy_ratio": "%.2f",
            "overhead_ratio": "%.2f", "memory_ratio": "%.2f", "metric": "%.4f", "metric_delta": "%+.4f",
            "forgetting_delta": "%+.4f",
@@ -97,14 +98,18 @@ def defaults(board: pd.DataFrame) -> list[str]:
     return chosen
 
 
-def column_config(metric: str | None = None) -> dict:
+def column_config(metric: str | None = None, longest: int = 0) -> dict:
     """Titles, help and formats; the metric columns are titled by the workload's metric (``accuracy``,
-    ``accuracy Δ``)."""
+    ``accuracy Δ``); the pinned method column wide enough for its ``longest`` name (in characters) where the grid's
+    own sizing, which reads only the first rows, may cut it, up to what keeps both columns pinned on a phone."""
     config = {}
+    wide = 7 * longest + 20  # px; Streamlit unpins columns wider than 60% of the grid (a phone's: ~214 px)
     for column, (title, text) in COLUMNS.items():
         title = title.replace("metric", metric) if metric and column.startswith("metric") else title
         pinned = column in ("group", "method")
-        if column in FORMATS:
+        if column == "method" and PINNED_MIN <= wide <= PINNED_MAX:
+            config[column] = st.column_config.TextColumn(title, help=text, pinned=True, width=wide)
+        elif column in FORMATS:
             config[column] = st.column_config.NumberColumn(title, help=text, format=FORMATS[column], pinned=pinned)
         elif column == "communication_simulated":
             config[column] = st.column_config.CheckboxColumn(title, help=text)
@@ -150,7 +155,8 @@ def main() -> None:
         base = part["baseline"].iloc[0]
         st.caption(f"{hardware} · baseline `{base}` · {len(part)} rows")
         metric = part["metric_name"].dropna().iloc[0] if part["metric_name"].notna().any() else None
-        st.dataframe(shown[[c for c in columns if c in shown]], column_config=column_config(metric), hide_index=True,
+        config = column_config(metric, int(part["method"].str.len().max()))
+        st.dataframe(shown[[c for c in columns if c in shown]], column_config=config, hide_index=True,
                      placeholder="—", key=f"board-{suite}-{workload}-{hardware}")
         ends = part[part["data_speedup_text"].astype(str).str.contains("open")]
         if "speedup" in columns and len(ends):

@@ -25,16 +25,16 @@ def trials(df: pd.DataFrame) -> pd.DataFrame:
                "budget", "budget_multiple", "final_val_loss"]]
 
 
-def fits(points: pd.DataFrame, baselines: dict[str, str | None]) -> tuple[pd.DataFrame, list[str]]:
+def fits(points: pd.DataFrame, baselines: dict[str, str | None]) -> tuple[pd.DataFrame, dict[str, str]]:
     """The fitted curve of the suite's baseline (``baselines``: suite -> method) per panel (60 budgets spanning the
-    panel), and the panels where no fit could be trusted (see ``power_law.fit_power_law``)."""
-    curves, failed = [], []
+    panel), and the panels where no fit could be trusted (see ``power_law.fit_power_law``), with why."""
+    curves, failed = [], {}
     for (panel, suite), g in points.groupby(["panel", "suite"]):
         baseline = baselines.get(suite)
         means = g[g["method"] == baseline].groupby("budget")["final_val_loss"].mean()
         law = power_law.fit_power_law(means.index, means.values) if len(means) else None
         if law is None:
-            failed.append(f"{panel} (baseline `{baseline}`, {len(means)} budget(s))")
+            failed[panel] = f"baseline `{baseline}`, {len(means)} budget(s)"
             continue
         grid = np.geomspace(g["budget"].min(), g["budget"].max(), 60)
         curves.append(pd.DataFrame({"panel": panel, "budget": grid, "fit_loss": law.loss(grid),
@@ -47,7 +47,7 @@ def fits(points: pd.DataFrame, baselines: dict[str, str | None]) -> tuple[pd.Dat
 def chart(points: pd.DataFrame, curves: pd.DataFrame, color: alt.Color) -> alt.LayerChart:
     """One panel: seeds as dots, each method's mean as a thin line, the baseline's fit dashed."""
     unit = points["unit"].iloc[0]
-    x = alt.X("budget:Q", scale=alt.Scale(type="log"), title=f"budget (training {unit}, log)",
+    x = alt.X("budget:Q", scale=alt.Scale(type="log", nice=False, padding=12), title=f"budget (training {unit}, log)",
               axis=alt.Axis(format="~s"))
     y = alt.Y("final_val_loss:Q", scale=alt.Scale(zero=False), title="final validation loss")
     dots = alt.Chart(points).mark_circle(size=45, opacity=0.75).encode(
@@ -60,7 +60,7 @@ def chart(points: pd.DataFrame, curves: pd.DataFrame, color: alt.Color) -> alt.L
         fit = alt.Chart(curves).mark_line(color="black", strokeDash=[6, 4], strokeWidth=2).encode(
             x=x, y=alt.Y("fit_loss:Q"), tooltip=["fit"])
         layers.insert(0, fit)
-    return alt.layer(*layers).properties(height=360)
+    return alt.layer(*layers).properties(height=look.height(240, points))
 
 
 def main() -> None:
@@ -79,10 +79,6 @@ def main() -> None:
     curves, failed = fits(every, data.baselines())
     budgets = points.groupby("panel")["budget"].nunique()
     single = sorted(budgets.index[budgets < 2])
-    failed = [f for f in failed if f.split(" (")[0] in set(budgets.index[budgets >= 2])]
-    if failed:
-        st.warning("No trustworthy power-law fit of the baseline (it needs 3 or more budgets with decreasing "
-                   "loss) for: " + "; ".join(failed) + ".")
     order = {s: i for i, s in enumerate(data.scale_order(df))}
     suites = {s: i for i, s in enumerate(data.suite_order())}
     panels = points[~points["panel"].isin(single)]
@@ -95,6 +91,9 @@ def main() -> None:
             st.markdown(f"**{panel}**")
             st.altair_chart(chart(mine, curves[curves["panel"] == panel], look.method_color(fixed, mine)),
                             width="stretch")
+            if panel in failed:
+                st.caption(f"⚠ No trustworthy power-law fit of the baseline here ({failed[panel]}; it needs 3 or more "
+                           "budgets with decreasing loss): no dashed curve.")
     if single:
         st.caption("Not drawn (every method ran one budget there: see the Leaderboard): " + "; ".join(single) + ".")
     if not curves.empty:

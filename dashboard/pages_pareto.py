@@ -44,7 +44,7 @@ def frame(df: pd.DataFrame, board: pd.DataFrame, cost: str) -> pd.DataFrame:
 
 def chart(rows: pd.DataFrame, cost: str, color: alt.Color) -> alt.LayerChart:
     """One panel (one task on one hardware): studies as points (shape: scale), the frontier as a step line."""
-    x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log"), title=COSTS[cost])
+    x = alt.X(f"{cost}:Q", scale=alt.Scale(type="log", nice=False, padding=12), title=COSTS[cost])
     y = alt.Y("loss:Q", scale=alt.Scale(zero=False), title="mean final validation loss")
     dots = alt.Chart().mark_point(filled=True).encode(
         x=x, y=y, color=color, shape=alt.Shape("scale:N", legend=alt.Legend(orient="top", title="scale")),
@@ -54,7 +54,7 @@ def chart(rows: pd.DataFrame, cost: str, color: alt.Color) -> alt.LayerChart:
                  alt.Tooltip("loss:Q", format=".4f"), "energy_method", "on frontier"])
     front = alt.Chart().transform_filter("datum.front").mark_line(color="black", interpolate="step-after").encode(
         x=x, y=y, order=f"{cost}:Q")
-    return alt.layer(front, dots, data=rows).properties(height=380)
+    return alt.layer(front, dots, data=rows).properties(height=look.height(280, rows, legends=1))
 
 
 def main() -> None:

@@ -81,7 +81,7 @@ def overlay(points: pd.DataFrame, x: str, fixed: dict[str, str]) -> alt.Chart:
         x=alt.X(f"{x}:Q", title=titles[x]), y=alt.Y("val_loss:Q", scale=alt.Scale(zero=False), title="validation loss"),
         color=look.method_color(fixed, points), detail="trial_id:N", strokeDash=dash,
         tooltip=["run", "step", "seen", alt.Tooltip("time_s:Q", format=".2f"), alt.Tooltip("val_loss:Q", format=".4f")]
-    ).properties(height=320)
+    ).properties(height=look.height(260, points))
 
 
 def sensitivity(tune: pd.DataFrame, fixed: dict[str, str]) -> alt.Chart:
@@ -91,7 +91,7 @@ def sensitivity(tune: pd.DataFrame, fixed: dict[str, str]) -> alt.Chart:
         y=alt.Y("final_val_loss:Q", scale=alt.Scale(zero=False), title="final validation loss"),
         color=look.method_color(fixed, tune), shape=alt.Shape("scale:N", legend=alt.Legend(orient="top")),
         tooltip=["method", "scale", "budget_multiple", alt.Tooltip("hp_lr:Q", format=".3g"),
-                 alt.Tooltip("final_val_loss:Q", format=".4f")]).properties(height=300)
+                 alt.Tooltip("final_val_loss:Q", format=".4f")]).properties(height=look.height(260, tune, legends=1))
 
 
 def provenance(row: pd.Series) -> pd.DataFrame:
@@ -124,7 +124,9 @@ def show_trial(row: pd.Series) -> None:
 
 
 def main() -> None:
-    opened = data.page("Runs")
+    opened = data.page("Runs", "Learning curves of the runs chosen below; the page opens on the final seeds of the "
+                       "first screen's top study: its best method beside the baseline. One trial's details and the "
+                       "learning-rate sensitivity of the tuning trials follow.")
     if opened is not None:
         df, chosen, _ = opened
         view = data.apply_filters(df, chosen)

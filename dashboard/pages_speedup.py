@@ -69,7 +69,7 @@ def chart(rows: pd.DataFrame, scales: list[str], color: alt.Color) -> alt.LayerC
         x=x, xOffset=offset, y=alt.Y("bound_value:Q", scale=log), color=color, tooltip=tooltip,
         shape=alt.Shape("bound_dir:N", scale=alt.Scale(domain=[">", "<"], range=["triangle-up", "triangle-down"]),
                         legend=None))
-    return alt.layer(shade, one, bars, points, arrows).properties(height=420)
+    return alt.layer(shade, one, bars, points, arrows).properties(height=look.height(300, rows))
 
 
 def drawn(rows: pd.DataFrame) -> bool:

@@ -504,3 +504,59 @@ def test_the_dashboard_and_the_cli_print_the_same_verdicts_for_the_same_rows(mon
         for col in ("lo", "hi"):
             assert np.allclose(both[f"{col}_cli"].astype(float), both[f"{col}_dashboard"].astype(float),
                                equal_nan=True)
+
+
+def test_the_dashboard_and_the_cli_put_the_same_tier_beside_the_published_one(monkeypatch, capsys):
+    """One engine: the Claims page's tier check on reference/ is ``tiers.tier_table`` of the rows `harness verify
+    method=all --reference` reads, and its rank agreements and trends are the lines that command prints."""
+    from harness import report
+    from harness.stats import engine, tiers
+    from harness.store import published
+    from harness.verify import REFERENCE, print_tiers
+
+    monkeypatch.setenv(data.RESULTS_ENV, str(REFERENCE))
+    monkeypatch.setattr("sys.argv", ["app.py"])
+    found = data.current()
+    rows, _ = store.read_results(REFERENCE, "optimizers", columns=report.ROW_COLUMNS)
+    ours = tiers.ours_table(engine.boards(rows, "adamw"), "adamw")
+    cli = tiers.tier_table(ours, tiers.published_table(sorted(set(ours["method"])), "adamw",
+                                                       published.read_published()))
+    keys = ["method", "ours_scale", "published_scale"]
+    shown = found["tiers"]
+    assert set(shown["suite"]) == {"optimizers"} and set(shown["baseline"]) == {"adamw"} and len(cli) > 20
+    pd.testing.assert_frame_equal(shown[list(tiers.COLUMNS)].sort_values(keys).reset_index(drop=True),
+                                  cli.sort_values(keys).reset_index(drop=True), check_dtype=False)
+    print_tiers({}, published.read_published(), [f"results={REFERENCE}", "preset=cpu"])
+    printed = capsys.readouterr().out
+    at = run("pages_claims.py")
+    text = " ".join(m.value for m in at.markdown)
+    assert "Does our tier predict the published one?" in [s.value for s in at.subheader]
+    for r in found["tier_ranks"].itertuples():  # the CLI's numbers, in the page's words
+        assert f"our {r.ours_scale} vs published {r.published_scale} over {r.n} optimizers: Spearman {r.rho:.2f} " \
+               f"[{r.lo:.2f}, {r.hi:.2f}] (95% bootstrap over methods), permutation p = {r.p:.2f}" in printed
+        assert f"our **{r.ours_scale}** vs published {r.published_scale} over {r.n} methods: Spearman ρ " \
+               f"**{r.rho:.2f}** [{r.lo:.2f}, {r.hi:.2f}]" in text
+    assert len(found["tier_ranks"]) == 2 and len(found["tier_trends"]) == 3
+    for r in found["tier_trends"].itertuples():
+        assert f"trend with size, {r.method}: ours {r.ours} ({r.ours_trend}), published {r.published}" in printed
+        assert f"`{r.method}`: ours {r.ours.replace('->', '→')} ({r.ours_trend})" in text
+    table = cards(at, "tiers-0")
+    near = cli[cli["published_scale"] == "130m"]
+    assert len(table) == len(near) == 10
+    assert {(c[""], c["our scale"], c["agreement"]) for c in table} == set(zip(
+        near["method"], near["ours_scale"], near["agreement"], strict=True))
+    assert any("open¹" in c["ours (95%)"] for c in table)  # each open end explained below the table
+    assert "¹ open: that end of the interval lies beyond what adamw's budgets can measure" in " ".join(
+        c.value for c in at.caption)
+
+
+def test_the_tier_check_says_what_it_cannot_measure(monkeypatch, tmp_path):
+    at = run("pages_claims.py")  # synthetic: muon is the only optimizer with a published replication
+    lines = [m.value for m in at.markdown if "Rank agreement" in m.value]
+    assert lines and "over 1 method: cannot be measured (it needs 3 or more" in lines[0]
+    assert [c[""] for c in cards(at, "tiers-0")] == ["muon", "muon"]  # nano and micro on CPU
+    write_fake_classification(tmp_path)  # backprop_free only: no published replication of its methods
+    monkeypatch.setenv(data.RESULTS_ENV, str(tmp_path))
+    at = run("pages_claims.py")
+    assert data.current()["tiers"].empty
+    assert any(c.value.startswith("No published replication of these methods") for c in at.caption)
