@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.contracts import catalog
@@ -177,11 +178,11 @@ def emit(table: pd.DataFrame, fmt: str, title: str = "", console: Console | None
             print("| " + " | ".join(str(r[c]) for c in cols) + " |")
         print()
     else:
-        t = Table(title=title or None, title_justify="left")
+        t = Table(title=escape(title) or None, title_justify="left")
         for col in table.columns:
-            t.add_column(str(col), justify="left" if table[col].dtype == object else "right")
-        for _, r in table.iterrows():
-            t.add_row(*(str(v) for v in r))
+            t.add_column(escape(str(col)), justify="left" if table[col].dtype == object else "right")
+        for _, r in table.iterrows():  # text, not markup: "[open, open]" is an interval
+            t.add_row(*(escape(str(v)) for v in r))
         console.print(t)
 
 

@@ -70,3 +70,16 @@ def test_the_trend_with_size_needs_two_sizes_on_both_sides_and_leaves_bounds_out
     assert list(trend.index) == ["muon", "soap"]  # lion's larger size is a bound: no trend
     assert tuple(trend.loc["muon", ["ours_trend", "published_trend", "agreement"]]) == ("rises", "falls", "disagrees")
     assert trend.loc["soap", "agreement"] == "cannot say"  # 1.05 to open overlaps 0.9 to 1.1: no direction
+
+
+def test_the_terminal_table_prints_an_interval_not_markup():
+    """rich reads "[open, open]" as a style tag and drops it unless the cells are escaped (``report.emit``)."""
+    import io
+
+    from rich.console import Console
+
+    from harness import report
+
+    out = io.StringIO()
+    report.emit(pd.DataFrame({"ours": ["0.50x [open, open]"]}), "terminal", "ours [95%]", Console(file=out, width=80))
+    assert "0.50x [open, open]" in out.getvalue() and "ours [95%]" in out.getvalue()
