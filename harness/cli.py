@@ -7,10 +7,12 @@ line on stderr and exit code 2; nothing is written before the configuration vali
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import os
 import sys
 from pathlib import Path
 
-from harness import config
 from harness.errors import ConfigError, counted
 from harness.spec import keys
 
@@ -32,9 +34,16 @@ def _options(args) -> dict[str, str]:
     if unknown:
         allowed_text, unknown_text = ", ".join(sorted(allowed)), ", ".join(sorted(unknown))
         raise ConfigError(f"harness {args.command} takes {allowed_text}, not {unknown_text}")
-    if "suite" in opts and not config.NAME.fullmatch(opts["suite"]):
+    if "suite" in opts and not _suite_name(opts["suite"]):
         raise ConfigError(f"suite={opts['suite']}: a suite's name holds letters, digits, '_', '.' and '-' only")
     return opts
+
+
+def _suite_name(name: str) -> bool:
+    """Whether ``name`` may name a suite (``harness.store.index.NAME``, imported only when a suite is named)."""
+    from harness.store.index import NAME
+
+    return bool(NAME.fullmatch(name))
 
 
 def _suite_rows(spec, studies):
@@ -49,6 +58,7 @@ def _suite_rows(spec, studies):
 
 def _cmd_run(args) -> int:
     """Run a suite (resuming), then print its leaderboard."""
+    from harness import config
     from harness.report import print_grid, print_leaderboard
     from harness.run import protocols
     from harness.run.executors import run_suite
@@ -69,6 +79,7 @@ def _cmd_run(args) -> int:
 
 def _cmd_validate(args) -> int:
     """Check a configuration without running it."""
+    from harness import config
     from harness.run import protocols
     from harness.run.options import Options
     from harness.run.plan import make_plan, measure
@@ -89,21 +100,112 @@ def _cmd_validate(args) -> int:
 
 def _cmd_report(args) -> int:
     """Leaderboards with intervals from stored results (no training)."""
+    opts = _options(args)
+    results = _results_folder(opts)
+    _remembered(results, opts.get("suite"), args.format)
+    return 0
+
+
+def _report(results: Path, suite: str | None, fmt: str) -> list[str]:
+    """Print the leaderboard (or the batch-size rule) of each suite's rows; returns the skipped files' problems."""
     from harness import store
     from harness.report import ROW_COLUMNS, print_grid, print_leaderboard
 
-    opts = _options(args)
-    results = _results_folder(opts)
-    rows, problems = store.read_results(results, opts.get("suite"), columns=ROW_COLUMNS)
+    rows, problems = store.read_results(results, suite, columns=ROW_COLUMNS)
     _warn(problems)
-    for suite, part in rows.groupby("suite", observed=True) if len(rows) else []:
+    for name, part in rows.groupby("suite", observed=True) if len(rows) else []:
         if (part["phase"] == "grid").all():
-            print_grid(part, args.format)
+            print_grid(part, fmt)
         else:
-            print_leaderboard(part, _baseline(str(suite), part), args.format)
+            print_leaderboard(part, _baseline(str(name), part), fmt)
     if rows.empty:
         print(f"No results in {results}/ yet.")
-    return 0
+    return problems
+
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = ("harness/**/*.py", "implementations/**/*.py", "suites/*.yaml")  # what a report is made of, besides rows
+
+
+class _Copy:
+    """``sys.stdout`` that keeps a copy of what is written; rich asks it (as it would the stream) whether it is a
+    terminal and how it encodes."""
+
+    def __init__(self, stream):
+        self.stream, self.parts = stream, []
+
+    def write(self, text: str) -> int:
+        self.parts.append(text)
+        return self.stream.write(text)
+
+    def __getattr__(self, name):  # isatty, encoding, flush, fileno, ...: the stream's
+        return getattr(self.stream, name)
+
+
+def _console(fmt: str) -> list:
+    """What rich's terminal tables depend on besides the rows (colours, a terminal, the width, the encoding)."""
+    if fmt != "terminal":
+        return []
+    from rich.console import Console
+
+    c = Console(width=200)  # as harness.report.emit makes it
+    return [c.color_system, c.is_terminal, c.is_dumb_terminal, c.is_jupyter, c.legacy_windows, c.no_color,
+            c.encoding, c.width, c.options.ascii_only]
+
+
+def _kept(results: Path, suite: str | None, fmt: str) -> Path | None:
+    """The cache file (``harness.cache``) of this report's output: its name changes with the results files (name,
+    size, inode, modification and change times), the code and suite files (``SOURCES``, Python and the installed
+    packages: ``cache.stamp``), the results folder as named, the working directory, the format and the console. None
+    where it cannot be named (a file removed meanwhile) or copied (rich's own proxy of stdout, a live display: rich
+    writes past a copy)."""
+    from harness import cache
+
+    if hasattr(sys.stdout, "rich_proxied_file"):
+        return None
+    try:
+        files = sorted(results.glob(f"suite={suite}/*.parquet" if suite else "suite=*/*.parquet"))
+        seen = [f"{p}:{s.st_ino}:{s.st_size}:{s.st_mtime_ns}:{s.st_ctime_ns}" for p in files for s in [_stat(p)]]
+        code = cache.stamp(sorted(p for pattern in SOURCES for p in ROOT.glob(pattern)))
+    except OSError:
+        return None
+    place = hashlib.sha1(json.dumps([str(results), os.getcwd(), suite, fmt, _console(fmt)]).encode()).hexdigest()
+    stamp = hashlib.sha1(json.dumps([code, seen]).encode()).hexdigest()
+    return cache.folder() / "report" / f"{place[:16]}-{stamp[:16]}.json"
+
+
+def _stat(path: Path):
+    """The file's status; a dangling or looping link's own (the read reports it; its target appearing changes it)."""
+    try:
+        return path.stat()
+    except OSError:
+        return path.lstat()
+
+
+def _remembered(results: Path, suite: str | None, fmt: str) -> None:
+    """``_report``, or what it printed (warnings, then the text) the last time, read back from its cache file
+    (``_kept``): no pandas, no statistics. A copy that cannot be read is made again; one that cannot be written is
+    skipped."""
+    from harness import cache
+
+    path = _kept(results, suite, fmt)
+    try:
+        kept = json.loads(path.read_text()) if path else None
+        kept = (list(kept["warnings"]), str(kept["text"])) if kept else None
+    except (OSError, ValueError, KeyError, TypeError):
+        kept = None
+    if kept:
+        _warn(kept[0])
+        sys.stdout.write(kept[1])
+        return
+    copy = _Copy(sys.stdout)
+    sys.stdout = copy
+    try:
+        warnings = _report(results, suite, fmt)
+    finally:
+        sys.stdout = copy.stream
+    if path:
+        cache.save(path, json.dumps({"warnings": warnings, "text": "".join(copy.parts)}))
 
 
 def _cmd_compact(args) -> int:
@@ -139,6 +241,8 @@ def _baseline(suite: str, rows) -> str:
 
     if "baseline" in rows and rows["baseline"].notna().any():
         return recorded_baseline(rows)
+    from harness import config
+
     try:
         return config.load([f"suite={suite}"]).baseline
     except ConfigError:
@@ -169,6 +273,7 @@ def _cmd_dashboard(args) -> int:
 
 def _cmd_ls(args) -> int:
     """Methods (unavailable ones with the reason), workloads and suites."""
+    from harness import config
     from harness.contracts.catalog import catalog
     from harness.train.workloads import scale_names
 

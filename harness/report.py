@@ -127,18 +127,34 @@ def _ci(point, lo, hi, digits: int = 3) -> str:
     return f"{point:.{digits}f} [{end(lo)}, {end(hi)}]"
 
 
+def _rows(table: pd.DataFrame) -> list[list]:
+    """``table``'s rows with the values ``iterrows`` gives, without a Series per row where it changes nothing: pandas
+    infers a row's type (strings and missing values: a ``str`` row, None read as nan) only where no value is a
+    number."""
+    values = table.values
+    return [row if any(isinstance(v, int | float | np.number) and not isinstance(v, bool | np.bool_) and v == v
+                       for v in row) else list(pd.Series(values[i], index=table.columns))
+            for i, row in enumerate(values.tolist())]
+
+
 def readable(table: pd.DataFrame) -> pd.DataFrame:
     """Point estimates with their intervals as text, one column per headline number."""
-    out = pd.DataFrame(index=table.index)
+    out: dict = {}  # header -> values, made a frame once (a column inserted into a frame costs a copy of its labels)
+    rows = _rows(table) if len(table.columns) else []
+
+    def cells(*columns: str) -> list:  # r[c] of table.iterrows(), column by column
+        at = [table.columns.get_loc(c) for c in columns]
+        return [[r[i] for r in rows] for i in at]
+
     for col, header in COLUMNS.items():
         if col not in table or col in WHERE_MEASURED and not table[col].notna().any():
             continue
         if f"{col}_lo" in table:
             digits = 4 if col == "loss" else 3 if col in WHERE_MEASURED else 2
             exact = table[f"{col}_exact"] if f"{col}_exact" in table else pd.Series(False, index=table.index)
-            out[header] = [f"{r[col]:.{digits}f} (exact)" if flag is True else
-                           _ci(r[col], r[f"{col}_lo"], r[f"{col}_hi"], digits)
-                           for (_, r), flag in zip(table.iterrows(), exact, strict=True)]
+            out[header] = [f"{v:.{digits}f} (exact)" if flag is True else _ci(v, lo, hi, digits)
+                           for v, lo, hi, flag in zip(*cells(col, f"{col}_lo", f"{col}_hi"), exact,
+                                                      strict=True)]
         else:
             out[header] = table[col]
     if "bytes_communicated" in table:
@@ -153,13 +169,13 @@ def readable(table: pd.DataFrame) -> pd.DataFrame:
     for name in ("steps", "time", "energy"):  # a crossing before the first evaluation or never: a bound
         col = f"{name}_ratio"
         if f"{col}_kind" in table and COLUMNS[col] in out:
-            out[COLUMNS[col]] = [_ci(r[col], r[f"{col}_lo"], r[f"{col}_hi"], 2) if r[f"{col}_kind"] == "value" else
-                                 BOUND_TEXT[r[f"{col}_kind"]].format(lo=wording.num(r[f"{col}_lo"]),
-                                                                     hi=wording.num(r[f"{col}_hi"]))
-                                 for _, r in table.iterrows()]
+            out[COLUMNS[col]] = [_ci(v, lo, hi, 2) if kind == "value" else
+                                 BOUND_TEXT[kind].format(lo=wording.num(lo), hi=wording.num(hi))
+                                 for v, lo, hi, kind in zip(*cells(col, f"{col}_lo", f"{col}_hi",
+                                                                   f"{col}_kind"), strict=True)]
     if "flags" in table and table["flags"].fillna("").astype(bool).any():
         out["flags"] = table["flags"].fillna("")
-    return out
+    return pd.DataFrame(out, index=table.index)
 
 
 def emit(table: pd.DataFrame, fmt: str, title: str = "", console: Console | None = None) -> None:
@@ -174,14 +190,14 @@ def emit(table: pd.DataFrame, fmt: str, title: str = "", console: Console | None
             print(f"### {title}\n")
         cols = list(table.columns)
         print("| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
-        for _, r in table.iterrows():
-            print("| " + " | ".join(str(r[c]) for c in cols) + " |")
+        for r in _rows(table):
+            print("| " + " | ".join(str(v) for v in r) + " |")
         print()
     else:
         t = Table(title=escape(title) or None, title_justify="left")
         for col in table.columns:
             t.add_column(escape(str(col)), justify="left" if table[col].dtype == object else "right")
-        for _, r in table.iterrows():  # text, not markup: "[open, open]" is an interval
+        for r in _rows(table):  # text, not markup: "[open, open]" is an interval
             t.add_row(*(escape(str(v)) for v in r))
         console.print(t)
 

@@ -162,3 +162,17 @@ def test_every_subcommand_help_lists_its_keys(capsys, command, keys):
         main([command, "--help"])
     text = capsys.readouterr().out.split("keys (key=value):")[1]
     assert [line.split()[0] for line in text.strip().splitlines()] == keys
+
+
+def test_a_report_is_read_back_only_while_its_rows_and_code_are_unchanged(tmp_path, cli):
+    """``harness report`` keeps what it printed (``cli._kept``); a changed results file computes it again."""
+    import shutil
+
+    results = tmp_path / "results"
+    shutil.copytree(ROOT / "reference" / "suite=multigrid", results / "suite=multigrid")
+    first, again = cli("report", f"results={results}"), cli("report", f"results={results}")
+    assert first.returncode == again.returncode == 0 and first.stdout == again.stdout and "multigrid" in first.stdout
+    shutil.rmtree(results / "suite=multigrid")
+    (results / "suite=multigrid").mkdir()
+    gone = cli("report", f"results={results}")
+    assert gone.returncode == 0 and gone.stdout != first.stdout and "No results" in gone.stdout
