@@ -137,6 +137,8 @@ def test_the_trend_with_scale_has_an_interval():
     trend = scale_trend(summarize(rows)).iloc[0]
     assert trend["per_10x"] == pytest.approx(1.2 / 1.5) and trend["per_10x_lo"] < trend["per_10x"] < trend["per_10x_hi"]
     assert trend["sentence"].startswith("ours x0.80 per 10x parameters")
+    none = scale_trend(summarize(_per_budget(["supported"] * 2, [1.5, 1.5], "nano", 1e6)))
+    assert none.empty and "metric" in none  # one scale: no trend, and still a table to filter (verify's trends)
 
 
 def test_looks_spend_five_percent_in_all_whatever_their_number():

@@ -309,4 +309,4 @@ def scale_trend(summary: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame
                     "per_10x_lo": lo, "per_10x_hi": hi, "trend": trend,
                     "sentence": f"ours x{per10:.2f} per 10x parameters [{lo:.2f}, {hi:.2f}] over "
                                 f"{', '.join(g['scale'])}: {trend}"})
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=[*keys, "scales", "per_10x", "per_10x_lo", "per_10x_hi", "trend", "sentence"])
