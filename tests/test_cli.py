@@ -88,9 +88,15 @@ def test_ls_lists_methods_workloads_and_suites(cli):
         assert word in r.stdout
 
 
-def test_validate(cli):
+def test_validate(cli, tmp_path):
     r = cli("validate", "suite=optimizers", "preset=cpu")
     assert r.returncode == 0 and "valid" in r.stdout
+    from harness import store
+
+    store.write_row(tmp_path, {"trial_id": "x", "suite": "optimizers", "study_id": "another preset's", "seed": 1,
+                               "phase": "final", "method": "adamw", "status": "ok", "final_val_loss": 2.0})
+    r = cli("validate", "suite=optimizers", "preset=cpu", f"results={tmp_path}")  # stored rows, none of these studies
+    assert r.returncode == 0 and "valid" in r.stdout, r.stderr
 
 
 @pytest.mark.parametrize("suite", __import__("harness.config", fromlist=["x"]).suite_names())

@@ -174,7 +174,8 @@ def make_plan(spec: RunSpec, studies: list[Trial], threads: int | None = None, t
     done = store.outcomes(Path(spec.results), spec.name)
     done = done[done["study_id"].isin({s.study_id for s in studies})]
     tune_stored = _stored_tune(protocol.ids_known, tune, done)
-    first = done["study_id"].map({s.study_id: s.repeat * seeds for s in studies})  # a study's seeds: first + 1..K
+    first = done["study_id"].map({s.study_id: s.repeat * seeds for s in studies}).astype(float)  # seeds: first + 1..K
+    # (a number even where no stored row is of these studies: an empty map of strings stays strings)
     finals = done[(done["phase"] == "final") & (done["seed"] > first) & (done["seed"] <= first + seeds)]
     seeds_stored = finals.groupby("study_id")["seed"].nunique()
     final_stored = _first_n(final, seeds_stored)
