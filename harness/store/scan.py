@@ -58,19 +58,23 @@ def _read_together(paths: list[Path], schema: pa.Schema) -> tuple[pa.Table, np.n
         import duckdb
     except ImportError:
         return None
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": 1, "memory_limit": "300MB"})
     names = [str(p) for p in paths]
     kv, _ = _query(con, names, "SELECT file_name, key, value FROM parquet_kv_metadata($files)")
-    plain = _plain_files(kv, names)
-    ok = [n for n, p in zip(names, plain, strict=True) if p is not None]
-    columns = sorted({c for p in plain if p is not None for c in p} & {*schema.names, *WHOLE})
-    if not ok or "trial_id" not in columns:
+    groups: dict[frozenset, list[str]] = {}  # one query per column set: union_by_name over 10k files took 2.6 GB
+    for name, columns in zip(names, _plain_files(kv, names), strict=True):
+        if columns is not None and "trial_id" in columns:
+            groups.setdefault(columns, []).append(name)
+    parts = []
+    for columns, files in groups.items():
+        select = ", ".join(f'"{c}"' for c in sorted(columns & {*schema.names, *WHOLE}))
+        part, _ = _query(con, files, f"SELECT filename, {select} FROM read_parquet($files, filename=true, "
+                                     "hive_partitioning=false)")
+        if part is not None:
+            parts.append(part)
+    if not parts:
         return pa.table({}), np.zeros(len(paths), bool)
-    select = ", ".join(f'"{c}"' for c in columns)
-    rows, _ = _query(con, ok, f"SELECT filename, {select} FROM read_parquet($files, union_by_name=true, "
-                              "filename=true, hive_partitioning=false)")
-    if rows is None:
-        return pa.table({}), np.zeros(len(paths), bool)
+    rows = pa.concat_tables(parts, promote_options="default")
     index = {n: i for i, n in enumerate(names)}
     at = np.array([index[n] for n in rows.column("filename").to_pylist()], np.int64)
     good = _trials(rows, at, [p.stem for p in paths])
