@@ -12,7 +12,6 @@ again; the engine, the catalog and the store are imported only when it must be c
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from harness import cache
 from harness.stats import overview
 
 RESULTS_ENV = "SPEEDPROOF_RESULTS"
@@ -53,21 +53,9 @@ def results_path(argv: list[str] | None = None) -> Path:
     return Path(known.results or os.environ.get(RESULTS_ENV) or "results")
 
 
-def _files(path: Path) -> list[Path]:
-    return sorted(path.glob("suite=*/*.parquet")) if path.is_dir() else []
-
-
 def stamp(path: Path) -> str:
-    """Changes whenever a result file is added, removed or rewritten (the cache key of a read). A
-    dangling or looping symlink counts by its own (lstat) entry: it never raises here."""
-    parts = []
-    for p in _files(path):
-        try:
-            info = p.stat()
-        except OSError:  # dangling link, a loop: the read reports it
-            info = p.lstat()
-        parts.append(f"{p.relative_to(path)}:{info.st_mtime_ns}:{info.st_size}")
-    return hashlib.sha1("|".join(parts).encode()).hexdigest()
+    """Changes whenever a result file is added, removed or rewritten (the cache key of a read)."""
+    return cache.results_stamp(path)
 
 
 def lost(problem: str) -> str:
@@ -151,22 +139,16 @@ def _tiers(board: pd.DataFrame) -> dict[str, pd.DataFrame]:
     keys = ["suite", "suite_version", "hardware", "baseline"]
     for values, part in board.groupby(keys, sort=True) if len(board) else ():
         where = dict(zip(keys, values, strict=True))
-        ours = tiers.ours_table(part, where["baseline"])
-        theirs = tiers.published_table(sorted(set(ours["method"])), where["baseline"], known)
-        table = tiers.tier_table(ours, theirs) if len(theirs) else pd.DataFrame()
-        if table.empty:
+        found = tiers.bridge(part, where["baseline"], known)
+        if found is None:
             continue
-        first = table.sort_values("published_params")["published_scale"].iloc[0]
-        near = table[table["published_scale"] == first]
-        ranks += [{**where, "ours_scale": s, "published_scale": first,
-                   **tiers.rank_agreement(near[near["ours_scale"] == s])} for s in ours["scale"].unique()]
-        trends.append(tiers.trend_agreement(ours, theirs).assign(**where))
+        ranks.append(found["ranks"].assign(**where))
+        trends.append(found["trends"].assign(**where))
         spans = part[np.isclose(part["budget_multiple"].astype(float), 1.0)][
             ["method", "scale", "speedup_range_lo", "speedup_range_hi"]].rename(columns={"scale": "ours_scale"})
-        tables.append(table.merge(spans, on=["method", "ours_scale"], how="left").assign(**where))
+        tables.append(found["table"].merge(spans, on=["method", "ours_scale"], how="left").assign(**where))
     return {"tiers": _stacked(tables, [*tiers.COLUMNS, "speedup_range_lo", "speedup_range_hi", *keys]),
-            "tier_ranks": pd.DataFrame(ranks, columns=[*keys, "ours_scale", "published_scale", "n", "rho", "lo",
-                                                       "hi", "p"]),
+            "tier_ranks": _stacked(ranks, [*keys, "ours_scale", "published_scale", "n", "rho", "lo", "hi", "p"]),
             "tier_trends": _stacked(trends, [*keys, "method", "ours", "ours_trend", "published", "published_trend",
                                              "agreement"])}
 

@@ -41,6 +41,20 @@ def stamp(files: list[Path]) -> str:
     return digest.hexdigest()[:16]
 
 
+def results_stamp(results: Path, pattern: str = "suite=*/*.parquet") -> str:
+    """A key that changes whenever a stored file (``pattern`` under ``results``) is added, removed or rewritten:
+    each one's name, inode, size, modification and change times. A dangling or looping link counts by its own
+    entry (the read reports it; its target appearing changes the key)."""
+    parts = []
+    for path in sorted(results.glob(pattern)) if results.is_dir() else []:
+        try:
+            info = path.stat()
+        except OSError:
+            info = path.lstat()
+        parts.append(f"{path.relative_to(results)}:{info.st_ino}:{info.st_size}:{info.st_mtime_ns}:{info.st_ctime_ns}")
+    return hashlib.sha1("|".join(parts).encode()).hexdigest()
+
+
 @functools.cache
 def _packages() -> list[Path]:
     found = {Path(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")}

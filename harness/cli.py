@@ -154,8 +154,8 @@ def _console(fmt: str) -> list:
 
 
 def _kept(results: Path, suite: str | None, fmt: str) -> Path | None:
-    """The cache file (``harness.cache``) of this report's output: its name changes with the results files (name,
-    size, inode, modification and change times), the code and suite files (``SOURCES``, Python and the installed
+    """The cache file (``harness.cache``) of this report's output: its name changes with the results files
+    (``cache.results_stamp``), the code and suite files (``SOURCES``, Python and the installed
     packages: ``cache.stamp``), the results folder as named, the working directory, the format and the console. None
     where it cannot be named (a file removed meanwhile) or copied (rich's own proxy of stdout, a live display: rich
     writes past a copy)."""
@@ -164,22 +164,13 @@ def _kept(results: Path, suite: str | None, fmt: str) -> Path | None:
     if hasattr(sys.stdout, "rich_proxied_file"):
         return None
     try:
-        files = sorted(results.glob(f"suite={suite}/*.parquet" if suite else "suite=*/*.parquet"))
-        seen = [f"{p}:{s.st_ino}:{s.st_size}:{s.st_mtime_ns}:{s.st_ctime_ns}" for p in files for s in [_stat(p)]]
+        seen = cache.results_stamp(results, f"suite={suite}/*.parquet" if suite else "suite=*/*.parquet")
         code = cache.stamp(sorted(p for pattern in SOURCES for p in ROOT.glob(pattern)))
     except OSError:
         return None
     place = hashlib.sha1(json.dumps([str(results), os.getcwd(), suite, fmt, _console(fmt)]).encode()).hexdigest()
     stamp = hashlib.sha1(json.dumps([code, seen]).encode()).hexdigest()
     return cache.folder() / "report" / f"{place[:16]}-{stamp[:16]}.json"
-
-
-def _stat(path: Path):
-    """The file's status; a dangling or looping link's own (the read reports it; its target appearing changes it)."""
-    try:
-        return path.stat()
-    except OSError:
-        return path.lstat()
 
 
 def _remembered(results: Path, suite: str | None, fmt: str) -> None:

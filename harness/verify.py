@@ -206,24 +206,20 @@ def print_tiers(stored: dict, data, rest: list[str], suite: str = "optimizers", 
     rows = _read(spec, stored)
     if rows.empty or baseline not in set(rows["method"]):
         return
-    ours = tiers.ours_table(engine.boards(rows, baseline), baseline)
-    theirs = tiers.published_table(sorted(set(ours["method"])), baseline, data)
-    table = tiers.tier_table(ours, theirs)
-    if table.empty:
+    found = tiers.bridge(engine.boards(rows, baseline), baseline, data)
+    if found is None:
         return
-    first = table.sort_values("published_params")["published_scale"].iloc[0]
-    near = table[table["published_scale"] == first]
-    shown = near.rename(columns={"ours": "point", "ours_text": "ours", "ours_scale": "our scale"})
+    first = found["first"]
+    shown = found["near"].rename(columns={"ours": "point", "ours_text": "ours", "ours_scale": "our scale"})
     shown[f"published {first}"] = shown["published_text"].str.replace(" (no interval)", "", regex=False)
     report.emit(shown[["method", "our scale", "ours", f"published {first}", "agreement"]], "terminal",
                 f"our tier beside the published one ({suite}, {baseline}, data speedup at 1x; our estimator on both; "
                 f"published: one run per size, no interval)")
-    for scale in ours["scale"].unique():
-        got = tiers.rank_agreement(near[near["ours_scale"] == scale])
-        print(f"rank agreement, our {scale} vs published {first} over {got['n']} optimizers: Spearman "
+    for _, got in found["ranks"].iterrows():
+        print(f"rank agreement, our {got['ours_scale']} vs published {first} over {got['n']} optimizers: Spearman "
               f"{got['rho']:.2f} [{got['lo']:.2f}, {got['hi']:.2f}] (95% bootstrap over methods), "
               f"permutation p = {got['p']:.2f}")
-    for _, r in tiers.trend_agreement(ours, theirs).iterrows():
+    for _, r in found["trends"].iterrows():
         print(f"trend with size, {r['method']}: ours {r['ours']} ({r['ours_trend']}), published {r['published']} "
               f"({r['published_trend']}): {r['agreement']}")
 

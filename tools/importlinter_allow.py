@@ -10,10 +10,10 @@ packages) are not its business. Only direct imports count: what an allowed modul
     contract_types = ["allowed_imports: tools.importlinter_allow.AllowedImportsContract"]
 
     [[tool.importlinter.contracts]]
-    name = "The dashboard imports only the stats layer, the report and the store"
+    name = "The dashboard imports only the stats layer, the report, the store and the cache"
     type = "allowed_imports"
     source_modules = ["dashboard"]
-    allowed_modules = ["harness.stats", "harness.report", "harness.store", "harness.errors"]
+    allowed_modules = ["harness.stats", "harness.report", "harness.store", "harness.errors", "harness.cache"]
 """
 
 from __future__ import annotations

@@ -135,3 +135,20 @@ def trend_agreement(ours: pd.DataFrame, theirs: pd.DataFrame) -> pd.DataFrame:
                      "published": f"{t.iloc[0]:.2f} -> {t.iloc[-1]:.2f}", "published_trend": word[int(pub)],
                      "agreement": "cannot say" if not apart else "agrees" if mine == pub else "disagrees"})
     return pd.DataFrame(rows)
+
+
+def bridge(board: pd.DataFrame, baseline: str, published, budget: float = 1.0) -> dict | None:
+    """Everything the tier check shows, from an ``engine.boards`` table: ``table`` (``tier_table``), ``first`` (the
+    smallest published scale) and ``near`` (the table's rows at it), ``ranks`` (per our scale, ``rank_agreement``
+    against ``first``) and ``trends`` (``trend_agreement``); None where no method has a published replication."""
+    ours = ours_table(board, baseline, budget)
+    theirs = published_table(sorted(set(ours["method"])), baseline, published, budget)
+    table = tier_table(ours, theirs) if len(theirs) else pd.DataFrame()
+    if table.empty:
+        return None
+    first = table.sort_values("published_params")["published_scale"].iloc[0]
+    near = table[table["published_scale"] == first]
+    ranks = pd.DataFrame([{"ours_scale": s, "published_scale": first, **rank_agreement(near[near["ours_scale"] == s])}
+                          for s in ours["scale"].unique()])
+    return {"table": table, "first": first, "near": near, "ranks": ranks, "trends": trend_agreement(ours, theirs)}
+

@@ -56,7 +56,8 @@ from harness.train.workloads.base import Task
 
 UNIT = "tokens"
 # gpt's scales (and targets: the same bar on the same data) plus milli, between micro and mini, the largest that one
-# CPU thread trains at 1x Chinchilla in minutes. d_model, n_layer, n_head, ctx, batch (sequences), val loss target
+# CPU thread trains at 1x Chinchilla in minutes (a literal, not gpt.SCALES plus one: `workloads.scale_names` reads
+# it without importing torch). d_model, n_layer, n_head, ctx, batch (sequences), val loss target
 SCALES = {
     "nano": dict(d_model=32, n_layer=2, n_head=2, ctx=64, batch=16, target=2.6),
     "micro": dict(d_model=48, n_layer=3, n_head=4, ctx=64, batch=16, target=2.4),
